@@ -1,0 +1,192 @@
+/**
+ * The one typed configuration of a run. `parseConfig` (src/config/index.ts) builds it from the
+ * action's inputs and the runner's environment; nothing else in src/ reads inputs or process.env.
+ * All durations are milliseconds. All URLs are absolute strings without a trailing slash.
+ */
+
+export type Mode = 'deploy' | 'rollback' | 'plan';
+export type Strategy = 'blue-green' | 'canary' | 'immediate';
+export type TrafficManagerKind = 'cloudflare' | 'vercel';
+export type NoDataPolicy = 'warn' | 'fail' | 'inconclusive';
+export type Severity = 'critical' | 'high' | 'medium' | 'low';
+
+/** `NAME<=VALUE` or `NAME>=VALUE` from `benchmark-thresholds`. */
+export interface BenchmarkThreshold {
+  name: string;
+  op: '<=' | '>=';
+  value: number;
+}
+
+/** One smoke check from `smoke-tests` (file or inline YAML), with defaults applied. */
+export interface SmokeCheck {
+  name: string;
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  /** Sent as is; an object/array in YAML is sent as JSON with content-type application/json. */
+  body?: string;
+  /** Expected HTTP status (default 200). */
+  status: number;
+  /** Substrings the body must contain. */
+  contains: string[];
+  /** JSON pointer (RFC 6901, e.g. `/status`) → expected value (deep equality). */
+  json: Record<string, unknown>;
+  /** p95 latency budget for this check; falls back to `smoke.performanceThresholdMs`. */
+  maxMs?: number;
+}
+
+/** The GitHub run context, read once from the runner's environment and the event payload. */
+export interface RunContext {
+  /** `GITHUB_API_URL`, default https://api.github.com */
+  apiUrl: string;
+  /** `GITHUB_SERVER_URL`, default https://github.com */
+  serverUrl: string;
+  owner: string;
+  repo: string;
+  sha: string;
+  /** `GITHUB_REF`, e.g. refs/heads/main */
+  ref: string;
+  eventName: string;
+  /** The parsed `GITHUB_EVENT_PATH` payload ({} when absent). */
+  event: Record<string, unknown>;
+  runId: string;
+  runAttempt: number;
+  /** `GITHUB_JOB`, used to exclude this job's own check run. */
+  job: string;
+  actor: string;
+  workflow: string;
+  /** `${serverUrl}/${owner}/${repo}/actions/runs/${runId}` */
+  runUrl: string;
+  /** `RUNNER_TEMP`, default os.tmpdir() */
+  runnerTemp: string;
+}
+
+export interface BackupConfig {
+  /** Shell command whose stdout is the backup; absent → only `maxAgeMs` is checked. */
+  command?: string;
+  bucket: string;
+  /** With `{repo}` and `{environment}` already substituted; ends with `/`. */
+  prefix: string;
+  /** `backup-endpoint` or `AWS_ENDPOINT_URL_S3`; absent → AWS. */
+  endpoint?: string;
+  region: string;
+  maxAgeMs?: number;
+}
+
+export interface CloudflareConfig {
+  apiToken: string;
+  accountId: string;
+  zoneId: string;
+  loadBalancerId: string;
+  /** Exactly two pool ids: the two slots. Which is live is read, never assumed. */
+  pools: [string, string];
+  /** `CLOUDFLARE_BASE_URL`, default https://api.cloudflare.com/client/v4 */
+  baseUrl: string;
+}
+
+export interface DatadogConfig {
+  apiKey: string;
+  appKey?: string;
+  /** From `datadog-site`: a site name becomes https://api.<site>; a full URL is used as is. */
+  baseUrl: string;
+}
+
+export interface SlackConfig {
+  token: string;
+  channel: string;
+  /** `SLACK_API_URL`, default https://slack.com/api (no trailing slash). */
+  apiUrl: string;
+}
+
+export interface Config {
+  mode: Mode;
+  strategy: Strategy;
+  environment: string;
+  /** Branch being deployed: the input, else the triggering ref's branch. */
+  branch: string;
+  githubToken: string;
+  /** Required for deploy and rollback. */
+  productionUrl?: string;
+  run: RunContext;
+
+  preflight: {
+    allowedBranches: string[];
+    requireBranchProtection: boolean;
+    requiredApprovals: number;
+    /** 'all' or the list of check names that must have succeeded. */
+    requiredChecks: 'all' | string[];
+    checksTimeoutMs: number;
+    /** Empty = `none` (security gate disabled). */
+    securityBlockSeverities: Severity[];
+    benchmarkResults?: string;
+    benchmarkThresholds: BenchmarkThreshold[];
+  };
+
+  prepare: {
+    backup?: BackupConfig;
+    requiredEnv: string[];
+    configFiles: string[];
+    dependencyUrls: string[];
+    datadogMonitorTags: string[];
+  };
+
+  vercel: {
+    /** Required for every mode. */
+    token: string;
+    projectId: string;
+    teamId?: string;
+    /** Absolute path. */
+    workingDirectory: string;
+    prebuilt: boolean;
+    protectionBypass?: string;
+    healthCheckPath: string;
+    healthCheckTimeoutMs: number;
+    /** `VERCEL_API_URL`, default https://api.vercel.com */
+    apiUrl: string;
+  };
+
+  smoke: {
+    checks: SmokeCheck[];
+    samples: number;
+    performanceThresholdMs: number;
+  };
+
+  traffic: {
+    manager: TrafficManagerKind;
+    cloudflare?: CloudflareConfig;
+    /** Green's share after each step, percent, ascending, ending at 100. */
+    steps: number[];
+    stepDurationMs: number;
+  };
+
+  validation: {
+    datadog?: DatadogConfig;
+    errorRateQuery?: string;
+    latencyQuery?: string;
+    errorRateThreshold: number;
+    /** Applies to all three gates (smoke p95 default and post-deploy latency). */
+    performanceThresholdMs: number;
+    windowMs: number;
+    intervalMs: number;
+    failureLimit: number;
+    noData: NoDataPolicy;
+    /** For `immediate`: how long blue stays ready and production is watched. */
+    rollbackWindowMs: number;
+    rollbackTimeoutMs: number;
+  };
+
+  cleanup: {
+    keepDeployments: number;
+    slack?: SlackConfig;
+    prComment: boolean;
+  };
+
+  rollback: {
+    /** 'previous', a Vercel deployment id (dpl_…), a commit SHA, or a GitHub deployment id. */
+    to: string;
+    reason?: string;
+  };
+
+  /** Every secret value registered with core.setSecret (and its encoded forms); for redaction. */
+  secrets: string[];
+}

@@ -1,0 +1,177 @@
+/**
+ * The shapes every step and surface shares: a step's result, the run's state machine, the report.
+ * Steps get a StepContext and return a StepOutcome; the runner (src/pipeline/runner.ts) turns
+ * outcomes into StepResults, applies the error policy, and keeps RunState persisted for the post step.
+ */
+import type { Config } from '../config/types.js';
+
+export type StepName =
+  | 'preflight'
+  | 'prepare'
+  | 'deploy'
+  | 'smoke'
+  | 'traffic'
+  | 'validate'
+  | 'cleanup'
+  | 'rollback'
+  | 'plan';
+
+export type StepStatus = 'passed' | 'failed' | 'skipped' | 'warned';
+
+/** One row of a step's table (a pre-flight check, a smoke check, a validation gate…). */
+export interface CheckResult {
+  name: string;
+  /** `not-checked`: the check could not be performed (e.g. 403 on an alerts API) — never a pass. */
+  status: 'pass' | 'fail' | 'warn' | 'not-checked' | 'skipped';
+  /** One line a user can act on; measured value against threshold where there is one. */
+  reason: string;
+  details?: Record<string, unknown>;
+}
+
+/** What a step returns. Throwing is the same as `{status:'failed', reason: err.message}`. */
+export interface StepOutcome {
+  status: StepStatus;
+  reason: string;
+  checks?: CheckResult[];
+  details?: Record<string, unknown>;
+}
+
+export interface StepResult extends StepOutcome {
+  name: StepName;
+  title: string;
+  checks: CheckResult[];
+  details: Record<string, unknown>;
+  startedAt: string;
+  durationMs: number;
+}
+
+/** The run's phase (ARCHITECTURE.md state machine). Terminal: no-go, failed, rolled-back, cleaned, planned. */
+export type Phase =
+  | 'started'
+  | 'preflight-passed'
+  | 'prepared'
+  | 'staged'
+  | 'smoke-passed'
+  | 'switching'
+  | 'switched'
+  | 'validated'
+  | 'cleaned'
+  | 'planned'
+  | 'no-go'
+  | 'failed'
+  | 'rolled-back';
+
+/** Final status of a run, the `status` output. */
+export type RunStatus = 'success' | 'no-go' | 'failed' | 'rolled-back' | 'planned';
+
+/** A Vercel deployment as the records keep it. */
+export interface DeploymentRef {
+  id: string;
+  url: string;
+  /** Commit SHA from the deployment's meta, when known. */
+  sha?: string;
+}
+
+/**
+ * The exact traffic state before the first mutation, enough to restore it.
+ * Cloudflare: the load balancer's pool weights/default/fallback pools, and which slot hostname
+ * pointed at which deployment. Vercel: the deployment that was production.
+ */
+export type TrafficSnapshot =
+  | {
+      kind: 'cloudflare';
+      loadBalancerId: string;
+      poolWeights: Record<string, number>;
+      defaultPools: string[];
+      fallbackPool: string;
+      /** The pool that served production (blue's slot). */
+      livePool: string;
+      /** slot pool id → { hostname, deploymentId it pointed at (if known) } */
+      slots: Record<string, { hostname: string; deploymentId?: string }>;
+    }
+  | { kind: 'vercel'; productionDeploymentId: string };
+
+export interface BackupRecord {
+  bucket: string;
+  key: string;
+  sha256: string;
+  size: number;
+}
+
+/**
+ * Persisted with core.saveState('run', JSON) at every change, and (the rollback target part)
+ * in the GitHub deployment payload. The post step reads it to reconcile an interrupted run.
+ */
+export interface RunState {
+  phase: Phase;
+  mode: Config['mode'];
+  environment: string;
+  sha: string;
+  /** PR that brought the commit, when found in pre-flight. */
+  pullNumber?: number;
+  green?: DeploymentRef;
+  blue?: DeploymentRef;
+  /** Recorded before any traffic mutation; presence means "restore this on failure". */
+  trafficBefore?: TrafficSnapshot;
+  /** Green's current share in percent (0 before the switch). */
+  greenShare?: number;
+  githubDeploymentId?: number;
+  backup?: BackupRecord;
+  /** Set once blue has been restored (post step and runner use it to act once). */
+  restored?: boolean;
+  /** Set by the post step after it has reconciled; a second post run does nothing. */
+  reconciled?: boolean;
+}
+
+/** Anything a step wants in the report beyond its checks: samples, weight history, smoke stats. */
+export interface Report {
+  version: 1;
+  action: 'production-deploy';
+  mode: Config['mode'];
+  strategy: Config['strategy'];
+  environment: string;
+  status: RunStatus;
+  go?: boolean;
+  reason: string;
+  startedAt: string;
+  finishedAt?: string;
+  repository: string;
+  sha: string;
+  runUrl: string;
+  productionUrl?: string;
+  steps: StepResult[];
+  /** Decisions the runner took (policy applied, rollback started/finished), in order. */
+  decisions: { at: string; step?: StepName; decision: string }[];
+  state: RunState;
+  outputs: Record<string, string>;
+}
+
+/** Minimal logger the steps use; the real one wraps @actions/core and escapes remote text. */
+export interface Logger {
+  info(message: string): void;
+  warning(message: string): void;
+  error(message: string): void;
+  debug(message: string): void;
+  /** Print text that came from outside (build logs, commit messages) so it can never become a workflow command. */
+  untrusted(text: string): void;
+}
+
+export interface StepContext<P = unknown> {
+  config: Config;
+  state: RunState;
+  /** Providers for this run (src/providers); absent ones are undefined. Typed by main. */
+  providers: P;
+  log: Logger;
+  /** Aborted on SIGINT/SIGTERM: every wait and request honours it. */
+  signal: AbortSignal;
+  /** Merge into the RunState and persist it (core.saveState) at once. */
+  update(patch: Partial<RunState>): void;
+  /** Read-only view of the results of the steps that already ran. */
+  results: readonly StepResult[];
+}
+
+export interface Step<P = unknown> {
+  name: StepName;
+  title: string;
+  run(ctx: StepContext<P>): Promise<StepOutcome>;
+}
