@@ -189,4 +189,10 @@ export interface Config {
 
   /** Every secret value registered with core.setSecret (and its encoded forms); for redaction. */
   secrets: string[];
+
+  /**
+   * Input combinations that are valid but probably not what the user meant (e.g. `backup-bucket`
+   * without `backup-command` or `backup-max-age`); main logs each with core.warning.
+   */
+  warnings?: string[];
 }
