@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/config/types.ts';
+import type { Logger } from '../../../src/pipeline/types.ts';
+import { CloudflareLb } from '../../../src/providers/cloudflare.ts';
+import { Datadog } from '../../../src/providers/datadog.ts';
+import { GitHub } from '../../../src/providers/github.ts';
+import { POLICIES, createProviders } from '../../../src/providers/index.ts';
+import { BackupStore } from '../../../src/providers/s3.ts';
+import { Slack } from '../../../src/providers/slack.ts';
+import { VercelApi } from '../../../src/providers/vercel-api.ts';
+import { startApi } from './helpers.ts';
+
+const log: Logger = { info: () => {}, warning: () => {}, error: () => {}, debug: () => {}, untrusted: () => {} };
+
+/** A config with only GitHub and Vercel; `extra` adds the optional providers. */
+function config(
+  extra: Partial<Pick<Config, 'traffic' | 'validation' | 'cleanup' | 'prepare'>> = {},
+  url = 'http://192.0.2.1',
+): Config {
+  const base = {
+    mode: 'deploy',
+    strategy: 'blue-green',
+    environment: 'production',
+    branch: 'main',
+    githubToken: 'ghs_test_token_0001',
+    run: { apiUrl: url, owner: 'acme', repo: 'shop' },
+    vercel: { token: 'vercel_test_token', projectId: 'prj', apiUrl: url },
+    traffic: { manager: 'vercel', steps: [100], stepDurationMs: 0 },
+    validation: {},
+    cleanup: { keepDeployments: 0, prComment: true },
+    prepare: { requiredEnv: [], configFiles: [], dependencyUrls: [], datadogMonitorTags: [] },
+    secrets: ['ghs_test_token_0001', 'vercel_test_token'],
+  };
+  return { ...base, ...extra } as unknown as Config;
+}
+
+describe('createProviders', () => {
+  it('builds GitHub and Vercel, and leaves unconfigured providers undefined', () => {
+    const p = createProviders(config(), log, new AbortController().signal);
+    expect(p.github).toBeInstanceOf(GitHub);
+    expect(p.vercel).toBeInstanceOf(VercelApi);
+    expect(p.cloudflare).toBeUndefined();
+    expect(p.datadog).toBeUndefined();
+    expect(p.slack).toBeUndefined();
+    expect(p.backup).toBeUndefined();
+  });
+
+  it('builds every configured provider without any network call', async () => {
+    const api = await startApi(async () => ({ status: 500 }));
+    const url = api.url;
+    const p = createProviders(
+      config(
+        {
+          traffic: {
+            manager: 'cloudflare',
+            steps: [10, 100],
+            stepDurationMs: 1,
+            cloudflare: {
+              apiToken: 'cf',
+              accountId: 'a',
+              zoneId: 'z',
+              loadBalancerId: 'l',
+              pools: ['p1', 'p2'],
+              baseUrl: url,
+            },
+          },
+          validation: { datadog: { apiKey: 'k', appKey: 'a', baseUrl: url } } as Config['validation'],
+          cleanup: {
+            keepDeployments: 0,
+            prComment: true,
+            slack: { token: 'xoxb-t', channel: 'C1', apiUrl: `${url}/api` },
+          },
+          prepare: {
+            requiredEnv: [],
+            configFiles: [],
+            dependencyUrls: [],
+            datadogMonitorTags: [],
+            backup: { bucket: 'b', prefix: 'p/', region: 'us-east-1', endpoint: url },
+          },
+        },
+        url,
+      ),
+      log,
+      new AbortController().signal,
+    );
+    expect(p.cloudflare).toBeInstanceOf(CloudflareLb);
+    expect(p.datadog).toBeInstanceOf(Datadog);
+    expect(p.slack).toBeInstanceOf(Slack);
+    expect(p.backup).toBeInstanceOf(BackupStore);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(api.requests()).toEqual([]);
+  });
+
+  it('gives every provider a timeout and a bounded retry policy', () => {
+    expect(POLICIES.github.timeoutMs).toBeGreaterThan(0);
+    for (const name of ['vercel', 'cloudflare', 'datadog'] as const) {
+      const p = POLICIES[name];
+      expect(p.timeoutMs).toBeGreaterThan(0);
+      expect(p.retry.retries).toBeGreaterThan(0);
+      expect(p.retry.maxRetryAfterMs).toBeLessThanOrEqual(60_000);
+    }
+    expect(POLICIES.cloudflare.retry.maxRetryAfterMs).toBe(30_000);
+    expect(POLICIES.slack.timeoutMs).toBeLessThanOrEqual(5_000);
+    expect(POLICIES.s3.requestTimeoutMs).toBeGreaterThan(0);
+  });
+});

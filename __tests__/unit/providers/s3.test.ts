@@ -1,0 +1,143 @@
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BackupStore, type BackupStoreOptions } from '../../../src/providers/s3.ts';
+import { rejection } from './helpers.ts';
+
+interface S3rverInstance {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+// s3rver is CommonJS without types.
+const S3rver = createRequire(import.meta.url)('s3rver') as new (o: Record<string, unknown>) => S3rverInstance;
+
+const BUCKET = 'b';
+let server: S3rverInstance;
+let endpoint: string;
+let dir: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-s3-'));
+  server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: BUCKET }],
+  });
+  endpoint = `http://127.0.0.1:${(await server.run()).port}`;
+});
+
+afterAll(async () => {
+  await server.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function store(o: Partial<BackupStoreOptions> = {}): BackupStore {
+  return new BackupStore({
+    region: 'us-east-1',
+    endpoint,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestTimeoutMs: 10_000,
+    connectionTimeoutMs: 2_000,
+    ...o,
+  });
+}
+
+/** `total` random bytes in 64 KiB chunks, optionally failing after `failAfter` bytes. */
+function source(total: number, failAfter?: number): { stream: Readable; sha256: string } {
+  const chunk = 64 * 1024;
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  for (let sent = 0; sent < total; sent += chunk) {
+    const b = randomBytes(Math.min(chunk, total - sent));
+    hash.update(b);
+    chunks.push(b);
+  }
+  let sent = 0;
+  const stream = new Readable({
+    read() {
+      if (failAfter !== undefined && sent >= failAfter) {
+        this.destroy(new Error('pg_dump: connection to server lost'));
+        return;
+      }
+      const next = chunks.shift();
+      if (next) sent += next.length;
+      this.push(next ?? null);
+    },
+  });
+  return { stream, sha256: hash.digest('hex') };
+}
+
+async function keys(s: BackupStore, prefix: string): Promise<string[]> {
+  const res = await s.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
+  return (res.Contents ?? []).map((o) => o.Key!).sort();
+}
+
+describe('BackupStore against a real s3rver', () => {
+  it('streams a multipart upload, hashing on the way, and records the checksum in the metadata', async () => {
+    const s = store();
+    const size = 20 * 1024 * 1024 + 123; // three 8 MiB parts
+    const { stream, sha256 } = source(size);
+    const res = await s.streamUpload({
+      bucket: BUCKET,
+      key: 'backups/big.dump',
+      body: stream,
+      metadata: { run: '42' },
+    });
+    expect(res).toMatchObject({ key: 'backups/big.dump', size, sha256 });
+    expect(res.etag).toBeTruthy();
+
+    const head = await s.client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'backups/big.dump' }));
+    expect(head.ContentLength).toBe(size);
+    expect(head.Metadata).toMatchObject({ sha256, size: String(size), run: '42' });
+
+    expect(await s.verify({ bucket: BUCKET, key: 'backups/big.dump', size, sha256 })).toMatchObject({
+      ok: true,
+      size,
+      sha256,
+    });
+    const wrong = await s.verify({ bucket: BUCKET, key: 'backups/big.dump', size, sha256: '0'.repeat(64) });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.reason).toContain(`sha256 ${sha256}, expected ${'0'.repeat(64)}`);
+    expect((await s.verify({ bucket: BUCKET, key: 'backups/none', size, sha256 })).reason).toContain('does not exist');
+  });
+
+  it('a failing backup stream aborts the upload and leaves no object', async () => {
+    const s = store();
+    const { stream } = source(30 * 1024 * 1024, 18 * 1024 * 1024); // fails after two parts went up
+    const err = await rejection(s.streamUpload({ bucket: BUCKET, key: 'failed/x.dump', body: stream }));
+    expect(err.message).toContain('the backup stream failed: pg_dump: connection to server lost');
+    expect(err.message).toContain('no object was written');
+    expect(await keys(s, 'failed/')).toEqual([]);
+  });
+
+  it('an object over the copy limit gets a .sha256 beside it; verify, newest and delete handle it', async () => {
+    const s = store({ copyLimitBytes: 1000 });
+    const { stream, sha256 } = source(100_000);
+    await s.streamUpload({ bucket: BUCKET, key: 'side/a.dump', body: stream });
+    expect(await keys(s, 'side/')).toEqual(['side/a.dump', 'side/a.dump.sha256']);
+    expect(await s.verify({ bucket: BUCKET, key: 'side/a.dump', size: 100_000, sha256 })).toMatchObject({ ok: true });
+
+    await new Promise((r) => setTimeout(r, 1100)); // s3rver's LastModified has one-second resolution
+    const second = source(10);
+    await s.streamUpload({ bucket: BUCKET, key: 'side/b.dump', body: second.stream });
+    expect(await s.newest({ bucket: BUCKET, prefix: 'side/' })).toMatchObject({ key: 'side/b.dump', size: 10 });
+
+    await s.deleteObject({ bucket: BUCKET, key: 'side/b.dump' });
+    await s.deleteObject({ bucket: BUCKET, key: 'side/a.dump' });
+    expect(await keys(s, 'side/')).toEqual([]);
+    expect(await s.newest({ bucket: BUCKET, prefix: 'side/' })).toBeUndefined();
+  });
+
+  it('an unreachable endpoint fails with an S3 error, not a hang', async () => {
+    const s = store({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1, connectionTimeoutMs: 500 });
+    const err = await rejection(s.newest({ bucket: BUCKET, prefix: '' }));
+    expect(err.message).toMatch(/^S3 newest failed: /);
+  });
+});

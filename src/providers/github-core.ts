@@ -1,0 +1,303 @@
+/**
+ * The plumbing of the GitHub adapter (github.ts holds the methods the steps call).
+ *
+ * Built on `@actions/github`'s Octokit (proxy-aware fetch, `GITHUB_API_URL` via `baseUrl`) with
+ * `@octokit/plugin-retry` (5xx/timeouts, never 400/401/403/404/410/422/429/451) and
+ * `@octokit/plugin-throttling` (primary and secondary rate limits: one retry when the wait is short, else
+ * fail). A small plugin of ours puts a per-attempt timeout on every request. Creates (deployment, comment)
+ * are never repeated blindly: an attempt whose outcome is unknown is looked up first.
+ */
+import { getOctokit } from '@actions/github';
+import { retry } from '@octokit/plugin-retry';
+import { throttling } from '@octokit/plugin-throttling';
+import type { Logger } from '../pipeline/types.js';
+import type * as T from './github-types.js';
+import {
+  ProviderError,
+  attemptSignal,
+  backoffDelay,
+  classifyNetworkError,
+  extractProviderError,
+  formatMs,
+  oneLine,
+  providerMessage,
+  redact,
+  sleep,
+} from './http.js';
+
+type Octokit = ReturnType<typeof getOctokit>;
+type OctokitPlugin = Parameters<typeof getOctokit>[2];
+
+/** Backoff between attempts of a create (plugin-retry is off for creates). */
+const CREATE_BACKOFF = { retries: 0, baseDelayMs: 500, maxDelayMs: 4000, maxRetryAfterMs: 0 };
+
+export interface GitHubOptions {
+  token: string;
+  /** `GITHUB_API_URL` (GitHub Enterprise too). */
+  baseUrl: string;
+  owner: string;
+  repo: string;
+  /** Per attempt. */
+  timeoutMs: number;
+  /** Repeats of a failed idempotent call (plugin-retry waits (n+1)² × retryBaseMs between them). */
+  retries: number;
+  /** Rate-limit waits longer than this fail at once instead of being waited for. */
+  maxRateLimitWaitMs: number;
+  /** Unit of plugin-retry's and plugin-throttling's waits; 1000 in production, smaller in tests. */
+  retryBaseMs?: number;
+  signal?: AbortSignal;
+  secrets?: string[];
+  log?: Pick<Logger, 'debug' | 'warning'>;
+}
+
+/** Adds a per-attempt timeout (and the run's signal) to every request. Innermost, so each retry gets its own. */
+function timeoutPlugin(timeoutMs: number, run?: AbortSignal): OctokitPlugin {
+  return (octokit) => {
+    octokit.hook.wrap('request', async (request, options) => {
+      // A copy: `options.request` may be the shared defaults object.
+      options.request = { ...options.request, signal: attemptSignal(timeoutMs, run) };
+      return request(options);
+    });
+    return {};
+  };
+}
+
+export interface OctokitError {
+  status?: number;
+  message?: string;
+  name?: string;
+  cause?: unknown;
+  response?: { data?: unknown; headers?: Record<string, string> };
+  request?: { request?: { retryCount?: number } };
+}
+
+/** The plumbing of the GitHub adapter: the Octokit, error mapping, and the create-once rule. */
+export class GitHubCore {
+  readonly octokit: Octokit;
+  protected readonly o: GitHubOptions;
+  protected readonly repoParams: { owner: string; repo: string };
+
+  constructor(o: GitHubOptions) {
+    this.o = o;
+    this.repoParams = { owner: o.owner, repo: o.repo };
+    const base = o.retryBaseMs ?? 1000;
+    const maxWaitSec = o.maxRateLimitWaitMs / 1000;
+    const onLimit =
+      (kind: string) => (retryAfter: number, options: { method: string; url: string }, _o: unknown, count: number) => {
+        // A short wait is retried as often as the retry policy allows; a long one fails at once
+        // (a deploy should not sleep for minutes on a shared token's rate limit).
+        const again = count < Math.max(1, o.retries) && retryAfter <= maxWaitSec;
+        const why =
+          retryAfter > maxWaitSec
+            ? `not waiting ${retryAfter} s (limit ${maxWaitSec} s)`
+            : `giving up after ${count} retries`;
+        o.log?.warning(
+          `GitHub ${kind} rate limit on ${options.method} ${options.url}: ` +
+            (again ? `retrying in ${retryAfter} s` : why),
+        );
+        return again;
+      };
+    this.octokit = getOctokit(
+      o.token,
+      {
+        baseUrl: o.baseUrl,
+        log: {
+          debug: () => {},
+          info: () => {},
+          warn: (m: string) => o.log?.debug(redact(m, this.secrets())),
+          error: () => {},
+        },
+        retry: { retries: o.retries, retryAfterBaseValue: base, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
+        throttle: {
+          retryAfterBaseValue: base,
+          onRateLimit: onLimit('primary'),
+          onSecondaryRateLimit: onLimit('secondary'),
+        },
+      },
+      timeoutPlugin(o.timeoutMs, o.signal),
+      retry,
+      throttling,
+    );
+  }
+
+  protected secrets(): string[] {
+    return [this.o.token, ...(this.o.secrets ?? [])];
+  }
+
+  /** Turns whatever Octokit threw into a ProviderError (or the run's abort reason). */
+  protected toError(
+    operation: string,
+    permission: string,
+    err: unknown,
+    opts: { outcomeUnknown?: boolean; attempts?: number } = {},
+  ): Error {
+    if (err instanceof ProviderError) return err;
+    if (this.o.signal?.aborted) return err instanceof Error ? err : new Error(String(err));
+    const e = (err ?? {}) as OctokitError;
+    const outcomeUnknown = opts.outcomeUnknown ?? false;
+    // plugin-retry records its retries on the request; creates count their own attempts.
+    const attempts = opts.attempts ?? (e.request?.request?.retryCount ?? 0) + 1;
+    let detail: string;
+    let code: string | undefined;
+    const status = e.response ? e.status : undefined;
+    if (status !== undefined) {
+      const pe = extractProviderError(e.response?.data);
+      detail = `HTTP ${status}: ${pe.message ?? oneLine(e.message ?? '')}`;
+    } else {
+      code = classifyNetworkError(e.cause ?? err).code;
+      detail = code === 'timeout' ? `no answer within ${formatMs(this.o.timeoutMs)}` : `network error ${code}`;
+    }
+    const denied =
+      status === 403 && /not accessible by integration|must have (admin rights|.*access)|permission/i.test(detail);
+    if (denied) detail += `; the token needs the "${permission}" permission (workflow "permissions:")`;
+    if (attempts > 1) detail += ` (after ${attempts} attempts)`;
+    if (outcomeUnknown) detail += '; the outcome is unknown: it was not repeated';
+    return new ProviderError({
+      provider: 'github',
+      operation,
+      status,
+      code,
+      message: redact(providerMessage('github', operation, detail), this.secrets()),
+      retryable: status === undefined || status >= 500,
+      attempts,
+      outcomeUnknown,
+      permission: denied ? permission : undefined,
+    });
+  }
+
+  protected async call<R>(operation: string, permission: string, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw this.toError(operation, permission, err);
+    }
+  }
+
+  /**
+   * A create that must not be repeated blindly: plugin-retry is off for it; after a timeout, reset or 5xx
+   * `lookup` says whether it happened, and only when it did not is the create repeated.
+   */
+  protected async createOnce<R>(
+    operation: string,
+    permission: string,
+    create: () => Promise<R>,
+    lookup: () => Promise<R | undefined>,
+  ): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await create();
+      } catch (err) {
+        if (err instanceof ProviderError || this.o.signal?.aborted) throw this.toError(operation, permission, err);
+        const e = err as OctokitError;
+        const unknown = e.response ? (e.status ?? 0) >= 500 : classifyNetworkError(e.cause ?? err).maybeSent;
+        const transient = unknown || !e.response;
+        if (!transient) throw this.toError(operation, permission, err, { attempts: attempt });
+        if (unknown) {
+          // Give GitHub a moment to finish what it may be doing before looking.
+          await sleep(backoffDelay(attempt, CREATE_BACKOFF), this.o.signal);
+          let found: R | undefined;
+          try {
+            found = await lookup();
+          } catch {
+            throw this.toError(operation, permission, err, { outcomeUnknown: true, attempts: attempt });
+          }
+          if (found !== undefined) {
+            this.o.log?.debug(`GitHub ${operation}: the earlier attempt had succeeded (found by lookup)`);
+            return found;
+          }
+        }
+        if (attempt > this.o.retries) throw this.toError(operation, permission, err, { attempts: attempt });
+        if (!unknown) await sleep(backoffDelay(attempt, CREATE_BACKOFF), this.o.signal);
+      }
+    }
+  }
+
+  /** A 404 (and only a 404) becomes null. */
+  protected async orNull<R>(operation: string, permission: string, fn: () => Promise<R>): Promise<R | null> {
+    try {
+      return await fn();
+    } catch (err) {
+      const e = err as OctokitError;
+      if (e.status === 404 && e.response) return null;
+      throw this.toError(operation, permission, err);
+    }
+  }
+}
+
+export interface RawPull {
+  number: number;
+  title: string;
+  state: string;
+  merged_at: string | null;
+  draft?: boolean;
+  base: { ref: string };
+  head: { ref: string; sha: string };
+  html_url: string;
+  user: { login: string } | null;
+}
+
+export function mapPull(p: RawPull): T.PullRequest {
+  return {
+    number: p.number,
+    title: p.title,
+    state: p.state === 'open' ? 'open' : 'closed',
+    merged: p.merged_at !== null,
+    mergedAt: p.merged_at ?? undefined,
+    draft: p.draft ?? false,
+    baseRef: p.base.ref,
+    headRef: p.head.ref,
+    headSha: p.head.sha,
+    htmlUrl: p.html_url,
+    user: p.user?.login,
+  };
+}
+
+export interface RawDeployment {
+  id: number;
+  sha: string;
+  ref: string;
+  environment: string;
+  payload: unknown;
+  description?: string | null;
+  created_at: string;
+  creator: { login: string } | null;
+}
+
+export function mapDeployment(d: RawDeployment): T.GitHubDeployment {
+  let payload: unknown = d.payload;
+  if (typeof payload === 'string') {
+    try {
+      payload = JSON.parse(payload);
+    } catch {
+      payload = {};
+    }
+  }
+  return {
+    id: d.id,
+    sha: d.sha,
+    ref: d.ref,
+    environment: d.environment,
+    payload: payload && typeof payload === 'object' ? (payload as Record<string, unknown>) : {},
+    description: d.description ?? undefined,
+    createdAt: d.created_at,
+    creator: d.creator?.login,
+  };
+}
+
+export function mapStatus(s: {
+  id: number;
+  state: string;
+  description?: string;
+  environment_url?: string;
+  log_url?: string;
+  created_at: string;
+}): T.DeploymentStatus {
+  return {
+    id: s.id,
+    state: s.state,
+    description: s.description || undefined,
+    environmentUrl: s.environment_url || undefined,
+    logUrl: s.log_url || undefined,
+    createdAt: s.created_at,
+  };
+}

@@ -1,0 +1,303 @@
+/**
+ * The shared HTTP core of the REST adapters (Vercel, Cloudflare, Datadog) and the pure helpers every
+ * adapter uses: retry-after parsing and backoff (errors and redaction are in errors.ts, re-exported here).
+ *
+ * Why not each provider's SDK: one retry/timeout policy we control end to end (a provider asking us to
+ * wait five minutes must fail the step, not stall it), one place that keeps secrets out of errors, and
+ * one place that refuses to repeat a create whose outcome is unknown without looking it up first.
+ */
+
+import {
+  ProviderError,
+  classifyNetworkError,
+  extractProviderError,
+  formatMs,
+  headerSecrets,
+  oneLine,
+  providerMessage,
+  redact,
+  type ProviderName,
+} from './errors.js';
+
+// Adapters and steps import everything HTTP-related from here.
+export * from './errors.js';
+
+/** Retry policy of one provider (see the table in src/providers/index.ts). */
+export interface RetryPolicy {
+  /** Repeats after the first attempt (0 = one attempt). */
+  retries: number;
+  /** First backoff delay; doubles with each attempt, with jitter. */
+  baseDelayMs: number;
+  /** Upper bound of one backoff delay (not of a provider's retry-after). */
+  maxDelayMs: number;
+  /** A retry-after longer than this is not waited for: fail at once instead. */
+  maxRetryAfterMs: number;
+}
+
+/** One JSON request. */
+export interface RequestOptions<T = unknown> {
+  provider: ProviderName;
+  /** Short name of what is being done (`promote`, `getPool`…), used in messages. */
+  operation: string;
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** An object is sent as JSON; a string or bytes as is. */
+  body?: unknown;
+  /** Per attempt, including reading the response body. */
+  timeoutMs: number;
+  retry: RetryPolicy;
+  /** Safe to repeat blindly (GET, PUT, DELETE, PATCH with the same body). */
+  idempotent: boolean;
+  /**
+   * For a non-idempotent call: finds the effect of an attempt whose outcome is unknown (timeout, reset,
+   * 5xx). Returns the resource when the effect happened (it is returned instead of repeating the call),
+   * `undefined` when it did not (the call is then repeated).
+   */
+  lookup?: () => Promise<T | undefined>;
+  /** The run's signal: an abort stops at once and is never retried. */
+  signal?: AbortSignal;
+  /** Values that must never appear in an error message. */
+  secrets?: string[];
+  /** Non-2xx statuses that are answers, not errors (e.g. 404 for "not found → null"). */
+  okStatuses?: number[];
+  /** Told before each retry (for a debug line); never given secrets. */
+  onRetry?: (info: { attempt: number; delayMs: number; reason: string }) => void;
+}
+
+/** A parsed answer. `lookedUp` is set when the body came from `lookup` (then `status` is 0). */
+export interface JsonResponse<T> {
+  status: number;
+  headers: Headers;
+  body: T;
+  lookedUp?: boolean;
+}
+
+// ---------------------------------------------------------------- pure helpers
+
+/**
+ * How long the provider asked us to wait, in ms, from `retry-after-ms`, `retry-after` (seconds or an
+ * HTTP-date) and, when `rateLimitReset` is set, `x-ratelimit-reset` (Datadog: seconds until the reset;
+ * a value that looks like an epoch, as GitHub sends, is read as one). Unparseable, negative or infinite
+ * values are ignored; a date in the past means 0.
+ */
+export function parseRetryAfter(
+  headers: Headers,
+  opts: { now?: number; rateLimitReset?: boolean } = {},
+): number | undefined {
+  const now = opts.now ?? Date.now();
+  const num = (v: string | null): number | undefined => {
+    if (v === null || !/^\s*\d+(\.\d+)?\s*$/.test(v)) return undefined;
+    const n = Number(v);
+    return Number.isFinite(n) ? n : undefined;
+  };
+  const ms = num(headers.get('retry-after-ms'));
+  if (ms !== undefined) return Math.ceil(ms);
+  const ra = headers.get('retry-after');
+  if (ra !== null) {
+    const secs = num(ra);
+    if (secs !== undefined) return Math.ceil(secs * 1000);
+    // An HTTP-date has a comma and a GMT suffix; Date.parse alone accepts far too much.
+    if (/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(ra.trim())) {
+      const at = Date.parse(ra);
+      if (Number.isFinite(at)) return Math.max(0, at - now);
+    }
+  }
+  if (opts.rateLimitReset) {
+    const reset = num(headers.get('x-ratelimit-reset'));
+    if (reset !== undefined) return reset > 1e9 ? Math.max(0, reset * 1000 - now) : Math.ceil(reset * 1000);
+  }
+  return undefined;
+}
+
+/** Backoff before retry number `attempt` (1-based): exponential, capped, with "equal jitter" in [d/2, d]. */
+export function backoffDelay(attempt: number, policy: RetryPolicy, random: () => number = Math.random): number {
+  const d = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(d / 2 + random() * (d / 2));
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when the run is aborted. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(abortError(signal!));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new Error('The run was cancelled');
+}
+
+/** The signal of one attempt: the run's signal and a per-attempt timeout. */
+export function attemptSignal(timeoutMs: number, run?: AbortSignal): AbortSignal {
+  const t = AbortSignal.timeout(timeoutMs);
+  return run ? AbortSignal.any([run, t]) : t;
+}
+
+// ---------------------------------------------------------------- the request loop
+
+interface Failure {
+  detail: string;
+  status?: number;
+  code?: string;
+  retryable: boolean;
+  /** The effect may have happened (non-idempotent call sent, answer lost or 5xx). */
+  unknown: boolean;
+  waitMs?: number;
+}
+
+/**
+ * One JSON call with a per-attempt timeout, retries with backoff on 408/429/5xx/network errors, the
+ * provider's retry-after honoured up to `retry.maxRetryAfterMs`, and the unknown-outcome rule for
+ * non-idempotent calls. Throws ProviderError (or the run signal's reason when the run is aborted).
+ */
+export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse<T>> {
+  const secrets = [...(o.secrets ?? []), ...headerSecrets(o.headers)];
+  const fail = (f: Failure, attempts: number, extra?: string): ProviderError =>
+    new ProviderError({
+      provider: o.provider,
+      operation: o.operation,
+      status: f.status,
+      code: f.code,
+      retryable: f.retryable,
+      attempts,
+      outcomeUnknown: f.unknown,
+      message: redact(
+        providerMessage(o.provider, o.operation, f.detail) +
+          (attempts > 1 ? ` (after ${attempts} attempts)` : '') +
+          (extra ? `; ${extra}` : ''),
+        secrets,
+      ),
+    });
+
+  const headers: Record<string, string> = { accept: 'application/json', ...o.headers };
+  let payload: string | Uint8Array | undefined;
+  if (typeof o.body === 'string' || o.body instanceof Uint8Array) payload = o.body;
+  else if (o.body !== undefined) {
+    payload = JSON.stringify(o.body);
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
+      headers['content-type'] = 'application/json';
+    }
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    if (o.signal?.aborted) throw abortError(o.signal);
+    let failure: Failure;
+    let status = 0;
+    let resHeaders = new Headers();
+    try {
+      const res = await fetch(o.url, {
+        method: o.method,
+        headers,
+        body: payload,
+        signal: attemptSignal(o.timeoutMs, o.signal),
+        // A 3xx is reported, not followed: credentials in custom headers (DD-API-KEY…) stay on the host we
+        // were configured with. None of these APIs redirects in normal operation.
+        redirect: 'manual',
+      });
+      status = res.status;
+      resHeaders = res.headers;
+      const text = await res.text();
+      const ok = (status >= 200 && status < 300) || (o.okStatuses ?? []).includes(status);
+      if (ok) {
+        if (text.trim() === '') return { status, headers: res.headers, body: undefined as T };
+        try {
+          return { status, headers: res.headers, body: JSON.parse(text) as T };
+        } catch {
+          if (status < 200 || status >= 300) return { status, headers: res.headers, body: undefined as T };
+          // A GET may simply be asked again; a create answered 2xx happened, but we cannot read what.
+          failure = {
+            detail: `HTTP ${status} with a body that is not JSON`,
+            status,
+            code: 'malformed_json',
+            retryable: true,
+            unknown: !o.idempotent,
+          };
+        }
+      } else {
+        let parsed: unknown = text;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON: the text itself is the message
+        }
+        const pe = extractProviderError(parsed);
+        const retryable = status === 408 || status === 429 || status >= 500;
+        failure = {
+          detail: `HTTP ${status}${pe.code ? ` ${pe.code}` : ''}${pe.message ? `: ${pe.message}` : ''}`,
+          status,
+          code: pe.code,
+          retryable,
+          // 408 and 429 say the request was not processed; a 5xx may come after the effect.
+          unknown: !o.idempotent && status >= 500,
+          waitMs: retryable ? parseRetryAfter(res.headers, { rateLimitReset: status === 429 }) : undefined,
+        };
+      }
+    } catch (err) {
+      if (o.signal?.aborted) throw abortError(o.signal);
+      const n = classifyNetworkError(err);
+      failure = {
+        detail: n.code === 'timeout' ? `no answer within ${formatMs(o.timeoutMs)}` : `network error ${n.code}`,
+        status: status || undefined,
+        code: n.code,
+        retryable: true,
+        unknown: !o.idempotent && n.maybeSent,
+      };
+    }
+
+    let waited = false;
+    if (failure.unknown) {
+      if (!o.lookup) throw fail(failure, attempt, 'the outcome is unknown: it was not repeated');
+      let found: T | undefined;
+      try {
+        // Give the provider the backoff delay to finish what it may be doing before we look.
+        await sleep(backoffDelay(attempt, o.retry), o.signal);
+        waited = true;
+        found = await o.lookup();
+      } catch (err) {
+        if (o.signal?.aborted) throw abortError(o.signal);
+        const why = err instanceof Error ? oneLine(err.message) : 'lookup failed';
+        throw fail(failure, attempt, `the outcome is unknown and looking it up failed (${why})`);
+      }
+      if (found !== undefined) return { status: 0, headers: resHeaders, body: found, lookedUp: true };
+      // Looked up and not there: the attempt had no effect, so it is safe to repeat.
+    }
+    if (!failure.retryable || attempt > o.retry.retries) throw fail({ ...failure, unknown: false }, attempt);
+    // After a lookup the backoff has already been waited.
+    let delay = waited ? 0 : backoffDelay(attempt, o.retry);
+    if (failure.waitMs !== undefined) {
+      if (failure.waitMs > o.retry.maxRetryAfterMs) {
+        throw fail({ ...failure, unknown: false }, attempt, waitMessage(failure.waitMs, o.retry.maxRetryAfterMs));
+      }
+      delay = failure.waitMs;
+    }
+    o.onRetry?.({ attempt, delayMs: delay, reason: redact(failure.detail, secrets) });
+    await sleep(delay, o.signal);
+  }
+}
+
+/** "the provider asked to wait 300 s before retrying, more than the 30 s this action waits" */
+export function waitMessage(waitMs: number, capMs: number): string {
+  return `the provider asked to wait ${formatMs(waitMs)} before retrying, more than the ${formatMs(capMs)} this action waits`;
+}
+
+/** `?a=1&b=2` from defined values only (arrays repeat the key). */
+export function query(params: Record<string, string | number | boolean | undefined | string[]>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) for (const x of v) q.append(k, x);
+    else q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}

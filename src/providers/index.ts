@@ -1,0 +1,120 @@
+/**
+ * Builds the run's provider adapters from the Config: only the configured ones (an absent one is
+ * undefined, and the steps that need it say so in the report). Creating them makes no network call.
+ *
+ * Every timeout and retry policy lives in POLICIES below, one row per provider, so the whole picture of
+ * "how long can a call to X take" is in one place.
+ */
+import type { Config } from '../config/types.js';
+import type { Logger } from '../pipeline/types.js';
+import { CloudflareLb } from './cloudflare.js';
+import { Datadog } from './datadog.js';
+import { GitHub } from './github.js';
+import type { RetryPolicy } from './http.js';
+import { BackupStore } from './s3.js';
+import { Slack } from './slack.js';
+import { VercelApi } from './vercel-api.js';
+
+export { ProviderError } from './http.js';
+export type { CloudflareLb } from './cloudflare.js';
+export type { Datadog } from './datadog.js';
+export type { GitHub } from './github.js';
+export type { BackupStore } from './s3.js';
+export type { Slack } from './slack.js';
+export { SafeNotifier } from './slack.js';
+export type { VercelApi } from './vercel-api.js';
+
+/** The adapters of one run. Steps type their context with it: `StepContext<Providers>`. */
+export interface Providers {
+  github: GitHub;
+  vercel?: VercelApi;
+  cloudflare?: CloudflareLb;
+  datadog?: Datadog;
+  slack?: Slack;
+  backup?: BackupStore;
+}
+
+/**
+ * Timeouts are per attempt. `maxRetryAfterMs`: a provider asking to wait longer than this is not waited
+ * for — the call fails at once with the wait in its message, so a rate-limited provider cannot stall a
+ * deploy or a rollback for minutes.
+ */
+export const POLICIES = {
+  /** Octokit plugin-retry waits (n+1)² s between attempts; rate limits are retried once if ≤ the cap. */
+  github: { timeoutMs: 15_000, retries: 3, maxRateLimitWaitMs: 60_000 },
+  /** Vercel's rate limits use one-minute buckets: a wait of up to a minute is worth it for a promote. */
+  vercel: { timeoutMs: 20_000, retry: policy(3, 1_000, 8_000, 60_000) },
+  /** Cloudflare blocks for five minutes once over its limit: do not wait for that. */
+  cloudflare: { timeoutMs: 10_000, retry: policy(3, 500, 5_000, 30_000) },
+  datadog: { timeoutMs: 10_000, retry: policy(2, 500, 4_000, 20_000) },
+  /** A notification must never hold up the run. */
+  slack: { timeoutMs: 5_000, retries: 1, maxRetryAfterMs: 2_000 },
+  /** A part is 8 MiB: a minute per request allows ~140 KB/s; the SDK's standard mode makes 3 attempts. */
+  s3: { requestTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxAttempts: 3 },
+} as const;
+
+function policy(retries: number, baseDelayMs: number, maxDelayMs: number, maxRetryAfterMs: number): RetryPolicy {
+  return { retries, baseDelayMs, maxDelayMs, maxRetryAfterMs };
+}
+
+/** The configured adapters, sharing the run's signal, secrets and logger. No network call is made. */
+export function createProviders(config: Config, log: Logger, signal: AbortSignal): Providers {
+  const secrets = config.secrets;
+  const common = { signal, secrets, log };
+  const providers: Providers = {
+    github: new GitHub({
+      token: config.githubToken,
+      baseUrl: config.run.apiUrl,
+      owner: config.run.owner,
+      repo: config.run.repo,
+      ...POLICIES.github,
+      ...common,
+    }),
+  };
+  if (config.vercel.token) {
+    providers.vercel = new VercelApi({
+      token: config.vercel.token,
+      teamId: config.vercel.teamId,
+      apiUrl: config.vercel.apiUrl,
+      ...POLICIES.vercel,
+      ...common,
+    });
+  }
+  const cf = config.traffic.cloudflare;
+  if (cf) {
+    providers.cloudflare = new CloudflareLb({
+      apiToken: cf.apiToken,
+      accountId: cf.accountId,
+      zoneId: cf.zoneId,
+      loadBalancerId: cf.loadBalancerId,
+      baseUrl: cf.baseUrl,
+      ...POLICIES.cloudflare,
+      ...common,
+    });
+  }
+  const dd = config.validation.datadog;
+  if (dd) {
+    providers.datadog = new Datadog({
+      apiKey: dd.apiKey,
+      appKey: dd.appKey,
+      baseUrl: dd.baseUrl,
+      ...POLICIES.datadog,
+      ...common,
+    });
+  }
+  const slack = config.cleanup.slack;
+  if (slack) {
+    providers.slack = new Slack({ token: slack.token, apiUrl: slack.apiUrl, ...POLICIES.slack, ...common });
+  }
+  const backup = config.prepare.backup;
+  if (backup) {
+    providers.backup = new BackupStore({
+      region: backup.region,
+      endpoint: backup.endpoint,
+      ...POLICIES.s3,
+      signal,
+      secrets,
+    });
+  }
+  return providers;
+}

@@ -1,0 +1,303 @@
+/**
+ * The backup store (the `BackupStore` of ARCHITECTURE.md) over S3 or any S3-compatible store (R2, MinIO,
+ * the sandbox's s3rver): stream a backup up with its SHA-256, verify it, find the newest, delete.
+ *
+ * Credentials come from the SDK's standard chain (env, OIDC web identity, profiles, IMDS); nothing here
+ * reads them. Every request has a connection and a request timeout (the SDK's default is none) and the
+ * SDK's standard retry mode with 3 attempts.
+ */
+import { createHash } from 'node:crypto';
+import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+// A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { ProviderError, oneLine, providerMessage, redact } from './http.js';
+
+export interface BackupStoreOptions {
+  region: string;
+  /** S3-compatible endpoint; path-style addressing and on-demand checksums are used with it. */
+  endpoint?: string;
+  /** Only for tests and explicit inputs: otherwise the SDK's standard chain is used. */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Per request (a part upload included). */
+  requestTimeoutMs: number;
+  connectionTimeoutMs: number;
+  maxAttempts?: number;
+  /** Multipart part size (default 8 MiB); memory stays near partSize × (queueSize + 2). */
+  partSize?: number;
+  queueSize?: number;
+  /**
+   * Objects up to this size get their checksum in their own metadata (one server-side self-copy);
+   * larger ones get a `<key>.sha256` object beside them (a single copy is limited to 5 GiB).
+   */
+  copyLimitBytes?: number;
+  signal?: AbortSignal;
+  secrets?: string[];
+}
+
+export interface UploadResult {
+  key: string;
+  size: number;
+  /** Hex SHA-256 of the bytes sent, computed while streaming. */
+  sha256: string;
+  etag?: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  /** What was found vs what was expected, one line. */
+  reason: string;
+  size?: number;
+  sha256?: string;
+}
+
+/**
+ * Counts and hashes the bytes that pass through. (The count must not be called `size`: lib-storage reads
+ * `Body.size` as the body's total length.)
+ */
+class HashingTransform extends Transform {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    cb(null, chunk);
+  }
+}
+
+const SIDECAR = '.sha256';
+
+/** The backup bucket client of one run. */
+export class BackupStore {
+  readonly client: S3Client;
+  private readonly o: BackupStoreOptions;
+
+  constructor(o: BackupStoreOptions) {
+    this.o = o;
+    const config: S3ClientConfig = {
+      region: o.region,
+      maxAttempts: o.maxAttempts ?? 3,
+      requestHandler: new NodeHttpHandler({
+        requestTimeout: o.requestTimeoutMs,
+        connectionTimeout: o.connectionTimeoutMs,
+        throwOnRequestTimeout: true,
+      }),
+    };
+    if (o.credentials) config.credentials = o.credentials;
+    if (o.endpoint) {
+      config.endpoint = o.endpoint;
+      config.forcePathStyle = true;
+      // Third-party stores reject or corrupt the SDK's default checksums and aws-chunked bodies
+      // (R2 answers 501, s3rver stores the chunk framing): checksums only where the API requires them.
+      config.requestChecksumCalculation = 'WHEN_REQUIRED';
+      config.responseChecksumValidation = 'WHEN_REQUIRED';
+    }
+    this.client = new S3Client(config);
+  }
+
+  private toError(operation: string, err: unknown, detail?: string): Error {
+    if (this.o.signal?.aborted) return err instanceof Error ? err : new Error(String(err));
+    if (err instanceof ProviderError) return err;
+    const e = (err ?? {}) as {
+      name?: string;
+      message?: string;
+      Code?: string;
+      $metadata?: { httpStatusCode?: number };
+      $retryable?: unknown;
+    };
+    const status = e.$metadata?.httpStatusCode;
+    const code = e.Code ?? e.name;
+    const text = detail ?? `${status ? `HTTP ${status} ` : ''}${code ?? 'error'}: ${oneLine(e.message ?? String(err))}`;
+    return new ProviderError({
+      provider: 's3',
+      operation,
+      status,
+      code,
+      retryable: Boolean(e.$retryable) || code === 'TimeoutError',
+      message: redact(providerMessage('s3', operation, text), this.o.secrets ?? []),
+    });
+  }
+
+  /**
+   * Streams `body` to `bucket/key` (multipart for anything over one part), hashing and counting on the
+   * way, then records the SHA-256 in the object's metadata (`sha256`, `size`). On any failure — the body
+   * stream erroring (e.g. the backup command failing), S3 refusing — the multipart upload is aborted, no
+   * object is completed, and this throws.
+   */
+  async streamUpload(input: {
+    bucket: string;
+    key: string;
+    body: Readable;
+    metadata?: Record<string, string>;
+    contentType?: string;
+  }): Promise<UploadResult> {
+    const hashing = new HashingTransform();
+    let streamError: Error | undefined;
+    // pipeline destroys both streams on an error either side, so Upload sees a failing body.
+    pipeline(input.body, hashing, (err) => {
+      if (err) streamError = err;
+    });
+    const contentType = input.contentType ?? 'application/octet-stream';
+    const upload = new Upload({
+      client: this.client,
+      params: {
+        Bucket: input.bucket,
+        Key: input.key,
+        Body: hashing,
+        ContentType: contentType,
+        Metadata: input.metadata,
+      },
+      partSize: this.o.partSize ?? 8 * 1024 * 1024,
+      queueSize: this.o.queueSize ?? 2,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => void upload.abort();
+    this.o.signal?.addEventListener('abort', onAbort, { once: true });
+    let etag: string | undefined;
+    try {
+      const res = await upload.done();
+      etag = res.ETag;
+    } catch (err) {
+      hashing.destroy();
+      if (this.o.signal?.aborted) throw err;
+      // lib-storage aborts the multipart upload itself. s3rver answers AbortMultipartUpload with 405, and that
+      // error then replaces the original one: report the original. Either way nothing was completed, so no
+      // object (partial or whole) exists under the key.
+      const cause = streamError ?? err;
+      const why = streamError ? `the backup stream failed: ${oneLine(streamError.message)}` : undefined;
+      throw this.toError(
+        'streamUpload',
+        cause,
+        why ? `${why}; the upload was aborted and no object was written` : undefined,
+      );
+    } finally {
+      this.o.signal?.removeEventListener('abort', onAbort);
+    }
+    const size = hashing.bytes;
+    const sha256 = hashing.hash.digest('hex');
+    const meta = { ...input.metadata, sha256, size: String(size) };
+    try {
+      if (size <= (this.o.copyLimitBytes ?? 5 * 1024 ** 3)) {
+        // Metadata is fixed when an upload starts, before the hash is known: copy the object onto itself.
+        const copy = await this.client.send(
+          new CopyObjectCommand({
+            Bucket: input.bucket,
+            Key: input.key,
+            CopySource: `${input.bucket}/${input.key.split('/').map(encodeURIComponent).join('/')}`,
+            MetadataDirective: 'REPLACE',
+            Metadata: meta,
+            ContentType: contentType,
+          }),
+          { abortSignal: this.o.signal },
+        );
+        etag = copy.CopyObjectResult?.ETag ?? etag;
+      } else {
+        const name = input.key.split('/').pop() ?? input.key;
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: input.bucket,
+            Key: input.key + SIDECAR,
+            Body: `${sha256}  ${name}\n`,
+            ContentType: 'text/plain',
+            Metadata: meta,
+          }),
+          { abortSignal: this.o.signal },
+        );
+      }
+    } catch (err) {
+      // An object whose checksum cannot be found again is not a backup we can vouch for: remove it.
+      await this.client.send(new DeleteObjectCommand({ Bucket: input.bucket, Key: input.key })).catch(() => undefined);
+      throw this.toError('streamUpload', err);
+    }
+    return { key: input.key, size, sha256, etag };
+  }
+
+  /** Checks that the object exists with the expected size and SHA-256 (from its metadata or its `.sha256`). */
+  async verify(q: { bucket: string; key: string; size: number; sha256: string }): Promise<VerifyResult> {
+    let head;
+    try {
+      head = await this.client.send(new HeadObjectCommand({ Bucket: q.bucket, Key: q.key }), {
+        abortSignal: this.o.signal,
+      });
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
+        return { ok: false, reason: `s3://${q.bucket}/${q.key} does not exist` };
+      }
+      throw this.toError('verify', err);
+    }
+    const size = head.ContentLength;
+    let sha256 = head.Metadata?.sha256;
+    if (!sha256) sha256 = await this.readSidecar(q.bucket, q.key);
+    if (size !== q.size) return { ok: false, size, sha256, reason: `size ${size ?? '?'} bytes, expected ${q.size}` };
+    if (sha256 !== q.sha256) {
+      return {
+        ok: false,
+        size,
+        sha256,
+        reason: sha256 ? `sha256 ${sha256}, expected ${q.sha256}` : 'no sha256 recorded with the object',
+      };
+    }
+    return { ok: true, size, sha256, reason: `${size} bytes, sha256 ${sha256}` };
+  }
+
+  private async readSidecar(bucket: string, key: string): Promise<string | undefined> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key + SIDECAR }), {
+        abortSignal: this.o.signal,
+      });
+      const text = (await res.Body?.transformToString()) ?? '';
+      return /^[0-9a-f]{64}/.exec(text.trim())?.[0];
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return undefined;
+      throw this.toError('verify', err);
+    }
+  }
+
+  /** The most recently modified object under `prefix` (checksum files aside), or undefined when there is none. */
+  async newest(q: {
+    bucket: string;
+    prefix: string;
+  }): Promise<{ key: string; size: number; lastModified: Date } | undefined> {
+    let best: { key: string; size: number; lastModified: Date } | undefined;
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListObjectsV2Command({ Bucket: q.bucket, Prefix: q.prefix, ContinuationToken: token, MaxKeys: 1000 }),
+          { abortSignal: this.o.signal },
+        );
+        for (const o of page.Contents ?? []) {
+          if (!o.Key || !o.LastModified || o.Key.endsWith(SIDECAR)) continue;
+          if (!best || o.LastModified > best.lastModified)
+            best = { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.toError('newest', err);
+    }
+    return best;
+  }
+
+  /** Deletes the object and its checksum file, if any (deleting a missing key is not an error in S3). */
+  async deleteObject(q: { bucket: string; key: string }): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: q.bucket, Key: q.key }), { abortSignal: this.o.signal });
+      await this.client.send(new DeleteObjectCommand({ Bucket: q.bucket, Key: q.key + SIDECAR }), {
+        abortSignal: this.o.signal,
+      });
+    } catch (err) {
+      throw this.toError('deleteObject', err);
+    }
+  }
+}
