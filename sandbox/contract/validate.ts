@@ -4,7 +4,7 @@
  * the request body against its schema, and the logged response body against the response schema
  * for its status. Schemas are compiled by ajv against `$ref`s (never dereferenced).
  *
- * Specs: `../shared/specs` beside the checkout (as CI lays it out), else /work/shared/specs; GitHub's
+ * Specs: `../shared/specs` beside the checkout (as CI lays it out), else the vendored copy in sandbox/contract/specs; GitHub's
  * from `@octokit/openapi` (generated/api.github.com.json).
  */
 import fs from 'node:fs';
@@ -25,9 +25,12 @@ const addFormats = ((addFormatsModule as unknown as { default?: unknown }).defau
 
 export type SpecName = 'github' | 'vercel' | 'cloudflare' | 'datadog-v1' | 'datadog-v2' | 'slack';
 
-/** Where the provider spec excerpts live: `../shared/specs` beside the repo, else /work/shared/specs. */
+/**
+ * Where the provider spec excerpts live: `../shared/specs` beside the repo (the team's agreed copy),
+ * else the copy vendored in `sandbox/contract/specs/` (byte-identical; GitHub's own CI has no shared/).
+ */
 export function specDir(): string {
-  const candidates = [path.resolve(REPO_ROOT, '../shared/specs'), '/work/shared/specs'];
+  const candidates = [path.resolve(REPO_ROOT, '../shared/specs'), path.resolve(REPO_ROOT, 'sandbox/contract/specs')];
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'vercel.openapi.json')));
   if (!found) throw new Error(`spec excerpts not found in ${candidates.join(' or ')}`);
   return found;

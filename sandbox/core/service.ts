@@ -10,16 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { matchesGlob } from 'node:path';
 
 export type ServiceName =
-  | 'github'
-  | 'vercel'
-  | 'vercel-edge'
-  | 'cloudflare'
-  | 'lb'
-  | 'datadog'
-  | 'slack'
-  | 's3'
-  | 'deps'
-  | 'sandbox';
+  'github' | 'vercel' | 'vercel-edge' | 'cloudflare' | 'lb' | 'datadog' | 'slack' | 's3' | 'deps' | 'sandbox';
 
 /** A fault rule (SANDBOX.md): the first matching rule answers instead of the normal handler. */
 export interface FaultRule {

@@ -6,15 +6,7 @@
 import type { Config } from '../config/types.js';
 
 export type StepName =
-  | 'preflight'
-  | 'prepare'
-  | 'deploy'
-  | 'smoke'
-  | 'traffic'
-  | 'validate'
-  | 'cleanup'
-  | 'rollback'
-  | 'plan';
+  'preflight' | 'prepare' | 'deploy' | 'smoke' | 'traffic' | 'validate' | 'cleanup' | 'rollback' | 'plan';
 
 export type StepStatus = 'passed' | 'failed' | 'skipped' | 'warned';
 
@@ -88,6 +80,10 @@ export type TrafficSnapshot =
       livePool: string;
       /** slot pool id → { hostname, deploymentId it pointed at (if known) } */
       slots: Record<string, { hostname: string; deploymentId?: string }>;
+      /** The load balancer's `steering_policy` before the switch (restored as it was). */
+      steeringPolicy?: string;
+      /** `random_steering.default_weight` before the switch, when set. */
+      defaultWeight?: number;
     }
   | { kind: 'vercel'; productionDeploymentId: string };
 

@@ -1,0 +1,53 @@
+/**
+ * The action's post entry (dist/post.js; action.yml `post`, which runs even when the job failed or
+ * was cancelled). If the main step stopped while production was mid-switch, it restores blue from
+ * the saved RunState (src/pipeline/reconcile.ts); otherwise it says why there is nothing to do.
+ */
+import * as core from '@actions/core';
+import { fromActions, parseConfig } from './config/index.js';
+import { createLogger } from './log.js';
+import { runPost } from './pipeline/reconcile.js';
+import { createRedactor } from './pipeline/redact.js';
+import { errorMessage } from './pipeline/verdict.js';
+import { createProviders } from './providers/index.js';
+import { reconcile } from './steps/index.js';
+import { loadRunState, saveRunState } from './state.js';
+
+const controller = new AbortController();
+const onSignal = (signal: NodeJS.Signals): void => controller.abort(new Error(signal));
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+
+/** The secrets of the run once its config is read, so the last-resort message is redacted too. */
+let knownSecrets: readonly string[] = [];
+
+const failUnexpected = (err: unknown): void => {
+  const message =
+    `production-deploy post stopped on an unexpected error: ${errorMessage(err)}. ` +
+    'Check which deployment serves production; re-run with mode: rollback if it is not the intended one.';
+  core.setFailed(createRedactor(knownSecrets)(message));
+};
+process.on('unhandledRejection', failUnexpected);
+
+runPost({
+  loadState: loadRunState,
+  saveState: saveRunState,
+  loadConfig: () => parseConfig(fromActions()),
+  createProviders,
+  reconcile,
+  logger: (secrets) => {
+    if (secrets.length > 0) knownSecrets = secrets;
+    return createLogger(secrets);
+  },
+  signal: controller.signal,
+  fail: (message) => core.setFailed(message),
+  appendSummary: async (markdown) => {
+    await core.summary.addRaw(markdown, true).write();
+  },
+})
+  .catch(failUnexpected)
+  .finally(() => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    setTimeout(() => process.exit(), 5_000).unref();
+  });
