@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../../../../src/pipeline/types.ts';
+import { BackupStore } from '../../../../src/providers/s3.ts';
+import { backupKey, evaluateBackupAge, spawnBackup, takeBackup } from '../../../../src/steps/prepare/backup.ts';
+import { found, lookupFailed } from '../../../../src/steps/preflight/types.ts';
+
+interface S3rverLike {
+  run(): Promise<{ port: number }>;
+  close(): Promise<void>;
+}
+type S3rverCtor = new (o: Record<string, unknown>) => S3rverLike;
+const S3rver = createRequire(import.meta.url)('s3rver') as S3rverCtor;
+
+const lines: string[] = [];
+const log: Logger = {
+  info: (m) => lines.push(m),
+  warning: (m) => lines.push(m),
+  error: (m) => lines.push(m),
+  debug: () => {},
+  untrusted: (m) => lines.push(m),
+};
+
+describe('backup against s3rver', () => {
+  let dir: string;
+  let server: S3rverLike;
+  let store: BackupStore;
+  const bucket = 'backups';
+  const cfg = { bucket, prefix: 'production-deploy/o/r/production/', region: 'us-east-1' };
+  let n = 0;
+  const input = (command: string) => ({
+    command,
+    backup: cfg,
+    sha: 'abcdef1234567890abcdef1234567890abcdef12',
+    runId: '77',
+    runAttempt: ++n,
+    log,
+  });
+  const keys = async () =>
+    ((await store.client.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'pd-s3-'));
+    server = new S3rver({
+      address: '127.0.0.1',
+      port: 0,
+      silent: true,
+      directory: dir,
+      configureBuckets: [{ name: bucket }],
+    });
+    const { port } = await server.run();
+    store = new BackupStore({
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestTimeoutMs: 10_000,
+      connectionTimeoutMs: 2_000,
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('streams a multipart backup, verifies it and records its checksum', async () => {
+    // 12 MiB of zeros (two parts of the store's 8 MiB); their SHA-256 is known in advance.
+    const cmd = 'head -c 12582912 /dev/zero';
+    const expected = createHash('sha256').update(Buffer.alloc(12582912)).digest('hex');
+    const { check, record } = await takeBackup(store, input(cmd));
+    expect(check.status).toBe('pass');
+    expect(record).toBeDefined();
+    expect(record!.size).toBe(12582912);
+    expect(record!.sha256).toBe(expected);
+    expect(record!.key).toMatch(/^production-deploy\/o\/r\/production\/\d{8}T\d{6}Z-abcdef1-run77-\d\.dump$/);
+    expect(check.reason).toContain('12 MiB');
+    expect(check.reason).toContain('verified');
+    expect(await keys()).toContain(record!.key);
+    const again = await store.verify({ bucket, key: record!.key, size: record!.size, sha256: record!.sha256 });
+    expect(again.ok).toBe(true);
+  });
+
+  it('a command that fails after writing leaves no object, single-part or multipart', async () => {
+    const before = await keys();
+    for (const cmd of [
+      "printf 'partial dump'; echo 'pg_dump: error: connection to postgres://app:hunter2@db failed' >&2; exit 3",
+      'head -c 9000000 /dev/zero; exit 1',
+    ]) {
+      const { check, record } = await takeBackup(store, input(cmd));
+      expect(check.status).toBe('fail');
+      expect(record).toBeUndefined();
+      expect(check.reason).toMatch(/^backup-command exited with code (3|1)/);
+      expect(check.reason).toContain('no backup was stored');
+      expect(check.reason).not.toContain('hunter2');
+    }
+    expect(await keys()).toEqual(before);
+  });
+
+  it('a failing upload stops the command and reports the upload', async () => {
+    const r = await takeBackup(store, {
+      ...input('head -c 20000000 /dev/zero'),
+      backup: { ...cfg, bucket: 'no-such-bucket' },
+    });
+    expect(r.check.status).toBe('fail');
+    expect(r.check.reason).toContain('the upload to s3://no-such-bucket/');
+  });
+
+  it('backup-max-age: passes a recent backup, fails an old or missing one, not-checked when listing fails', async () => {
+    const now = Date.now();
+    await store.client.send(new PutObjectCommand({ Bucket: bucket, Key: 'aged/db.dump', Body: 'x' }));
+    const newest = await store.newest({ bucket, prefix: 'aged/' });
+    const where = { bucket, prefix: 'aged/' };
+    expect(evaluateBackupAge(found(newest), where, 3_600_000, now).status).toBe('pass');
+    const old = evaluateBackupAge(found(newest), where, 1_000, now + 3_600_000);
+    expect(old.status).toBe('fail');
+    expect(old.reason).toContain('older than backup-max-age 1 s');
+    expect(evaluateBackupAge(found(undefined), where, 1_000, now).status).toBe('fail');
+    const listing = await store.newest({ bucket: 'no-such-bucket', prefix: 'x/' }).then(
+      (v) => found(v),
+      (err: Error & { status?: number }) => lookupFailed<undefined>(err.message, err.status),
+    );
+    const r = evaluateBackupAge(listing, { bucket: 'no-such-bucket', prefix: 'x/' }, 1_000, now);
+    expect(r.status).toBe('not-checked');
+    expect(r.reason).toContain('HTTP 404');
+  });
+});
+
+describe('spawnBackup', () => {
+  it('ends its stream only after the command exited 0, and errors it otherwise', async () => {
+    const ok = spawnBackup('echo hello');
+    const chunks: Buffer[] = [];
+    for await (const c of ok.stdout) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('hello\n');
+    expect((await ok.finished).code).toBe(0);
+
+    const bad = spawnBackup('echo partial; false');
+    await expect(
+      (async () => {
+        for await (const _ of bad.stdout) void _;
+      })(),
+    ).rejects.toThrow('backup-command exited with code 1');
+  });
+
+  it('does not pass the action inputs (its tokens) to the command', async () => {
+    process.env['INPUT_VERCEL-TOKEN'] = 'secret-token-value';
+    try {
+      const p = spawnBackup('env');
+      let out = '';
+      for await (const c of p.stdout) out += String(c);
+      expect(out).not.toContain('secret-token-value');
+      expect(out).toContain('PATH=');
+    } finally {
+      delete process.env['INPUT_VERCEL-TOKEN'];
+    }
+  });
+});
+
+describe('backupKey', () => {
+  it('is sortable by time and unique to a run attempt', () => {
+    expect(backupKey('p/', new Date('2026-01-02T03:04:05.678Z'), 'abcdef1234', '9', 2)).toBe(
+      'p/20260102T030405Z-abcdef1-run9-2.dump',
+    );
+  });
+});

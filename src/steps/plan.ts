@@ -1,0 +1,274 @@
+/**
+ * `mode: plan`, the last step: what `deploy` would do, read without changing anything. Reads who is
+ * live on the load balancer (or, with `traffic-manager: vercel`, which deployment is production),
+ * which deployment blue is and so what a rollback would return to, where green would be staged, the
+ * weight schedule with its times and thresholds, and evaluates the Datadog queries once. Only GET
+ * requests leave this step; the e2e test compares the sandbox's state before and after a plan.
+ */
+import { formatDuration } from '../config/duration.js';
+import type { Config } from '../config/types.js';
+import { STEP_TITLES } from '../pipeline/modes.js';
+import type { CheckResult, Step, StepContext, StepOutcome } from '../pipeline/types.js';
+import { lastValue } from '../providers/datadog.js';
+import type { Providers } from '../providers/index.js';
+import { codeSpan, escapeCell, table } from '../surfaces/markdown.js';
+import { readSlots, type SlotReading } from '../traffic/cloudflare-model.js';
+import { formatMs, formatRatio } from '../analysis/format.js';
+
+/** One row of the weight schedule, relative to T = the moment the first switch starts. */
+export interface ScheduleRow {
+  /** Offset from T in ms. */
+  atMs: number;
+  /** Green's share from then on, percent. */
+  share: number;
+  /** How long the share is held and analysed before the next row (or the end). */
+  holdMs: number;
+  what: string;
+}
+
+/**
+ * The weight schedule `deploy` would follow. Each step but the last is held for `step-duration`
+ * with analysis; the last (100 %) is then watched for `validation-window` (`rollback-window` for
+ * `immediate`, which goes to 100 % at once). Pure.
+ */
+export function weightSchedule(config: Pick<Config, 'strategy' | 'traffic' | 'validation'>): ScheduleRow[] {
+  const { strategy, traffic, validation } = config;
+  const steps = strategy === 'immediate' ? [100] : traffic.steps.length > 0 ? traffic.steps : [100];
+  const watch = strategy === 'immediate' ? validation.rollbackWindowMs : validation.windowMs;
+  return steps.map((share, i) => {
+    const last = i === steps.length - 1;
+    return {
+      atMs: i * traffic.stepDurationMs,
+      share,
+      holdMs: last ? watch : traffic.stepDurationMs,
+      what: last
+        ? strategy === 'immediate'
+          ? `100 % at once; watched for rollback-window, blue kept ready`
+          : `final switch; watched for validation-window`
+        : `held for step-duration with analysis`,
+    };
+  });
+}
+
+/** The thresholds the deploy would judge by, one line each. Pure. */
+export function thresholdLines(config: Config): string[] {
+  const v = config.validation;
+  return [
+    `error rate above ${formatRatio(v.errorRateThreshold)} is a breach`,
+    `latency above ${formatMs(v.performanceThresholdMs)} is a breach (smoke p95 over ${config.smoke.samples} samples too)`,
+    `${v.failureLimit} breaching ${v.failureLimit === 1 ? 'sample' : 'samples'} tolerated; sampled every ${formatDuration(v.intervalMs)}`,
+    `no data: ${v.noData}`,
+    `a rollback must finish within ${formatDuration(v.rollbackTimeoutMs)}`,
+  ];
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** What was read about production. */
+interface Production {
+  rows: CheckResult[];
+  blue?: { id: string; url?: string };
+  slots?: SlotReading;
+  /** slot pool → the deployment its hostname points at, when read. */
+  slotDeployments: Record<string, string | undefined>;
+}
+
+async function readProduction(ctx: StepContext<Providers>): Promise<Production> {
+  const { config } = ctx;
+  const { vercel, cloudflare } = ctx.providers;
+  const rows: CheckResult[] = [];
+  const out: Production = { rows, slotDeployments: {} };
+  const cf = config.traffic.cloudflare;
+  const [project, lb] = await Promise.all([
+    vercel
+      ? vercel.getProject(config.vercel.projectId).then(
+          (p) => ({ ok: true as const, p }),
+          (err: unknown) => ({ ok: false as const, err }),
+        )
+      : undefined,
+    cloudflare && cf
+      ? Promise.all([cloudflare.getLoadBalancer(), Promise.all(cf.pools.map((id) => cloudflare.getPool(id)))]).then(
+          ([lbv, pools]) => ({ ok: true as const, reading: readSlots(lbv, pools, cf.pools) }),
+          (err: unknown) => ({ ok: false as const, err }),
+        )
+      : undefined,
+  ]);
+
+  if (!project) rows.push({ name: 'Production deployment', status: 'not-checked', reason: 'vercel-token is not set' });
+  else if (!project.ok)
+    rows.push({ name: 'Production deployment', status: 'not-checked', reason: errorText(project.err) });
+  else if (!project.p.productionDeployment) {
+    rows.push({
+      name: 'Production deployment',
+      status: 'warn',
+      reason: `project ${project.p.name} has no production deployment yet: there is no blue to roll back to`,
+    });
+  } else {
+    const prod = project.p.productionDeployment;
+    out.blue = { id: prod.id, url: prod.url };
+    rows.push({
+      name: 'Production deployment',
+      status: 'pass',
+      reason: `${prod.id}${prod.url ? ` (${prod.url})` : ''} serves production on Vercel`,
+    });
+  }
+
+  if (config.traffic.manager === 'cloudflare') {
+    if (!lb) rows.push({ name: 'Load balancer', status: 'not-checked', reason: 'Cloudflare is not configured' });
+    else if (!lb.ok)
+      rows.push({ name: 'Load balancer', status: 'fail', reason: `cannot read the live slot: ${errorText(lb.err)}` });
+    else {
+      const r = lb.reading;
+      out.slots = r;
+      // Which deployment each slot hostname serves (an alias look-up each; read-only).
+      if (vercel) {
+        await Promise.all(
+          Object.entries(r.hostnames).map(async ([pool, host]) => {
+            out.slotDeployments[pool] = await vercel.getAlias(host).then(
+              (a) => a?.deploymentId ?? undefined,
+              () => undefined,
+            );
+          }),
+        );
+      }
+      const live = `pool ${r.livePool} (${r.hostnames[r.livePool]}) is live with ${Math.round(r.shares[r.livePool] ?? 0)} % of the traffic`;
+      const notes = r.notes.length ? `; ${r.notes.join('; ')}` : '';
+      rows.push({
+        name: 'Load balancer',
+        status: r.notes.length ? 'warn' : 'pass',
+        reason: `${live}; pool ${r.idlePool} (${r.hostnames[r.idlePool]}) is idle${notes}`,
+      });
+      const liveDeployment = out.slotDeployments[r.livePool];
+      if (liveDeployment && out.blue && liveDeployment !== out.blue.id) {
+        rows.push({
+          name: 'Slot consistency',
+          status: 'warn',
+          reason: `the live slot ${r.hostnames[r.livePool]} serves ${liveDeployment}, but Vercel's production deployment is ${out.blue.id}`,
+        });
+      }
+      if (liveDeployment)
+        out.blue = { id: liveDeployment, url: out.blue?.id === liveDeployment ? out.blue.url : undefined };
+    }
+  }
+  return out;
+}
+
+/** Each configured Datadog query evaluated once over the recent past, against its threshold. */
+async function readQueries(ctx: StepContext<Providers>): Promise<CheckResult[]> {
+  const { config } = ctx;
+  const v = config.validation;
+  const queries = [
+    { name: 'Error rate now', query: v.errorRateQuery, limit: v.errorRateThreshold, show: formatRatio },
+    { name: 'Latency now', query: v.latencyQuery, limit: v.performanceThresholdMs, show: formatMs },
+  ].filter((q) => q.query);
+  if (queries.length === 0) return [];
+  const dd = ctx.providers.datadog;
+  if (!dd)
+    return queries.map((q) => ({ name: q.name, status: 'not-checked' as const, reason: 'Datadog is not configured' }));
+  const toSec = Date.now() / 1000;
+  // A window of at least a minute: one sampling interval alone may hold no point yet.
+  const fromSec = toSec - Math.max(60_000, v.intervalMs) / 1000;
+  return Promise.all(
+    queries.map(async (q): Promise<CheckResult> => {
+      try {
+        const value = lastValue((await dd.queryMetrics(q.query!, fromSec, toSec)).points);
+        if (value === undefined)
+          return {
+            name: q.name,
+            status: 'warn',
+            reason: `no data in the last ${formatDuration((toSec - fromSec) * 1000)} (no-data: ${v.noData})`,
+          };
+        const over = value > q.limit;
+        return {
+          name: q.name,
+          status: over ? 'warn' : 'pass',
+          reason: `${q.show(value)} ${over ? '>' : '<='} ${q.show(q.limit)} on production now${over ? ': a deploy would start from a breach' : ''}`,
+          details: { value, threshold: q.limit },
+        };
+      } catch (err) {
+        return { name: q.name, status: 'not-checked', reason: errorText(err) };
+      }
+    }),
+  );
+}
+
+/** The plan as Markdown for the job summary (remote text escaped). */
+export function planMarkdown(
+  config: Config,
+  p: { blue?: { id: string }; slots?: SlotReading; slotDeployments: Record<string, string | undefined> },
+): string {
+  const lines: string[] = ['#### What deploy would do', ''];
+  const green = p.slots
+    ? `pool ${codeSpan(p.slots.idlePool)}, hostname ${codeSpan(p.slots.hostnames[p.slots.idlePool] ?? '?')}`
+    : 'Vercel (promoted when it passes)';
+  lines.push(
+    `- Stage a production deployment of ${codeSpan(config.vercel.workingDirectory)}${config.vercel.prebuilt ? ' (prebuilt)' : ''} at commit ${codeSpan(config.run.sha.slice(0, 7))}, with no production domain, as green on ${green}.`,
+    `- Smoke-test it (${config.smoke.checks.length} ${config.smoke.checks.length === 1 ? 'check' : 'checks'}, ${config.smoke.samples} samples each), then switch traffic (${escapeCell(config.strategy)}, ${escapeCell(config.traffic.manager)}).`,
+    `- Rollback target: ${p.blue ? codeSpan(p.blue.id) : 'none (no production deployment)'}${p.slots ? ` on ${codeSpan(p.slots.livePool)}` : ''}.`,
+    '',
+  );
+  const rows = weightSchedule(config).map((r) => [
+    r.atMs === 0 ? 'T' : `T+${formatDuration(r.atMs)}`,
+    `${r.share} %`,
+    `${100 - r.share} %`,
+    formatDuration(r.holdMs),
+    escapeCell(r.what),
+  ]);
+  lines.push(
+    table(['When', 'Green', 'Blue', 'Held', 'What'], rows),
+    '',
+    'T is when the first switch starts, after staging and smoke tests.',
+    '',
+  );
+  lines.push('Thresholds:', '', ...thresholdLines(config).map((l) => `- ${escapeCell(l)}`));
+  return lines.join('\n');
+}
+
+async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
+  const { config } = ctx;
+  const [prod, queries] = await Promise.all([readProduction(ctx), readQueries(ctx)]);
+  const schedule = weightSchedule(config);
+  const last = schedule.at(-1)!;
+  const checks = [...prod.rows, ...queries];
+  const total = last.atMs + last.holdMs;
+  const greenWhere = prod.slots ? ` on ${prod.slots.hostnames[prod.slots.idlePool]}` : '';
+  const reason =
+    `deploy would stage ${config.run.sha.slice(0, 7)}${greenWhere}, move traffic ${schedule.map((r) => `${r.share} %`).join(' → ')} ` +
+    `over ${formatDuration(total)}, rollback target ${prod.blue?.id ?? 'none'}`;
+  const details = {
+    markdown: planMarkdown(config, prod),
+    plan: {
+      strategy: config.strategy,
+      trafficManager: config.traffic.manager,
+      blue: prod.blue,
+      livePool: prod.slots?.livePool,
+      idlePool: prod.slots?.idlePool,
+      hostnames: prod.slots?.hostnames,
+      slotDeployments: prod.slotDeployments,
+      schedule,
+      thresholds: thresholdLines(config),
+    },
+  };
+  if (checks.some((c) => c.status === 'fail')) {
+    return {
+      status: 'failed',
+      reason: `the plan cannot be made: ${checks
+        .filter((c) => c.status === 'fail')
+        .map((c) => c.reason)
+        .join('; ')}`,
+      checks,
+      details,
+    };
+  }
+  const warned = checks.some((c) => c.status === 'warn' || c.status === 'not-checked');
+  return { status: warned ? 'warned' : 'passed', reason, checks, details };
+}
+
+/** The plan step of `mode: plan` (mutates nothing). */
+export const planStep: Step<Providers> = {
+  name: 'plan',
+  title: STEP_TITLES.plan,
+  run,
+};

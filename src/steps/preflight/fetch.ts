@@ -1,0 +1,306 @@
+/**
+ * Pre-flight's look-ups: every independent GitHub call runs at once (Promise.all), and the CI wait
+ * polls check runs and statuses with backoff until `checks-timeout`. Each look-up becomes a Lookup —
+ * answered, or failed with the reason — so one failed call makes one check "not checked" instead of
+ * hiding the others. Only the run being cancelled aborts the whole step.
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Config, Severity } from '../../config/types.js';
+import type { GitHub, PullRequest } from '../../providers/github.js';
+import { sleep as abortableSleep } from '../../providers/http.js';
+import type { BenchmarkData } from './benchmarks.js';
+import { classifyChecks, shouldKeepWaiting, type ChecksData, type ChecksPolicy } from './checks.js';
+import type { SecurityData } from './security.js';
+import {
+  found,
+  lookupFailed,
+  type AlertList,
+  type BranchProtection,
+  type CheckRunInfo,
+  type Lookup,
+  type PullInfo,
+  type ReviewInfo,
+  type StatusInfo,
+} from './types.js';
+
+/** The GitHub calls pre-flight makes (the real adapter in production). */
+export type PreflightGitHub = Pick<
+  GitHub,
+  | 'getRepo'
+  | 'getBranch'
+  | 'getBranchRules'
+  | 'listPullsForCommit'
+  | 'getPull'
+  | 'listReviews'
+  | 'listCheckRunsForRef'
+  | 'getCombinedStatus'
+  | 'listCodeScanningAlerts'
+  | 'listDependabotAlerts'
+>;
+
+/** Runs one look-up; any failure but the run's own cancellation becomes a failed Lookup. */
+export async function attempt<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<Lookup<T>> {
+  try {
+    return found(await fn());
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    const e = err as { message?: string; status?: number };
+    return lookupFailed(e?.message ?? String(err), typeof e?.status === 'number' ? e.status : undefined);
+  }
+}
+
+/** Protection of one branch: its `protected` flag and the active rulesets that apply to it. */
+export async function readProtection(
+  gh: PreflightGitHub,
+  branch: string,
+  signal?: AbortSignal,
+): Promise<Lookup<BranchProtection>> {
+  const [b, rules] = await Promise.all([
+    attempt(() => gh.getBranch(branch), signal),
+    attempt(() => gh.getBranchRules(branch), signal),
+  ]);
+  if (!b.ok) return b;
+  if (!b.value) return lookupFailed(`branch '${branch}' does not exist in the repository`, 404);
+  // GitHub's flag covers classic protection (and, on current GitHub, rulesets too); the rules
+  // look-up names the rulesets. A failed rules look-up leaves the flag to decide on its own.
+  const rulesets = rules.ok
+    ? [...new Set(rules.value.map((r) => (r.rulesetId !== undefined ? `#${r.rulesetId}` : `(${r.type})`)))]
+    : [];
+  return found({ classic: b.value.protected, rulesets });
+}
+
+/**
+ * The PR that brought the commit: the event's own PR; else the merged PR into the deployed branch
+ * (a push to main); else the open PR from the deployed branch (a branch dispatch, hotfixes); else
+ * any merged PR, then any open PR whose head is the commit. Null when none did.
+ */
+export function choosePull(
+  pulls: readonly PullRequest[],
+  branch: string,
+  sha: string,
+  eventPull?: number,
+): PullRequest | null {
+  const newestMerge = (a: PullRequest, b: PullRequest) => Date.parse(b.mergedAt ?? '') - Date.parse(a.mergedAt ?? '');
+  const merged = pulls.filter((p) => p.merged).sort(newestMerge);
+  const open = pulls.filter((p) => p.state === 'open');
+  return (
+    pulls.find((p) => eventPull !== undefined && p.number === eventPull) ??
+    merged.find((p) => p.baseRef === branch) ??
+    open.find((p) => p.headRef === branch && p.headSha === sha) ??
+    open.find((p) => p.headRef === branch) ??
+    merged[0] ??
+    open.find((p) => p.headSha === sha) ??
+    null
+  );
+}
+
+function toPullInfo(p: PullRequest): PullInfo {
+  return {
+    number: p.number,
+    title: p.title,
+    url: p.htmlUrl,
+    author: p.user ?? '',
+    state: p.state,
+    merged: p.merged,
+    baseRef: p.baseRef,
+    headRef: p.headRef,
+  };
+}
+
+/** The PR number of a pull_request / pull_request_target event, if this run is one. */
+export function eventPullNumber(event: Record<string, unknown>): number | undefined {
+  const pr = event.pull_request as { number?: unknown } | undefined;
+  return typeof pr?.number === 'number' ? pr.number : undefined;
+}
+
+/** Finds the PR of the commit and reads its reviews (reviews only when there is a PR). */
+export async function readPullAndReviews(
+  gh: PreflightGitHub,
+  q: { sha: string; branch: string; eventPull?: number },
+  signal?: AbortSignal,
+): Promise<{ pull: Lookup<PullInfo | null>; reviews: Lookup<ReviewInfo[]> }> {
+  const pull = await attempt(async () => {
+    const listed = await gh.listPullsForCommit(q.sha);
+    const chosen = choosePull(listed, q.branch, q.sha, q.eventPull);
+    // A pull_request event names its PR even when GitHub does not (yet) associate the commit with it.
+    if (!chosen && q.eventPull !== undefined) return toPullInfo(await gh.getPull(q.eventPull));
+    return chosen && toPullInfo(chosen);
+  }, signal);
+  if (!pull.ok || !pull.value) return { pull, reviews: found([]) };
+  const number = pull.value.number;
+  const reviews = await attempt(
+    async () =>
+      (await gh.listReviews(number)).map((r) => ({
+        id: r.id,
+        reviewer: r.user ?? '',
+        state: r.state,
+        submittedAt: r.submittedAt,
+      })),
+    signal,
+  );
+  return { pull, reviews };
+}
+
+/** Check runs and statuses of the commit, once. */
+export async function readChecks(gh: PreflightGitHub, sha: string, signal?: AbortSignal): Promise<ChecksData> {
+  const [runs, combined] = await Promise.all([
+    attempt(() => gh.listCheckRunsForRef(sha), signal),
+    attempt(() => gh.getCombinedStatus(sha), signal),
+  ]);
+  const checkRuns: Lookup<CheckRunInfo[]> = runs.ok
+    ? found(
+        runs.value.map((r) => ({
+          id: r.id,
+          name: r.name,
+          status: r.status,
+          conclusion: r.conclusion,
+          startedAt: r.startedAt,
+          detailsUrl: r.htmlUrl,
+        })),
+      )
+    : runs;
+  const statuses: Lookup<StatusInfo[]> = combined.ok
+    ? found(
+        combined.value.statuses.map((s) => ({
+          context: s.context,
+          state: s.state,
+          description: s.description,
+          url: s.targetUrl,
+        })),
+      )
+    : combined;
+  return { checkRuns, statuses };
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Injected in tests. */
+  clock?: () => number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Told before each wait (for a log line). */
+  onWait?: (info: { pending: string[]; delayMs: number; elapsedMs: number }) => void;
+}
+
+/**
+ * The delay before poll number `n` (1-based): starts small relative to the timeout (so a short
+ * timeout still gets several looks), grows by half each time, never above 30 s.
+ */
+export function pollDelay(n: number, timeoutMs: number): number {
+  const first = Math.min(5000, Math.max(250, Math.round(timeoutMs / 20)));
+  return Math.min(30_000, Math.round(first * 1.5 ** (n - 1)));
+}
+
+/**
+ * Reads checks until nothing is pending (or something failed, which decides already), or until
+ * `checks-timeout`. A look-up that fails ends the wait: its check is then "not checked".
+ */
+export async function waitForChecks(
+  gh: PreflightGitHub,
+  sha: string,
+  policy: ChecksPolicy,
+  o: WaitOptions,
+): Promise<{ data: ChecksData; waitedMs: number }> {
+  const clock = o.clock ?? Date.now;
+  const sleep = o.sleep ?? abortableSleep;
+  const started = clock();
+  for (let n = 1; ; n++) {
+    const data = await readChecks(gh, sha, o.signal);
+    const elapsed = clock() - started;
+    if (!data.checkRuns.ok || !data.statuses.ok) return { data, waitedMs: elapsed };
+    const c = classifyChecks(data.checkRuns.value, data.statuses.value, policy);
+    const remaining = o.timeoutMs - elapsed;
+    if (!shouldKeepWaiting(c) || remaining <= 0) return { data, waitedMs: elapsed };
+    const delayMs = Math.min(pollDelay(n, o.timeoutMs), remaining);
+    o.onWait?.({ pending: [...c.pending, ...c.missing], delayMs, elapsedMs: elapsed });
+    await sleep(delayMs, o.signal);
+  }
+}
+
+function alertList(result: Awaited<ReturnType<PreflightGitHub['listCodeScanningAlerts']>>): Lookup<AlertList> {
+  if (!Array.isArray(result)) {
+    // The adapter says why and which permission; the HTTP status decides the hint shown.
+    const status = /HTTP (\d{3})/.exec(result.notChecked)?.[1];
+    return lookupFailed(result.notChecked, status ? Number(status) : undefined);
+  }
+  return found({
+    alerts: result.map((a) => ({
+      number: a.number,
+      severity: a.severity?.toLowerCase() ?? null,
+      title: a.summary,
+      url: a.htmlUrl,
+    })),
+    truncated: false,
+  });
+}
+
+/** Open code-scanning and Dependabot alerts, both at once; nothing is read when the gate is off. */
+export async function readSecurity(
+  gh: PreflightGitHub,
+  severities: readonly Severity[],
+  signal?: AbortSignal,
+): Promise<SecurityData> {
+  const off = lookupFailed<AlertList>('security-block-severity is none');
+  if (severities.length === 0) return { codeScanning: off, dependabot: off };
+  const [cs, db] = await Promise.all([
+    attempt(() => gh.listCodeScanningAlerts({ state: 'open' }), signal),
+    attempt(() => gh.listDependabotAlerts({ state: 'open' }), signal),
+  ]);
+  return { codeScanning: cs.ok ? alertList(cs.value) : cs, dependabot: db.ok ? alertList(db.value) : db };
+}
+
+/** The `benchmark-results` file, relative to the workspace (the job's working directory). */
+export async function readBenchmarks(file: string | undefined): Promise<BenchmarkData> {
+  if (!file) return {};
+  const content = await attempt(() => readFile(path.resolve(file), 'utf8'));
+  return { path: file, content };
+}
+
+/** Everything pre-flight looked up. */
+export interface PreflightFacts {
+  defaultBranch: Lookup<string>;
+  protection: Lookup<BranchProtection>;
+  /** Protection of the PR's base branch, read only for an unprotected hotfix branch. */
+  baseProtection?: Lookup<BranchProtection>;
+  pull: Lookup<PullInfo | null>;
+  reviews: Lookup<ReviewInfo[]>;
+  checks: ChecksData;
+  checksWaitedMs: number;
+  security: SecurityData;
+  benchmarks: BenchmarkData;
+}
+
+/** Every look-up of pre-flight, the independent ones concurrently. */
+export async function gatherPreflight(
+  gh: PreflightGitHub,
+  config: Config,
+  o: { signal?: AbortSignal; onWait?: WaitOptions['onWait']; checksPolicy: ChecksPolicy },
+): Promise<PreflightFacts> {
+  const { signal } = o;
+  const pf = config.preflight;
+  const needProtection = pf.requireBranchProtection;
+  const notRead = lookupFailed<never>('not needed (require-branch-protection is false)');
+  const [defaultBranch, protection, pr, checks, security, benchmarks] = await Promise.all([
+    needProtection ? attempt(async () => (await gh.getRepo()).defaultBranch, signal) : notRead,
+    needProtection ? readProtection(gh, config.branch, signal) : notRead,
+    readPullAndReviews(
+      gh,
+      { sha: config.run.sha, branch: config.branch, eventPull: eventPullNumber(config.run.event) },
+      signal,
+    ),
+    waitForChecks(gh, config.run.sha, o.checksPolicy, { timeoutMs: pf.checksTimeoutMs, signal, onWait: o.onWait }),
+    readSecurity(gh, pf.securityBlockSeverities, signal),
+    readBenchmarks(pf.benchmarkResults),
+  ]);
+  return {
+    defaultBranch,
+    protection,
+    pull: pr.pull,
+    reviews: pr.reviews,
+    checks: checks.data,
+    checksWaitedMs: checks.waitedMs,
+    security,
+    benchmarks,
+  };
+}
