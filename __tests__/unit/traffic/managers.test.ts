@@ -1,0 +1,251 @@
+/**
+ * The traffic managers against the sandbox's Vercel, edge, Cloudflare and load balancer
+ * miniatures (real HTTP end to end): read who is live, stage green on the idle slot, shift weights
+ * and verify the share with real requests through the proxy, restore exactly and idempotently.
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Traffic, type RunningService } from '../../../sandbox/core/service.ts';
+import type { World } from '../../../sandbox/core/world.ts';
+import { cloudflareInputs, cloudflareState, startCloudflare, startLb } from '../../../sandbox/services/cloudflare.ts';
+import { startEdge, startVercel } from '../../../sandbox/services/vercel.ts';
+import type { Logger, TrafficSnapshot } from '../../../src/pipeline/types.ts';
+import { CloudflareLb } from '../../../src/providers/cloudflare.ts';
+import { deploymentBaseUrl } from '../../../src/providers/health.ts';
+import { VercelApi } from '../../../src/providers/vercel-api.ts';
+import { CloudflareTrafficManager } from '../../../src/traffic/cloudflare.ts';
+import { VercelTrafficManager } from '../../../src/traffic/vercel.ts';
+
+const V_TOKEN = 'managers-test-vercel-token';
+const CF_TOKEN = 'managers-test-cloudflare-token';
+const policy = { retries: 1, baseDelayMs: 50, maxDelayMs: 100, maxRetryAfterMs: 1000 };
+const quiet: Logger = { info: () => {}, warning: () => {}, error: () => {}, debug: () => {}, untrusted: () => {} };
+
+let world: World;
+const services: RunningService[] = [];
+let vercel: VercelApi;
+let lb: CloudflareLb;
+let pools: [string, string];
+
+const mutations = (from: number) =>
+  world.traffic.requests
+    .filter((r) => r.seq > from && r.method !== 'GET')
+    .map((r) => `${r.service} ${r.method} ${r.path}`);
+const lastSeq = () => world.traffic.requests.at(-1)?.seq ?? 0;
+
+beforeAll(async () => {
+  world = {
+    traffic: new Traffic(),
+    urls: {},
+    hits: [],
+    state: {},
+    events: new EventEmitter(),
+    dir: fs.mkdtempSync(path.join(os.tmpdir(), 'h5-managers-')),
+  };
+  services.push(
+    await startVercel(world, {
+      token: V_TOKEN,
+      buildDelayMs: 100,
+      aliasDelayMs: 200,
+      deployments: [
+        { id: 'dpl_blue_v1', app: 'v1', production: true, aliases: ['blue.example.com'] },
+        { id: 'dpl_green_v2', app: 'v2' },
+        { id: 'dpl_sick', app: 'bad-health' },
+      ],
+    }),
+  );
+  services.push(await startEdge(world));
+  services.push(await startCloudflare(world, { token: CF_TOKEN, healthIntervalMs: 100 }));
+  services.push(await startLb(world, {}));
+  const ids = cloudflareInputs(world);
+  pools = [ids.pools[0]!, ids.pools[1]!];
+  vercel = new VercelApi({ token: V_TOKEN, apiUrl: world.urls.vercel!, timeoutMs: 5000, retry: policy });
+  lb = new CloudflareLb({
+    apiToken: CF_TOKEN,
+    accountId: ids.accountId,
+    zoneId: ids.zoneId,
+    loadBalancerId: ids.loadBalancerId,
+    baseUrl: `${world.urls.cloudflare}/client/v4`,
+    timeoutMs: 5000,
+    retry: policy,
+  });
+});
+afterAll(async () => {
+  await Promise.all(services.map((s) => s.close()));
+  fs.rmSync(world.dir, { recursive: true, force: true });
+});
+
+const verify = () => ({
+  url: `${world.urls.lb}/api/health`,
+  samples: 40,
+  deadlineMs: 3000,
+  intervalMs: 200,
+  baseUrlOf: deploymentBaseUrl,
+  log: quiet,
+});
+
+describe('Cloudflare: two slots behind the load balancer', () => {
+  let cf: CloudflareTrafficManager;
+  let snapshot: TrafficSnapshot;
+  const green = { id: 'dpl_green_v2', url: '' };
+  const blue = { id: 'dpl_blue_v1', url: '' };
+
+  beforeAll(async () => {
+    cf = new CloudflareTrafficManager({
+      lb,
+      vercel,
+      pools,
+      healthTimeoutMs: 5000,
+      healthIntervalMs: 100,
+      verify: verify(),
+      log: quiet,
+    });
+    green.url = (await vercel.getDeployment('dpl_green_v2')).url;
+    blue.url = (await vercel.getDeployment('dpl_blue_v1')).url;
+  });
+
+  it('reads blue from the weights and the live slot’s hostname', async () => {
+    const live = await cf.readLive();
+    expect(live.blue.id).toBe('dpl_blue_v1');
+    expect(live.strayShare).toBe(0);
+    expect(live.notes).toEqual([]);
+    snapshot = live.snapshot;
+    expect(snapshot).toMatchObject({
+      kind: 'cloudflare',
+      livePool: pools[0],
+      fallbackPool: pools[0],
+      poolWeights: { [pools[0]]: 1, [pools[1]]: 0 },
+    });
+    expect(snapshot.kind === 'cloudflare' && snapshot.slots[pools[0]]).toEqual({
+      hostname: 'blue.example.com',
+      deploymentId: 'dpl_blue_v1',
+    });
+  });
+
+  it('stages green on the idle slot and waits until its pool is healthy', async () => {
+    const done = await cf.prepareGreen(green, snapshot);
+    expect(done).toMatch(/^assigned green.example.com to green \(dpl_green_v2\); pool \w+ is healthy$/);
+    expect((await vercel.getAlias('green.example.com'))?.deploymentId).toBe('dpl_green_v2');
+    // Again: nothing to move.
+    const mark = lastSeq();
+    expect(await cf.prepareGreen(green, snapshot)).toMatch(/already points at green/);
+    expect(mutations(mark)).toEqual([]);
+  });
+
+  it('shifts green to 50 % with one PATCH, and real traffic follows', async () => {
+    const mark = lastSeq();
+    await cf.setGreenShare(50, green, snapshot);
+    expect(mutations(mark)).toEqual([
+      expect.stringMatching(/^cloudflare PATCH \/client\/v4\/zones\/\w+\/load_balancers\/\w+$/),
+    ]);
+    const check = await cf.verify({ share: 50, green, blue });
+    expect(check.ok).toBe(true);
+    expect(check.kind === 'share' && check.counts.green + check.counts.blue).toBe(40);
+  });
+
+  it('catches routing that does not follow: 100 % expected while 50 % is set', async () => {
+    const check = await cf.verify({ share: 100, green, blue });
+    expect(check.ok).toBe(false);
+    expect(check.reason).toMatch(/expected 100 %/);
+  });
+
+  it('restores the recorded state exactly, then finds nothing left to change', async () => {
+    const done = await cf.restore(snapshot, 'test');
+    expect(done.changed).toBe(true);
+    const now = await lb.getLoadBalancer();
+    expect(now.random_steering?.pool_weights).toEqual({ [pools[0]]: 1, [pools[1]]: 0 });
+    expect(now.fallback_pool).toBe(pools[0]);
+    expect((await cf.verify({ deployment: blue, other: green })).ok).toBe(true);
+    const mark = lastSeq();
+    expect(await cf.restore(snapshot, 'again')).toMatchObject({ changed: false });
+    expect(mutations(mark)).toEqual([]);
+  });
+
+  it('refuses to shift traffic to a slot whose pool stays unhealthy', async () => {
+    await vercel.assignAlias('dpl_sick', 'green.example.com');
+    // Let the load balancer's monitor probe the slot again (every 100 ms here).
+    await new Promise((r) => setTimeout(r, 600));
+    const sick = new CloudflareTrafficManager({
+      lb,
+      vercel,
+      pools,
+      healthTimeoutMs: 800,
+      healthIntervalMs: 100,
+      verify: verify(),
+      log: quiet,
+    });
+    const err = await sick.prepareGreen({ id: 'dpl_sick', url: '' }, snapshot).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(/^Cloudflare pool \w+ did not become healthy within 1 s \(.*HTTP 503/);
+    // Put the idle slot back on v2 for the next test.
+    await vercel.assignAlias('dpl_green_v2', 'green.example.com');
+    await new Promise((r) => setTimeout(r, 300));
+  });
+
+  it('rollback mode: moves all traffic to a deployment already on the idle slot with one PATCH', async () => {
+    const before = await cf.snapshot();
+    const mark = lastSeq();
+    expect(await cf.moveTo(green, before, 'test rollback')).toMatch(/has all of production/);
+    expect(mutations(mark)).toHaveLength(1);
+    expect((await cf.verify({ deployment: green, other: blue })).ok).toBe(true);
+    const after = await cf.readLive();
+    expect(after.blue.id).toBe('dpl_green_v2');
+    expect(after.snapshot.kind === 'cloudflare' && after.snapshot.livePool).toBe(pools[1]);
+    await cf.restore(before, 'back');
+    expect(cloudflareState(world).loadBalancers.size).toBe(1);
+  });
+});
+
+describe('Vercel: promote and Instant Rollback', () => {
+  let vm: VercelTrafficManager;
+  beforeAll(() => {
+    vm = new VercelTrafficManager({
+      vercel,
+      projectId: 'prj_sandboxshop',
+      aliasTimeoutMs: 5000,
+      verify: verify(),
+      log: quiet,
+    });
+  });
+
+  it('promotes green, waits for the alias job, and restores blue by rollback, once', async () => {
+    const live = await vm.readLive();
+    expect(live.blue.id).toBe('dpl_blue_v1');
+    expect(live.snapshot).toEqual({ kind: 'vercel', productionDeploymentId: 'dpl_blue_v1' });
+    const green = { id: 'dpl_green_v2', url: (await vercel.getDeployment('dpl_green_v2')).url };
+    expect(await vm.prepareGreen(green)).toMatch(/READY/);
+    await expect(vm.setGreenShare(50, green)).rejects.toThrow(/needs traffic-manager: cloudflare/);
+    await vm.setGreenShare(100, green);
+    expect((await vercel.getProject('prj_sandboxshop')).productionDeployment?.id).toBe('dpl_green_v2');
+    const done = await vm.restore(live.snapshot, 'test');
+    expect(done).toMatchObject({ changed: true });
+    const project = await vercel.getProject('prj_sandboxshop');
+    expect(project.productionDeployment?.id).toBe('dpl_blue_v1');
+    expect(project.lastAliasRequest).toMatchObject({ type: 'rollback', jobStatus: 'succeeded' });
+    const mark = lastSeq();
+    expect(await vm.restore(live.snapshot, 'again')).toEqual({
+      changed: false,
+      what: 'dpl_blue_v1 already serves production',
+    });
+    expect(mutations(mark)).toEqual([]);
+  });
+
+  it('refuses a Cloudflare snapshot', async () => {
+    await expect(
+      vm.restore(
+        {
+          kind: 'cloudflare',
+          loadBalancerId: 'x',
+          poolWeights: {},
+          defaultPools: [],
+          fallbackPool: 'a',
+          livePool: 'a',
+          slots: {},
+        },
+        'x',
+      ),
+    ).rejects.toThrow(/cannot be applied with traffic-manager: vercel/);
+  });
+});

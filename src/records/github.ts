@@ -1,0 +1,168 @@
+/**
+ * The run's GitHub deployment record over the GitHub adapter: reading the environment's records,
+ * the lock, creating the record once per run (or taking over the record of an earlier attempt of
+ * the same run), and its statuses. The issue-6 steps (validation, cleanup, rollback mode) finish
+ * the record through `setRecordStatus` / `finalizeRecord` (records/index.ts).
+ */
+import type { GitHub } from '../providers/github.js';
+import type { Logger } from '../pipeline/types.js';
+import { decideLock, lostRace, type RecordView } from './lock.js';
+import { parsePayload, type RecordPayload } from './payload.js';
+
+/** What the records need of the GitHub adapter (the real `GitHub` in production). */
+export type RecordsApi = Pick<
+  GitHub,
+  'listDeployments' | 'listDeploymentStatuses' | 'createDeployment' | 'createDeploymentStatus'
+>;
+
+export type RecordState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+
+/** How many of the environment's newest deployments the lock and the lookups read. */
+const SCAN = 20;
+
+/** A run of this action holds the environment. The message names it and links its log. */
+export class EnvironmentLockedError extends Error {
+  readonly holder: RecordView;
+  constructor(environment: string, holder: RecordView, ageMs: number) {
+    const log = holder.latest?.logUrl ?? holder.payload.runUrl;
+    super(
+      `another run is deploying to ${environment}: GitHub deployment ${holder.id} of run ${holder.payload.runId} ` +
+        `(commit ${holder.payload.sha.slice(0, 7)}) is in progress, last update ${Math.round(ageMs / 1000)} s ago — ${log}. ` +
+        'Wait for it to finish (use a workflow `concurrency:` group to queue runs), or cancel it.',
+    );
+    this.name = 'EnvironmentLockedError';
+    this.holder = holder;
+  }
+}
+
+/** Our records of an environment (newest first), each with its latest status. Others are skipped. */
+export async function loadRecords(
+  api: RecordsApi,
+  environment: string,
+  opts: { sha?: string; limit?: number } = {},
+): Promise<RecordView[]> {
+  const list = await api.listDeployments({
+    environment,
+    ...(opts.sha ? { sha: opts.sha } : {}),
+    limit: opts.limit ?? SCAN,
+  });
+  const out: RecordView[] = [];
+  for (const d of list) {
+    const payload = parsePayload(d.payload);
+    if (!payload) continue;
+    const statuses = await api.listDeploymentStatuses(d.id);
+    const latest = statuses[0];
+    out.push({
+      id: d.id,
+      createdAt: d.createdAt,
+      payload,
+      ...(latest
+        ? {
+            latest: {
+              state: latest.state,
+              createdAt: latest.createdAt,
+              ...(latest.logUrl ? { logUrl: latest.logUrl } : {}),
+            },
+          }
+        : {}),
+    });
+  }
+  return out;
+}
+
+export interface LockInput {
+  environment: string;
+  runId: string;
+  runUrl: string;
+  /** `rollback-timeout + validation-window`: a holder silent longer than this is stale. */
+  staleAfterMs: number;
+  now?: number;
+}
+
+/**
+ * Refuses (throws EnvironmentLockedError) while another run holds the environment; marks stale
+ * holders `error` with a description saying which run overrode them, and reports them in the log.
+ */
+export async function checkLock(api: RecordsApi, input: LockInput, log: Logger): Promise<{ overridden: RecordView[] }> {
+  const records = await loadRecords(api, input.environment);
+  const decision = decideLock(records, input.runId, input.now ?? Date.now(), input.staleAfterMs);
+  if (decision.kind === 'held') throw new EnvironmentLockedError(input.environment, decision.holder, decision.ageMs);
+  for (const stale of decision.stale) {
+    log.warning(
+      `GitHub deployment ${stale.id} of run ${stale.payload.runId} is still "in progress" but silent for longer than ` +
+        `${Math.round(input.staleAfterMs / 1000)} s (rollback-timeout + validation-window): its job died without cleaning up. ` +
+        `Overriding it and marking it "error". Check production before trusting it: ${stale.payload.runUrl}`,
+    );
+    await api.createDeploymentStatus(stale.id, {
+      state: 'error',
+      description: `Stale: overridden by run ${input.runId}`,
+      logUrl: input.runUrl,
+    });
+  }
+  return { overridden: decision.stale };
+}
+
+/** This run's record from an earlier attempt, for the same commit and environment. */
+export async function findRunRecord(
+  api: RecordsApi,
+  q: { environment: string; sha: string; runId: string },
+): Promise<RecordView | undefined> {
+  const records = await loadRecords(api, q.environment, { sha: q.sha });
+  return records.find((r) => r.payload.runId === q.runId && r.payload.kind === 'deploy');
+}
+
+export interface CreateRecordInput {
+  payload: RecordPayload;
+  /** Human ref for the description (branch), the record's ref is always the commit. */
+  branch: string;
+  description: string;
+  logUrl: string;
+  environmentUrl?: string;
+  staleAfterMs: number;
+}
+
+/**
+ * Creates the run's record and sets it `in_progress`. A create whose answer was lost is found again
+ * by the adapter (payload runId + attempt). If another run created its record at the same moment,
+ * the earlier record keeps the environment and ours is marked `error` (the lock's tie-break).
+ */
+export async function createRecord(api: RecordsApi, input: CreateRecordInput): Promise<number> {
+  const { payload } = input;
+  const created = await api.createDeployment({
+    ref: input.branch,
+    sha: payload.sha,
+    environment: payload.environment,
+    description: input.description,
+    payload: payload as unknown as Record<string, unknown> & { runId: string; runAttempt: number },
+  });
+  await setRecordStatus(api, created.id, 'in_progress', {
+    description: `Deploying ${payload.sha.slice(0, 7)} (${payload.strategy})`,
+    logUrl: input.logUrl,
+    environmentUrl: input.environmentUrl,
+  });
+  const records = await loadRecords(api, payload.environment);
+  const winner = lostRace(records, created.id, payload.runId, Date.now(), input.staleAfterMs);
+  if (winner) {
+    await setRecordStatus(api, created.id, 'error', {
+      description: `Backed out: run ${winner.payload.runId} started first`,
+      logUrl: input.logUrl,
+    });
+    throw new EnvironmentLockedError(payload.environment, winner, 0);
+  }
+  return created.id;
+}
+
+/** Adds a status; the description is cut to GitHub's 140 characters. */
+export async function setRecordStatus(
+  api: Pick<RecordsApi, 'createDeploymentStatus'>,
+  id: number,
+  state: RecordState,
+  s: { description?: string; logUrl?: string; environmentUrl?: string } = {},
+): Promise<void> {
+  await api.createDeploymentStatus(id, {
+    state,
+    ...(s.description ? { description: s.description.slice(0, 140) } : {}),
+    ...(s.logUrl ? { logUrl: s.logUrl } : {}),
+    ...(s.environmentUrl ? { environmentUrl: s.environmentUrl } : {}),
+  });
+}

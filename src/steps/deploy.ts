@@ -1,0 +1,277 @@
+/**
+ * Step 3, blue-green deployment: find blue (who serves production, read from the traffic manager),
+ * stage green on Vercel with no production domain, wait until it is READY and its health check
+ * answers, then record the run — one GitHub deployment whose payload holds the rollback target —
+ * before any traffic moves. A re-run of the same workflow run reuses its earlier green and record.
+ * A failure leaves production on blue, with green (if any) named in the report.
+ */
+import type { Config } from '../config/types.js';
+import { STEP_TITLES } from '../pipeline/modes.js';
+import type { CheckResult, DeploymentRef, Step, StepContext, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
+import { errorMessage } from '../pipeline/verdict.js';
+import type { Providers } from '../providers/index.js';
+import type { VercelApi } from '../providers/vercel-api.js';
+import { checkLock, createRecord, findRunRecord, setRecordStatus, type RecordPayload } from '../records/index.js';
+import { createTrafficManager, type LiveReading } from '../traffic/index.js';
+import { describeSnapshot } from '../traffic/snapshot.js';
+import { waitHealthy, waitReady } from './deploy/readiness.js';
+import { createGreen, findGreen, StageError, type Created } from './deploy/stage.js';
+
+const UNUSABLE = new Set(['ERROR', 'CANCELED', 'DELETED']);
+
+export const deployStep: Step<Providers> = {
+  name: 'deploy',
+  title: STEP_TITLES.deploy,
+  async run(ctx): Promise<StepOutcome> {
+    const { config } = ctx;
+    if (config.mode !== 'deploy') return { status: 'skipped', reason: `not part of mode ${config.mode}` };
+    if (!ctx.providers.vercel) return { status: 'failed', reason: 'vercel-token is not set: green cannot be staged' };
+    const checks: CheckResult[] = [];
+    const details: Record<string, unknown> = {};
+    try {
+      return await deploy(ctx, ctx.providers.vercel, checks, details);
+    } catch (err) {
+      const green = ctx.state.green;
+      const staged = green ? ` Green ${green.id} (${green.url}) is left staged, without production traffic.` : '';
+      return {
+        status: 'failed',
+        reason: `${errorMessage(err).replace(/\.$/, '')}. Production is still on blue.${staged}`,
+        checks,
+        details,
+      };
+    }
+  },
+};
+
+async function deploy(
+  ctx: StepContext<Providers>,
+  vercel: VercelApi,
+  checks: CheckResult[],
+  details: Record<string, unknown>,
+): Promise<StepOutcome> {
+  const { config, providers, log, signal } = ctx;
+  const run = config.run;
+  const staleAfterMs = config.validation.rollbackTimeoutMs + config.validation.windowMs;
+  const deadline = Date.now() + config.vercel.healthCheckTimeoutMs;
+  const fail = (name: string, err: unknown): never => {
+    checks.push({ name, status: 'fail', reason: errorMessage(err) });
+    throw err;
+  };
+
+  // 1. Nobody else is deploying to this environment.
+  const lock = await checkLock(
+    providers.github,
+    { environment: config.environment, runId: run.runId, runUrl: run.runUrl, staleAfterMs },
+    log,
+  ).catch((err: unknown) => fail('Environment lock', err));
+  checks.push({
+    name: 'Environment lock',
+    status: lock.overridden.length > 0 ? 'warn' : 'pass',
+    reason:
+      lock.overridden.length > 0
+        ? `overrode stale record(s) ${lock.overridden.map((r) => `${r.id} (run ${r.payload.runId})`).join(', ')}`
+        : `no other run is deploying to ${config.environment}`,
+  });
+
+  // 2. Blue: read from the traffic manager, never assumed.
+  const manager = createTrafficManager(config, providers, log, signal);
+  const live = await manager.readLive().catch((err: unknown) => fail('Blue (production now)', err));
+  for (const note of live.notes) log.warning(note);
+  log.info(`Blue: ${live.description}`);
+  checks.push({
+    name: 'Blue (production now)',
+    status: live.notes.length > 0 ? 'warn' : 'pass',
+    reason: [live.description, ...live.notes].join('; '),
+  });
+  details.blue = live.blue;
+  // Named from the start, so a failed run still says what production is on.
+  ctx.update({ blue: live.blue });
+
+  // 3. Green: reused from an earlier attempt of this run, or created.
+  const project = await vercel.getProject(config.vercel.projectId);
+  const { green, reused } = await stageGreen(ctx, vercel, project.name, deadline).catch((err: unknown) =>
+    fail('Green staged', err),
+  );
+  const greenRef: DeploymentRef = { id: green.id, url: green.url, sha: run.sha };
+  ctx.update({ green: greenRef });
+  details.green = { ...greenRef, ...(green.inspectorUrl ? { inspectorUrl: green.inspectorUrl } : {}), reused };
+  checks.push({
+    name: 'Green staged',
+    status: 'pass',
+    reason: `${reused ? 'reusing' : 'created'} ${green.id} (${green.url}), target production, no production domain`,
+  });
+
+  // 4. READY, then healthy.
+  const ready = await waitReady(vercel, green.id, log, {
+    deadline,
+    timeoutMs: config.vercel.healthCheckTimeoutMs,
+    signal,
+    streamLog: !reused,
+  }).catch((err: unknown) => fail('Green ready', err));
+  checks.push({
+    name: 'Green ready',
+    status: 'pass',
+    reason: `${ready.id} is READY${ready.readySubstate ? ` (${ready.readySubstate})` : ''}`,
+  });
+  const health = await waitHealthy(ready.url, config.vercel.healthCheckPath, {
+    deadline,
+    timeoutMs: config.vercel.healthCheckTimeoutMs,
+    ...(config.vercel.protectionBypass ? { bypass: config.vercel.protectionBypass } : {}),
+    signal,
+    log,
+  }).catch((err: unknown) => fail('Green healthy', err));
+  checks.push({
+    name: 'Green healthy',
+    status: 'pass',
+    reason: `${health.url} answered HTTP ${health.status} (attempt ${health.attempts})`,
+  });
+  details.health = health;
+
+  // 5. The record, before any traffic moves: blue and the exact traffic state to restore.
+  const now = await manager.readLive();
+  if (now.blue.id !== live.blue.id && now.blue.id !== green.id) {
+    log.warning(
+      `Production moved while green was built: it was ${live.blue.id}, it is now ${now.blue.id}; recording the current state`,
+    );
+  }
+  const record = await recordRun(ctx, greenRef, now, staleAfterMs).catch((err: unknown) =>
+    fail('GitHub deployment record', err),
+  );
+  checks.push({
+    name: 'GitHub deployment record',
+    status: 'pass',
+    reason: `${record.reused ? 'reusing' : 'created'} deployment ${record.id} (in progress); rollback target ${record.blue.id}: ${describeSnapshot(record.snapshot)}`,
+  });
+  details.githubDeploymentId = record.id;
+  // The traffic step takes the recorded state from here into the run state (`trafficBefore`) right
+  // before its first mutation: set earlier, a failure before any switch would "restore" production.
+  details.trafficBefore = record.snapshot;
+  ctx.update({ blue: record.blue, githubDeploymentId: record.id, phase: 'staged' });
+  return {
+    status: live.notes.length > 0 || checks.some((c) => c.status === 'warn') ? 'warned' : 'passed',
+    reason: `green ${green.id} staged and healthy; production still on blue ${record.blue.id}; recorded as GitHub deployment ${record.id}`,
+    checks,
+    details,
+  };
+}
+
+/** Reuse this run's green from an earlier attempt, else create it (looking a lost create up first). */
+async function stageGreen(
+  ctx: StepContext<Providers>,
+  vercel: VercelApi,
+  projectName: string,
+  deadline: number,
+): Promise<{ green: Created; reused: boolean }> {
+  const { config, log, signal } = ctx;
+  const run = config.run;
+  const q = { projectId: config.vercel.projectId, sha: run.sha, runId: run.runId };
+  if (run.runAttempt >= 2) {
+    const prior = await findGreen(vercel, q);
+    if (prior?.url && !UNUSABLE.has(prior.state)) {
+      log.info(
+        `Re-run (attempt ${run.runAttempt}): reusing green ${prior.id} (${prior.state}) built by attempt ${prior.meta.githubRunAttempt ?? '?'}`,
+      );
+      return { green: { id: prior.id, url: prior.url }, reused: true };
+    }
+  }
+  log.info(
+    `Staging green from ${config.vercel.prebuilt ? `${config.vercel.workingDirectory}/.vercel/output (prebuilt)` : config.vercel.workingDirectory}`,
+  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { green: await createGreen(config, projectName, log, { deadline, signal }), reused: false };
+    } catch (err) {
+      if (!(err instanceof StageError) || !err.unknown) throw err;
+      const found = await findGreen(vercel, { ...q, attempt: run.runAttempt });
+      if (found?.url) {
+        log.info(`${err.message}; but Vercel has this run's deployment ${found.id}: using it`);
+        return { green: { id: found.id, url: found.url }, reused: false };
+      }
+      if (attempt >= 2 || Date.now() >= deadline) throw err;
+      log.warning(`${err.message}; Vercel has no deployment of this run, so creating it again`);
+    }
+  }
+}
+
+interface Recorded {
+  id: number;
+  reused: boolean;
+  blue: DeploymentRef;
+  snapshot: TrafficSnapshot;
+}
+
+/**
+ * One GitHub deployment per run. A re-run takes its earlier attempt's record over when it is for
+ * the same green and production is still where that record left it (on its blue, or already on
+ * green); otherwise the record could restore a stale state, so a new one is made.
+ */
+async function recordRun(
+  ctx: StepContext<Providers>,
+  green: DeploymentRef,
+  live: LiveReading,
+  staleAfterMs: number,
+): Promise<Recorded> {
+  const { config, providers, log } = ctx;
+  const run = config.run;
+  const github = providers.github;
+  if (run.runAttempt >= 2) {
+    const prior = await findRunRecord(github, { environment: config.environment, sha: run.sha, runId: run.runId });
+    const p = prior?.payload;
+    if (
+      prior &&
+      p?.green.id === green.id &&
+      p.trafficBefore &&
+      p.blue &&
+      (live.blue.id === p.blue.id || live.blue.id === green.id)
+    ) {
+      await setRecordStatus(github, prior.id, 'in_progress', {
+        description: `Re-run attempt ${run.runAttempt}: deploying ${run.sha.slice(0, 7)}`,
+        logUrl: run.runUrl,
+        ...(config.productionUrl ? { environmentUrl: config.productionUrl } : {}),
+      });
+      log.info(`Re-run: continuing GitHub deployment ${prior.id} of attempt ${p.runAttempt}`);
+      return { id: prior.id, reused: true, blue: p.blue, snapshot: p.trafficBefore };
+    }
+    if (prior)
+      log.info(
+        `Re-run: GitHub deployment ${prior.id} of an earlier attempt no longer matches production; recording anew`,
+      );
+  }
+  const payload = recordPayload(config, green, live, ctx.state.backup);
+  const id = await createRecord(github, {
+    payload,
+    branch: config.branch,
+    description: `${config.strategy} deploy of ${config.branch} (${run.sha.slice(0, 7)})`,
+    logUrl: run.runUrl,
+    ...(config.productionUrl ? { environmentUrl: config.productionUrl } : {}),
+    staleAfterMs,
+  });
+  return { id, reused: false, blue: live.blue, snapshot: live.snapshot };
+}
+
+/** The record's payload: everything a later rollback needs (pure; exported for tests). */
+export function recordPayload(
+  config: Config,
+  green: DeploymentRef,
+  live: LiveReading,
+  backup?: { bucket: string; key: string; sha256: string },
+): RecordPayload {
+  const run = config.run;
+  return {
+    tool: 'production-deploy',
+    version: 1,
+    kind: 'deploy',
+    runId: run.runId,
+    runAttempt: run.runAttempt,
+    runUrl: run.runUrl,
+    sha: run.sha,
+    environment: config.environment,
+    strategy: config.strategy,
+    trafficManager: config.traffic.manager,
+    green,
+    blue: live.blue,
+    trafficBefore: live.snapshot,
+    ...(backup ? { backup: { bucket: backup.bucket, key: backup.key, sha256: backup.sha256 } } : {}),
+    ...(config.productionUrl ? { productionUrl: config.productionUrl } : {}),
+  };
+}

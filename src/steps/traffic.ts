@@ -1,0 +1,234 @@
+/**
+ * Step 5, traffic switch: move production from blue to green along `traffic-steps`, one provider
+ * call per step, verifying after each that real requests to `production-url` reach green in about
+ * the expected share, and holding each step but the last for `step-duration` with analysis
+ * (`analyzeStep`, the validate hook). Before the first mutation the exact prior state is in the
+ * run state (and in the GitHub deployment's payload): any failure here makes the runner restore it
+ * at once (`restoreFor`), and a run killed mid-switch is restored by the post step (reconcile.ts).
+ */
+import { STEP_TITLES } from '../pipeline/modes.js';
+import type { RestoreFn } from '../pipeline/restore.js';
+import type { DeploymentRef, Logger, Step, StepContext, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
+import { errorMessage } from '../pipeline/verdict.js';
+import type { Providers } from '../providers/index.js';
+import { isSnapshot, setRecordStatus } from '../records/index.js';
+import { createTrafficManager, restoreFromState, type RoutingCheck, type TrafficManager } from '../traffic/index.js';
+import { describeSnapshot, sameTraffic } from '../traffic/snapshot.js';
+import type { RestoreFor } from './index.js';
+import { analyzeStep as defaultAnalyzeStep, type StepAnalysis } from './validate-hook.js';
+
+/** Holds one traffic step and analyses production meanwhile (the validate hook's `analyzeStep`). */
+export type StepAnalyzer = (
+  ctx: StepContext<Providers>,
+  opts: { share: number; durationMs: number },
+) => Promise<StepAnalysis>;
+
+/** One entry of the weight history in the step's details (and the report). */
+export interface WeightStep {
+  at: string;
+  share: number;
+  routing: string;
+  /** Green's measured share (percent) of the verification batch; absent when not checked. */
+  measured?: number;
+  counts?: Record<string, number>;
+  verified: 'ok' | 'failed' | 'not-checked';
+  reason: string;
+  /** What the hold's analysis said (non-final steps). */
+  analysis?: string;
+}
+
+/** The traffic step; `analyzeStep` is injectable for tests. */
+export function createTrafficStep(opts: { analyzeStep?: StepAnalyzer } = {}): Step<Providers> {
+  const analyze = opts.analyzeStep ?? defaultAnalyzeStep;
+  return {
+    name: 'traffic',
+    title: STEP_TITLES.traffic,
+    async run(ctx): Promise<StepOutcome> {
+      const { config } = ctx;
+      if (config.mode !== 'deploy') return { status: 'skipped', reason: `not part of mode ${config.mode}` };
+      const { green, blue } = ctx.state;
+      const recorded = recordedTraffic(ctx);
+      if (!green || !blue || !recorded) {
+        return {
+          status: 'failed',
+          reason: 'no staged green and recorded traffic state: the deploy step did not finish',
+        };
+      }
+      const history: WeightStep[] = [];
+      const details: Record<string, unknown> = { weightHistory: history, steps: config.traffic.steps };
+      try {
+        return await switchTraffic(ctx, analyze, { green, blue, snapshot: recorded }, history, details);
+      } catch (err) {
+        const at = ctx.state.greenShare ?? 0;
+        return { status: 'failed', reason: `${errorMessage(err)} (green at ${at}%)`, details };
+      }
+    },
+  };
+}
+
+export const trafficStep = createTrafficStep();
+
+/**
+ * The traffic state the deploy step recorded in the GitHub deployment's payload (its details carry
+ * it; the run state gets it as `trafficBefore` only right before the first mutation). A state
+ * already switching (a restored run state) is taken as it is.
+ */
+function recordedTraffic(ctx: StepContext<Providers>): TrafficSnapshot | undefined {
+  if (ctx.state.trafficBefore) return ctx.state.trafficBefore;
+  const deploy = [...ctx.results].reverse().find((r) => r.name === 'deploy');
+  const snap = deploy?.details.trafficBefore;
+  return isSnapshot(snap) ? snap : undefined;
+}
+
+async function switchTraffic(
+  ctx: StepContext<Providers>,
+  analyze: StepAnalyzer,
+  run: { green: DeploymentRef; blue: DeploymentRef; snapshot: TrafficSnapshot },
+  history: WeightStep[],
+  details: Record<string, unknown>,
+): Promise<StepOutcome> {
+  const { config, log, signal } = ctx;
+  const { green, blue, snapshot } = run;
+  const manager = createTrafficManager(config, ctx.providers, log, signal);
+
+  // Switch only from the state the record holds: anything else would make the record's undo wrong.
+  const live = await manager.readLive();
+  if (live.blue.id === green.id && live.strayShare === 0) {
+    return alreadyLive(ctx, manager, run, history);
+  }
+  if (!sameTraffic(live.snapshot, snapshot)) {
+    return {
+      status: 'failed',
+      reason:
+        `production changed since the rollback target was recorded (recorded: ${describeSnapshot(snapshot)}; now: ` +
+        `${describeSnapshot(live.snapshot)}); no traffic was moved`,
+      details,
+    };
+  }
+
+  // The undo record is saved before the first mutation (the state store persists synchronously).
+  ctx.update({ phase: 'switching', greenShare: 0, trafficBefore: snapshot });
+  details.prepared = await manager.prepareGreen(green, snapshot);
+
+  const steps = config.traffic.steps;
+  for (const [i, pct] of steps.entries()) {
+    const routing = await manager.setGreenShare(pct, green, snapshot);
+    ctx.update({ greenShare: pct });
+    const entry = await verifyStep(manager, pct, green, blue, routing, log);
+    history.push(entry);
+    if (entry.verified === 'failed') {
+      return { status: 'failed', reason: `routing check at ${pct}% failed: ${entry.reason}`, details };
+    }
+    await heartbeat(
+      ctx,
+      `Traffic: green at ${pct}%${entry.measured !== undefined ? ` (measured ${entry.measured.toFixed(0)}%)` : ''}`,
+    );
+    if (i === steps.length - 1) break;
+    const held = await analyze(ctx, { share: pct, durationMs: config.traffic.stepDurationMs });
+    entry.analysis = held.reason;
+    if (!held.ok) {
+      return {
+        status: 'failed',
+        reason: `analysis at ${pct}% stopped the rollout: ${held.reason}`,
+        details: { ...details, analysis: held.details, ...(held.noRollback ? { noRollback: true } : {}) },
+      };
+    }
+    // Production may have drifted during the hold (another change to the load balancer): look again.
+    const after = await manager.verify({ share: pct, green, blue });
+    if (!after.ok)
+      return { status: 'failed', reason: `routing at ${pct}% drifted during the hold: ${after.reason}`, details };
+  }
+  ctx.update({ phase: 'switched', greenShare: 100 });
+  const shares = history
+    .map((h) => `${h.share}%${h.measured !== undefined ? ` (measured ${h.measured.toFixed(0)}%)` : ''}`)
+    .join(' → ');
+  const unchecked = history.some((h) => h.verified === 'not-checked');
+  return {
+    status: unchecked ? 'warned' : 'passed',
+    reason: `green ${green.id} serves production: ${shares}${unchecked ? '; routing could not be attributed (see details)' : ''}`,
+    checks: history.map((h) => ({
+      name: `Green at ${h.share}%`,
+      status: h.verified === 'ok' ? 'pass' : h.verified === 'not-checked' ? 'not-checked' : 'fail',
+      reason: [h.reason, h.analysis].filter(Boolean).join('; '),
+      details: { routing: h.routing, ...(h.counts ? { counts: h.counts } : {}) },
+    })),
+    details,
+  };
+}
+
+async function verifyStep(
+  manager: TrafficManager,
+  pct: number,
+  green: DeploymentRef,
+  blue: DeploymentRef,
+  routing: string,
+  log: Logger,
+): Promise<WeightStep> {
+  const check: RoutingCheck = await manager.verify({ share: pct, green, blue });
+  const base = { at: new Date().toISOString(), share: pct, routing, reason: check.reason };
+  if (check.kind === 'not-checked') {
+    log.warning(`Routing at ${pct}% not verified: ${check.reason}`);
+    return { ...base, verified: 'not-checked' };
+  }
+  if (check.ok) log.info(`Routing at ${pct}%: ${check.reason}`);
+  else log.error(`Routing at ${pct}%: ${check.reason}`);
+  return { ...base, measured: check.measured, counts: check.counts, verified: check.ok ? 'ok' : 'failed' };
+}
+
+/** A re-run whose earlier attempt already switched: verify, and carry on to validation. */
+async function alreadyLive(
+  ctx: StepContext<Providers>,
+  manager: TrafficManager,
+  run: { green: DeploymentRef; blue: DeploymentRef; snapshot: TrafficSnapshot },
+  history: WeightStep[],
+): Promise<StepOutcome> {
+  ctx.update({ phase: 'switching', trafficBefore: run.snapshot });
+  const entry = await verifyStep(manager, 100, run.green, run.blue, 'unchanged (already live)', ctx.log);
+  history.push(entry);
+  if (entry.verified === 'failed')
+    return {
+      status: 'failed',
+      reason: `green is live but routing says otherwise: ${entry.reason}`,
+      details: { weightHistory: history },
+    };
+  ctx.update({ phase: 'switched', greenShare: 100 });
+  return {
+    status: 'passed',
+    reason: `green ${run.green.id} already serves production (an earlier attempt switched it); nothing moved`,
+    details: { weightHistory: history },
+  };
+}
+
+/** An `in_progress` status with the current share: progress in GitHub's UI, and the lock's heartbeat. */
+async function heartbeat(ctx: StepContext<Providers>, description: string): Promise<void> {
+  const id = ctx.state.githubDeploymentId;
+  if (id === undefined) return;
+  try {
+    await setRecordStatus(ctx.providers.github, id, 'in_progress', {
+      description,
+      logUrl: ctx.config.run.runUrl,
+      ...(ctx.config.productionUrl ? { environmentUrl: ctx.config.productionUrl } : {}),
+    });
+  } catch (err) {
+    ctx.log.warning(`Could not update GitHub deployment ${id}: ${errorMessage(err)}`);
+  }
+}
+
+/**
+ * The runner's restore (registry `restoreFor`): put `state.trafficBefore` back, then check that
+ * production answers from blue. Throws when either fails, so the runner reports it loudly.
+ */
+export const restoreFor: RestoreFor = ({ config, providers, log }) => {
+  if (config.mode !== 'deploy') return undefined;
+  const restore: RestoreFn = async (state, reason, signal) => {
+    const done = await restoreFromState(config, providers, state, log, { signal, reason });
+    log.info(done.changed ? `Restored: ${done.what}` : `Nothing to restore: ${done.what}`);
+    if (!state.blue) return;
+    const manager = createTrafficManager(config, providers, log, signal);
+    const check = await manager.verify({ deployment: state.blue, ...(state.green ? { other: state.green } : {}) });
+    if (!check.ok)
+      throw new Error(`the recorded state is back, but production does not answer from blue: ${check.reason}`);
+    log.info(`Production answers from blue ${state.blue.id}: ${check.reason}`);
+  };
+  return restore;
+};

@@ -1,0 +1,88 @@
+/**
+ * Builds the run's TrafficManager from the config (`traffic-manager`) and its providers, and the
+ * one way anything outside the traffic step puts blue back: `restoreFromState` (the runner's
+ * restore, the post step, automatic rollback).
+ */
+import type { Config } from '../config/types.js';
+import type { Logger, RunState } from '../pipeline/types.js';
+import { deploymentBaseUrl } from '../providers/health.js';
+import type { Providers } from '../providers/index.js';
+import { CloudflareTrafficManager } from './cloudflare.js';
+import type { TrafficManager } from './types.js';
+import { VercelTrafficManager } from './vercel.js';
+import type { VerifyOptions } from './verify.js';
+
+export type { LiveReading, RoutingCheck, RoutingExpectation, TrafficManager } from './types.js';
+
+/** The providers a traffic manager uses. */
+export type TrafficProviders = Pick<Providers, 'vercel' | 'cloudflare'>;
+
+/** Routing verification settings of a run: production URL + health path, the bypass for direct probes. */
+export function verifyOptions(config: Config, log: Logger, signal?: AbortSignal): VerifyOptions {
+  if (!config.productionUrl) throw new Error('production-url is required to verify routing');
+  return {
+    url: `${config.productionUrl}${config.vercel.healthCheckPath.startsWith('/') ? '' : '/'}${config.vercel.healthCheckPath}`,
+    baseUrlOf: deploymentBaseUrl,
+    ...(config.vercel.protectionBypass ? { bypass: config.vercel.protectionBypass } : {}),
+    ...(signal ? { signal } : {}),
+    log,
+  };
+}
+
+/**
+ * The traffic manager of `traffic-manager`. Throws with the missing input named when its provider
+ * is not configured (config validation normally catches that first).
+ */
+export function createTrafficManager(
+  config: Config,
+  providers: TrafficProviders,
+  log: Logger,
+  signal?: AbortSignal,
+): TrafficManager {
+  const vercel = providers.vercel;
+  if (!vercel) throw new Error('traffic switch needs Vercel: vercel-token is not set');
+  const verify = verifyOptions(config, log, signal);
+  if (config.traffic.manager === 'vercel') {
+    return new VercelTrafficManager({
+      vercel,
+      projectId: config.vercel.projectId,
+      // Promote/rollback usually take seconds; bounded by the larger of a minute and the health timeout.
+      aliasTimeoutMs: Math.max(60_000, config.vercel.healthCheckTimeoutMs),
+      verify,
+      log,
+      ...(signal ? { signal } : {}),
+    });
+  }
+  const cf = config.traffic.cloudflare;
+  if (!providers.cloudflare || !cf) {
+    throw new Error(
+      'traffic-manager: cloudflare needs cloudflare-api-token, cloudflare-account-id, cloudflare-zone-id, ' +
+        'cloudflare-load-balancer-id and cloudflare-pools',
+    );
+  }
+  return new CloudflareTrafficManager({
+    lb: providers.cloudflare,
+    vercel,
+    pools: cf.pools,
+    healthTimeoutMs: config.vercel.healthCheckTimeoutMs,
+    verify,
+    log,
+    ...(signal ? { signal } : {}),
+  });
+}
+
+/**
+ * Put `state.trafficBefore` back (the recorded state before the first mutation). Safe to call
+ * again: it changes only what differs. Throws when nothing was recorded or the restore fails.
+ */
+export async function restoreFromState(
+  config: Config,
+  providers: TrafficProviders,
+  state: RunState,
+  log: Logger,
+  opts: { signal?: AbortSignal; reason?: string } = {},
+): Promise<{ changed: boolean; what: string }> {
+  if (!state.trafficBefore) throw new Error('no traffic state was recorded before the switch: nothing to restore');
+  const manager = createTrafficManager(config, providers, log, opts.signal);
+  return manager.restore(state.trafficBefore, opts.reason ?? 'restoring blue');
+}
