@@ -1,0 +1,167 @@
+/**
+ * The run's Slack message through the real Slack adapter (@slack/web-api) against a local Slack-like
+ * server: one message, edited in place, a thread reply for a rollback; Slack failures are warnings.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startService, Traffic, type RunningService } from '../../../sandbox/core/service.ts';
+import { SafeNotifier, Slack } from '../../../src/providers/slack.ts';
+import { createSlackNotifier } from '../../../src/surfaces/slack-message.ts';
+import type { Config } from '../../../src/config/types.ts';
+import type { Logger, RunState, StepResult } from '../../../src/pipeline/types.ts';
+
+const TOKEN = 'xoxb-test-token-0000000001';
+const traffic = new Traffic();
+let slack: RunningService;
+let messages: { ts: string; channel: string; text: string; blocks?: unknown; thread_ts?: string; edits: number }[] = [];
+let seq = 0;
+
+beforeAll(async () => {
+  slack = await startService({
+    name: 'slack',
+    traffic,
+    handler: async (req) => {
+      if (req.headers.authorization !== `Bearer ${TOKEN}`)
+        return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+      const form = Object.fromEntries(new URLSearchParams(req.raw.toString('utf8')));
+      const blocks = form.blocks ? JSON.parse(form.blocks) : undefined;
+      if (req.path === '/api/chat.postMessage') {
+        const ts = `1700000000.${String(++seq).padStart(6, '0')}`;
+        messages.push({ ts, channel: 'C123', text: form.text!, blocks, thread_ts: form.thread_ts, edits: 0 });
+        return { status: 200, body: { ok: true, channel: 'C123', ts, message: { text: form.text, ts } } };
+      }
+      if (req.path === '/api/chat.update') {
+        const m = messages.find((x) => x.ts === form.ts && x.channel === form.channel);
+        if (!m) return { status: 200, body: { ok: false, error: 'message_not_found' } };
+        m.text = form.text!;
+        m.blocks = blocks;
+        m.edits += 1;
+        return { status: 200, body: { ok: true, channel: m.channel, ts: m.ts, text: m.text } };
+      }
+      return { status: 200, body: { ok: false, error: 'unknown_method' } };
+    },
+  });
+});
+afterAll(async () => slack.close());
+
+function logger(): Logger & { warnings: string[] } {
+  const warnings: string[] = [];
+  const noop = () => {};
+  return { warnings, info: noop, debug: noop, error: noop, untrusted: noop, warning: (m: string) => warnings.push(m) };
+}
+
+function config(): Config {
+  return {
+    mode: 'deploy',
+    strategy: 'blue-green',
+    environment: 'production',
+    productionUrl: 'https://shop.example.com',
+    run: {
+      owner: 'acme',
+      repo: 'shop',
+      sha: 'abcdef0123456789abcdef0123456789abcdef01',
+      serverUrl: 'https://github.com',
+      runUrl: 'https://github.com/acme/shop/actions/runs/7',
+      actor: 'alice',
+    },
+    cleanup: {
+      keepDeployments: 0,
+      prComment: true,
+      slack: { token: TOKEN, channel: '#deploys', apiUrl: `${slack.url}/api` },
+    },
+  } as unknown as Config;
+}
+
+const state: RunState = {
+  phase: 'started',
+  mode: 'deploy',
+  environment: 'production',
+  sha: 'abcdef0123456789abcdef0123456789abcdef01',
+  pullNumber: 12,
+};
+
+function result(name: StepResult['name'], status: StepResult['status'], reason = 'ok'): StepResult {
+  return {
+    name,
+    title: name,
+    status,
+    reason,
+    checks: [],
+    details: {},
+    startedAt: '2025-01-01T00:00:00Z',
+    durationMs: 10,
+  };
+}
+
+function client(log: Logger, timeoutMs = 2000, deadlineMs = 3000) {
+  const s = new Slack({ token: TOKEN, apiUrl: `${slack.url}/api`, timeoutMs, retries: 1, maxRetryAfterMs: 1000 });
+  return new SafeNotifier(s, (m) => log.warning(m), { deadlineMs });
+}
+
+describe('SlackNotifier', () => {
+  it('posts one message, edits it at each step boundary, and replies in its thread on rollback', async () => {
+    messages = [];
+    traffic.faults = [];
+    const log = logger();
+    const n = createSlackNotifier(config(), client(log), log)!;
+    n.start(state);
+    const results: StepResult[] = [];
+    for (const name of ['preflight', 'prepare', 'deploy', 'smoke', 'traffic'] as const) {
+      results.push(result(name, 'passed'));
+      n.stepDone(state, results);
+    }
+    results.push(result('validate', 'failed', 'error rate 0.3 > 0.01 at 12:03:30'));
+    n.stepDone(state, results);
+    n.finish(state, results, {
+      status: 'rolled-back',
+      reason: 'Post-deployment validation failed: error rate 0.3 > 0.01 at 12:03:30',
+    });
+    await n.flush(5000);
+    expect(log.warnings).toEqual([]);
+    const top = messages.filter((m) => !m.thread_ts);
+    expect(top).toHaveLength(1);
+    expect(top[0]!.edits).toBeGreaterThanOrEqual(2);
+    expect(top[0]!.text).toContain('Rolled back');
+    const steps = JSON.stringify(top[0]!.blocks);
+    expect(steps).toContain(':x: 6. *validate*');
+    expect(steps).toContain(':white_small_square: 7. *Cleanup and notification*');
+    const replies = messages.filter((m) => m.thread_ts === top[0]!.ts);
+    expect(replies).toHaveLength(1);
+    expect(replies[0]!.text).toContain('error rate 0.3 &gt; 0.01 at 12:03:30');
+  });
+
+  it('a successful run gets no thread reply', async () => {
+    messages = [];
+    traffic.faults = [];
+    const log = logger();
+    const n = createSlackNotifier(config(), client(log), log)!;
+    n.start(state);
+    n.finish(state, [result('preflight', 'passed')], { status: 'success', reason: 'live' });
+    await n.flush(5000);
+    expect(messages).toHaveLength(1);
+    expect(messages[0]!.text).toContain('Success');
+  });
+
+  it('Slack failing is only a warning, and a hanging Slack never holds the run past the flush bound', async () => {
+    messages = [];
+    traffic.faults = [{ service: 'slack', hang: true }];
+    const log = logger();
+    const n = createSlackNotifier(config(), client(log, 300, 500), log)!;
+    const t0 = Date.now();
+    n.start(state);
+    n.stepDone(state, [result('preflight', 'passed')]);
+    n.finish(state, [result('preflight', 'failed', 'no approvals')], { status: 'no-go', reason: 'no approvals' });
+    // Everything above returned at once.
+    expect(Date.now() - t0).toBeLessThan(50);
+    await n.flush(3000);
+    expect(Date.now() - t0).toBeLessThan(3500);
+    expect(log.warnings.length).toBeGreaterThanOrEqual(1);
+    expect(log.warnings.join('\n')).not.toContain(TOKEN);
+    traffic.faults = [];
+  });
+
+  it('is absent when Slack is not configured', () => {
+    const c = config();
+    c.cleanup.slack = undefined;
+    expect(createSlackNotifier(c, undefined, logger())).toBeUndefined();
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Judge one tick: each configured signal against its threshold, the no-data policy applied.
+ * Precedence, most serious first: a breach (it was observed, and it is bad) > a query error
+ * (production unobserved: retried, counted apart) > no data > pass.
+ */
+import { formatClock, formatMs, formatRatio } from './format.js';
+import type { AnalysisPolicy, Observation, QueryResult, Sample, SampleOutcome } from './types.js';
+
+interface SignalVerdict {
+  outcome: SampleOutcome;
+  text: string;
+}
+
+function judgeValue(
+  label: string,
+  result: QueryResult,
+  threshold: number,
+  fmt: (n: number) => string,
+  noData: AnalysisPolicy['noData'],
+): SignalVerdict {
+  switch (result.kind) {
+    case 'value':
+      if (!Number.isFinite(result.value)) {
+        return { outcome: 'error', text: `${label}: the query returned a non-numeric value` };
+      }
+      return result.value > threshold
+        ? { outcome: 'breach', text: `${label} ${fmt(result.value)} > ${fmt(threshold)}` }
+        : { outcome: 'pass', text: `${label} ${fmt(result.value)} ≤ ${fmt(threshold)}` };
+    case 'no-data':
+      return noData === 'fail'
+        ? { outcome: 'breach', text: `${label}: no data (no-data: fail counts it as a breach)` }
+        : { outcome: 'no-data', text: `${label}: no data (no-data: ${noData})` };
+    case 'error':
+      return { outcome: 'error', text: `${label} query failed: ${result.error}` };
+  }
+}
+
+const RANK: Record<SampleOutcome, number> = { breach: 3, error: 2, 'no-data': 1, pass: 0 };
+
+/**
+ * Judge one observation under the policy. The reason lists the signals that decided the outcome
+ * (all of them for a pass), each with its measured value against its threshold, and the time.
+ */
+export function judgeSample(obs: Observation, policy: AnalysisPolicy): Sample {
+  const verdicts: SignalVerdict[] = [];
+  if (obs.errorRate) {
+    verdicts.push(judgeValue('error rate', obs.errorRate, policy.errorRateThreshold, formatRatio, policy.noData));
+  }
+  if (obs.latency) {
+    verdicts.push(judgeValue('latency', obs.latency, policy.latencyThresholdMs, formatMs, policy.noData));
+  }
+  let alerting: string[] | undefined;
+  if (obs.monitors) {
+    if (obs.monitors.kind === 'error') {
+      verdicts.push({ outcome: 'error', text: `monitors query failed: ${obs.monitors.error}` });
+    } else {
+      alerting = obs.monitors.alerting.map((m) => m.name);
+      verdicts.push(
+        alerting.length > 0
+          ? {
+              outcome: 'breach',
+              text: obs.monitors.alerting.map((m) => `monitor "${m.name}" (${m.id}) is in ${m.state}`).join(', '),
+            }
+          : { outcome: 'pass', text: 'no monitor in Alert' },
+      );
+    }
+  }
+
+  let outcome: SampleOutcome = 'pass';
+  for (const v of verdicts) if (RANK[v.outcome] > RANK[outcome]) outcome = v.outcome;
+  const deciding = outcome === 'pass' ? verdicts : verdicts.filter((v) => v.outcome === outcome);
+  const what = deciding.length > 0 ? deciding.map((v) => v.text).join('; ') : 'nothing to measure';
+
+  const sample: Sample = {
+    at: new Date(obs.at).toISOString(),
+    errorRate: obs.errorRate?.kind === 'value' && Number.isFinite(obs.errorRate.value) ? obs.errorRate.value : null,
+    latencyMs: obs.latency?.kind === 'value' && Number.isFinite(obs.latency.value) ? obs.latency.value : null,
+    outcome,
+    breach: outcome === 'breach',
+    reason: `${what} at ${formatClock(obs.at)}`,
+  };
+  if (obs.share !== undefined) sample.share = obs.share;
+  if (alerting) sample.alerting = alerting;
+  return sample;
+}

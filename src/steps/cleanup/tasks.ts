@@ -1,0 +1,301 @@
+/**
+ * The tasks of step 7, each one self-contained and each returning a CheckResult: a task that fails
+ * is a warning (the deploy stands), never a throw out of the step.
+ */
+import type { Config } from '../../config/types.js';
+import type { CheckResult, Logger, RunState } from '../../pipeline/types.js';
+import type { CloudflareLb } from '../../providers/cloudflare.js';
+import type { Datadog } from '../../providers/datadog.js';
+import type { GitHub } from '../../providers/github.js';
+import type { VercelApi } from '../../providers/vercel-api.js';
+import { loadRecords, setRecordStatus, type RecordsApi } from '../../records/github.js';
+import { escapeInline } from '../../surfaces/markdown.js';
+import {
+  doraId,
+  planDeletions,
+  pullNumbers,
+  serviceName,
+  successDescription,
+  type DeploymentItem,
+  type Shipped,
+} from './plan.js';
+
+function why(err: unknown): string {
+  return err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
+}
+
+/** Run a task; anything it throws becomes a `warn` check naming the task. */
+export async function task(name: string, fn: () => Promise<CheckResult>): Promise<CheckResult> {
+  try {
+    return await fn();
+  } catch (err) {
+    return { name, status: 'warn', reason: `${why(err)} (cleanup continues; the deploy stands)` };
+  }
+}
+
+/** What shipped: the commits and PRs between blue's commit and green's (GitHub's compare API). */
+export async function whatShipped(
+  github: Pick<GitHub, 'compareCommits' | 'listDeployments' | 'listDeploymentStatuses'>,
+  config: Config,
+  state: RunState,
+): Promise<{ check: CheckResult; shipped?: Shipped }> {
+  const name = 'what shipped';
+  const head = state.green?.sha ?? state.sha;
+  const base = state.blue?.sha ?? (await lastLiveSha(github, config.environment, state.githubDeploymentId));
+  if (!base)
+    return { check: { name, status: 'skipped', reason: "blue's commit is not known, so there is nothing to compare" } };
+  if (base === head)
+    return {
+      check: { name, status: 'pass', reason: `green is blue's commit ${head.slice(0, 7)}: nothing new shipped` },
+    };
+  const cmp = await github.compareCommits(base, head);
+  const repoUrl = `${config.run.serverUrl}/${config.run.owner}/${config.run.repo}`;
+  const shipped: Shipped = {
+    commits: cmp.commits.slice(-50),
+    pulls: pullNumbers(
+      cmp.commits.map((c) => c.message),
+      state.pullNumber,
+    ).map((number) => ({ number })),
+    total: cmp.aheadBy,
+    compareUrl: `${repoUrl}/compare/${base}...${head}`,
+    base,
+    head,
+  };
+  const prs = shipped.pulls.map((p) => `#${p.number}`).join(', ');
+  const behind = cmp.behindBy > 0 ? `; green is also ${cmp.behindBy} commit(s) behind blue (${cmp.status})` : '';
+  return {
+    shipped,
+    check: {
+      name,
+      status: cmp.behindBy > 0 ? 'warn' : 'pass',
+      reason: `${cmp.aheadBy} commit(s) from ${base.slice(0, 7)} to ${head.slice(0, 7)}${prs ? `, PRs ${prs}` : ''}${behind}`,
+    },
+  };
+}
+
+/**
+ * Blue's commit when Vercel's metadata does not say: the commit of the environment's newest GitHub
+ * deployment (any tool's) whose latest status is success, other than this run's own record.
+ */
+export async function lastLiveSha(
+  github: Pick<GitHub, 'listDeployments' | 'listDeploymentStatuses'>,
+  environment: string,
+  ownId: number | undefined,
+): Promise<string | undefined> {
+  const list = await github.listDeployments({ environment, limit: 10 });
+  for (const d of list) {
+    if (d.id === ownId) continue;
+    const [latest] = await github.listDeploymentStatuses(d.id);
+    if (latest?.state === 'success') return d.sha;
+  }
+  return undefined;
+}
+
+/** The "What shipped" section of the job summary (commit subjects are remote text: escaped). */
+export function shippedMarkdown(s: Shipped, repoUrl: string): string {
+  const lines = [`#### What shipped (${s.total} commit${s.total === 1 ? '' : 's'}, [compare](${s.compareUrl}))`, ''];
+  if (s.pulls.length > 0)
+    lines.push(`Pull requests: ${s.pulls.map((p) => `[#${p.number}](${repoUrl}/pull/${p.number})`).join(', ')}`, '');
+  for (const c of s.commits.slice(-30))
+    lines.push(`- [\`${c.sha.slice(0, 7)}\`](${repoUrl}/commit/${c.sha}) ${escapeInline(c.message, 120)}`);
+  if (s.total > Math.min(30, s.commits.length)) lines.push(`- … and ${s.total - Math.min(30, s.commits.length)} more`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Retire blue on Cloudflare: green's pool becomes the fallback pool; blue's pool keeps weight 0 and its
+ * slot hostname stays on blue, so `mode: rollback` to it is still one weight change.
+ */
+export async function retireBlue(
+  cf: Pick<CloudflareLb, 'getLoadBalancer' | 'patchLoadBalancer'> | undefined,
+  state: RunState,
+): Promise<CheckResult> {
+  const name = 'retire blue';
+  const snap = state.trafficBefore;
+  if (!snap) return { name, status: 'skipped', reason: 'no traffic switch was recorded' };
+  if (snap.kind === 'vercel') {
+    return {
+      name,
+      status: 'pass',
+      reason: `Vercel keeps ${snap.productionDeploymentId} as the instant-rollback target`,
+    };
+  }
+  if (!cf) return { name, status: 'warn', reason: 'Cloudflare is not configured: the fallback pool was left as it is' };
+  const bluePool = snap.livePool;
+  const greenPool = Object.keys(snap.slots).find((p) => p !== bluePool);
+  if (!greenPool) return { name, status: 'warn', reason: `the recorded state has no slot besides ${bluePool}` };
+  const lb = await cf.getLoadBalancer();
+  const after = lb.fallback_pool === greenPool ? lb : await cf.patchLoadBalancer({ fallback_pool: greenPool });
+  const blueWeight = after.random_steering?.pool_weights?.[bluePool];
+  const host = snap.slots[bluePool]?.hostname ?? bluePool;
+  if (after.fallback_pool !== greenPool) {
+    return {
+      name,
+      status: 'warn',
+      reason: `Cloudflare still reports fallback pool ${after.fallback_pool}, not green's ${greenPool}`,
+    };
+  }
+  if (blueWeight !== undefined && blueWeight !== 0) {
+    return {
+      name,
+      status: 'warn',
+      reason: `fallback pool is green's ${greenPool}, but blue's pool ${bluePool} still has weight ${blueWeight}`,
+    };
+  }
+  return {
+    name,
+    status: 'pass',
+    reason: `fallback pool is now green's ${greenPool}; blue's pool ${bluePool} keeps weight 0 and ${host} stays on ${state.blue?.id ?? 'blue'} for rollback`,
+  };
+}
+
+/** The run's GitHub deployment gets `success` (with what shipped); the previous live record goes `inactive`. */
+export async function finishRecord(
+  github: RecordsApi,
+  config: Config,
+  state: RunState,
+  shipped: Shipped | undefined,
+): Promise<CheckResult> {
+  const name = 'GitHub deployment';
+  const id = state.githubDeploymentId;
+  if (id === undefined) return { name, status: 'skipped', reason: 'no GitHub deployment was recorded for this run' };
+  await setRecordStatus(github, id, 'success', {
+    description: successDescription(state.green?.sha ?? state.sha, shipped),
+    ...(config.productionUrl ? { environmentUrl: config.productionUrl } : {}),
+    logUrl: config.run.runUrl,
+  });
+  const previous = await inactivatePrevious(github, config.environment, id, {
+    description: `Replaced by ${state.sha.slice(0, 7)} (deployment ${id})`,
+    logUrl: config.run.runUrl,
+  });
+  const inactive = previous.length > 0 ? `; ${previous.join(', ')} now inactive` : '';
+  return { name, status: 'pass', reason: `deployment ${id} is success${inactive}` };
+}
+
+/**
+ * Every earlier deployment of the environment whose latest status is still `success` becomes
+ * `inactive`: production serves one release. GitHub's `auto_inactive` does not do this for
+ * production environments, and deployments made by other tools (Vercel's app) count too.
+ * Returns the ids changed.
+ */
+export async function inactivatePrevious(
+  github: Pick<RecordsApi, 'listDeployments' | 'listDeploymentStatuses' | 'createDeploymentStatus'>,
+  environment: string,
+  ownId: number,
+  s: { description: string; logUrl: string },
+): Promise<number[]> {
+  const changed: number[] = [];
+  for (const d of await github.listDeployments({ environment, limit: 30 })) {
+    if (d.id === ownId) continue;
+    const [latest] = await github.listDeploymentStatuses(d.id);
+    if (latest?.state !== 'success') continue;
+    await setRecordStatus(github, d.id, 'inactive', s);
+    changed.push(d.id);
+  }
+  return changed;
+}
+
+/** A Datadog event and a DORA deployment for the release. */
+export async function recordInDatadog(
+  dd: Pick<Datadog, 'createEvent' | 'createDoraDeployment'> | undefined,
+  config: Config,
+  state: RunState,
+  startedAt: number,
+  shipped: Shipped | undefined,
+): Promise<CheckResult> {
+  const name = 'Datadog deployment';
+  if (!dd) return { name, status: 'skipped', reason: 'Datadog is not configured' };
+  const { owner, repo, serverUrl, runUrl, runId, runAttempt } = config.run;
+  const service = serviceName(config.prepare.datadogMonitorTags, repo);
+  const sha = state.green?.sha ?? state.sha;
+  const lines = [
+    `${owner}/${repo} ${sha.slice(0, 7)} is live in ${config.environment} (${config.strategy}).`,
+    state.green ? `Green: ${state.green.id} (${state.green.url})` : '',
+    state.blue ? `Previous: ${state.blue.id}` : '',
+    shipped
+      ? `${shipped.total} commit(s)${shipped.pulls.length ? `, PRs ${shipped.pulls.map((p) => `#${p.number}`).join(' ')}` : ''}`
+      : '',
+    `Run: ${runUrl}`,
+  ].filter(Boolean);
+  const event = await dd.createEvent({
+    title: `Deployed ${owner}/${repo}@${sha.slice(0, 7)} to ${config.environment}`,
+    text: lines.join('\n'),
+    tags: [`env:${config.environment}`, `service:${service}`, `version:${sha}`, 'source:production-deploy'],
+    alert_type: 'success',
+    aggregation_key: `production-deploy-${runId}`.slice(0, 100),
+  });
+  const dora = await dd.createDoraDeployment({
+    service,
+    env: config.environment,
+    version: sha,
+    startedAt,
+    finishedAt: Math.max(startedAt, Date.now()),
+    git: { commitSha: sha, repositoryUrl: `${serverUrl}/${owner}/${repo}` },
+    id: doraId({ owner, repo, environment: config.environment, runId, runAttempt }),
+  });
+  return {
+    name,
+    status: 'pass',
+    reason: `event ${event.id ?? '(no id)'} and DORA deployment ${dora.id ?? '(no id)'} for service ${service}, version ${sha.slice(0, 7)}`,
+  };
+}
+
+/** `keep-deployments`: delete older production deployments, never green, blue, or one a record points to. */
+export async function pruneDeployments(
+  vercel: Pick<VercelApi, 'listDeployments' | 'deleteDeployment' | 'getDeployment'> | undefined,
+  github: RecordsApi,
+  config: Config,
+  state: RunState,
+  log: Logger,
+): Promise<CheckResult> {
+  const name = 'keep-deployments';
+  const keep = config.cleanup.keepDeployments;
+  if (keep <= 0) return { name, status: 'skipped', reason: 'keep-deployments is 0: no deployment is deleted' };
+  if (!vercel) return { name, status: 'warn', reason: 'Vercel is not configured' };
+  if (!state.green) return { name, status: 'skipped', reason: 'green is not known' };
+  const greenCreatedAt = (await vercel.getDeployment(state.green.id)).createdAt;
+  const list: DeploymentItem[] = [];
+  let until: number | undefined;
+  for (let page = 0; page < 5; page++) {
+    const r = await vercel.listDeployments({
+      projectId: config.vercel.projectId,
+      target: 'production',
+      limit: 100,
+      ...(until ? { until } : {}),
+    });
+    list.push(...r.deployments.map((d) => ({ id: d.id, createdAt: d.createdAt, state: d.state })));
+    if (!r.next || r.deployments.length === 0) break;
+    until = r.next;
+  }
+  const protectedIds = new Map<string, string>();
+  if (state.blue) protectedIds.set(state.blue.id, 'the rollback target (blue)');
+  for (const r of await loadRecords(github, config.environment)) {
+    const s = r.latest?.state;
+    if (s === 'success' || s === 'in_progress' || s === 'queued' || s === 'pending') {
+      if (!protectedIds.has(r.payload.green.id))
+        protectedIds.set(r.payload.green.id, `GitHub deployment ${r.id} (${s}) points to it`);
+    }
+  }
+  const plan = planDeletions(list, { keep, greenId: state.green.id, greenCreatedAt, protectedIds });
+  const deleted: string[] = [];
+  const failed: string[] = [];
+  for (const d of plan.remove) {
+    try {
+      await vercel.deleteDeployment(d.id);
+      deleted.push(d.id);
+    } catch (err) {
+      failed.push(`${d.id}: ${why(err)}`);
+    }
+  }
+  if (deleted.length > 0) log.info(`Deleted ${deleted.length} old production deployment(s): ${deleted.join(', ')}`);
+  const kept = `kept ${plan.keep.length} (${plan.keep.map((k) => `${k.id}: ${k.why}`).join('; ') || 'none'})`;
+  if (failed.length > 0) {
+    return {
+      name,
+      status: 'warn',
+      reason: `deleted ${deleted.length}, could not delete ${failed.length}: ${failed.join('; ')}; ${kept}`,
+      details: { deleted, kept: plan.keep },
+    };
+  }
+  return { name, status: 'pass', reason: `deleted ${deleted.length}; ${kept}`, details: { deleted, kept: plan.keep } };
+}

@@ -1,0 +1,180 @@
+/**
+ * `mode: rollback`: the fast path back to an earlier deployment. No pre-flight, no smoke gate:
+ * resolve `rollback-to` and refuse a target that no longer exists or never reached READY (before
+ * anything moves), move traffic through the traffic manager (Cloudflare: stage the target on the
+ * idle slot if needed, wait for health, switch; Vercel: Instant Rollback with the reason), verify
+ * that `production-url` serves the target, watch `validation-window` when monitoring is configured,
+ * and record it all: a GitHub deployment for the target with the reason, a Datadog event. Slack is
+ * the run's message (main's notifier).
+ */
+import { formatSpan } from '../analysis/format.js';
+import type { CheckResult, Step, StepOutcome } from '../pipeline/types.js';
+import type { Providers } from '../providers/index.js';
+import { loadRecords } from '../records/github.js';
+import type { RecordView } from '../records/lock.js';
+import { createTrafficManager } from '../traffic/index.js';
+import { closeRollbackRecord, openRollbackRecord, rollbackEvent, rollbackPayload } from './rollback/record.js';
+import { parseTargetSpec, resolveTarget, RollbackRefused } from './rollback/target.js';
+import { sampleWindow } from './validate/sampler.js';
+import { analysisChecks, analysisDetails, logSample, monitoringOf, runAnalysis } from './validate/run.js';
+
+function why(err: unknown): string {
+  return err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
+}
+
+/** The rollback step (the only step of `mode: rollback`). */
+export const rollbackStep: Step<Providers> = {
+  name: 'rollback',
+  title: 'Rollback',
+  async run(ctx): Promise<StepOutcome> {
+    const { config, providers, log, signal } = ctx;
+    if (config.mode !== 'rollback') return { status: 'skipped', reason: `not part of mode ${config.mode}` };
+    const { vercel, github } = providers;
+    if (!vercel) return { status: 'failed', reason: 'vercel-token is required to roll back' };
+    const checks: CheckResult[] = [];
+
+    // 1. Who is live, and where to go: all reads, nothing moves yet.
+    const manager = createTrafficManager(config, providers, log, signal);
+    const live = await manager.readLive();
+    log.info(`Production now: ${live.description}`);
+    for (const note of live.notes) log.warning(note);
+    let records: RecordView[] | undefined;
+    const spec = parseTargetSpec(config.rollback.to);
+    let resolved;
+    try {
+      resolved = await resolveTarget(spec, {
+        vercel,
+        projectId: config.vercel.projectId,
+        liveId: live.blue.id,
+        records: async () => (records ??= await loadRecords(github, config.environment, { limit: 50 })),
+      });
+    } catch (err) {
+      if (err instanceof RollbackRefused) return { status: 'failed', reason: err.message, details: { refused: true } };
+      throw err;
+    }
+    const { target } = resolved;
+    const reason =
+      config.rollback.reason?.trim() || `rollback to ${target.id} requested by ${config.run.actor || 'the workflow'}`;
+    checks.push({
+      name: 'target',
+      status: 'pass',
+      reason: `${target.id} (${target.url}) from ${resolved.from} is READY`,
+    });
+    log.info(`Rolling back ${config.environment} from ${live.blue.id} to ${target.id} (${resolved.from}): ${reason}`);
+    ctx.update({ blue: live.blue, green: target });
+
+    // 2. Record it before moving (a crash leaves a trace); a GitHub failure must not block an emergency rollback.
+    let recordId: number | undefined;
+    try {
+      recordId = await openRollbackRecord(
+        github,
+        config,
+        rollbackPayload(config, target, live.blue, live.snapshot, reason),
+      );
+      ctx.update({ githubDeploymentId: recordId });
+    } catch (err) {
+      checks.push({ name: 'GitHub deployment', status: 'warn', reason: `could not record the rollback: ${why(err)}` });
+      log.warning(`Could not create the GitHub deployment for the rollback: ${why(err)} (rolling back anyway)`);
+    }
+    const finish = async (ok: boolean, text: string): Promise<void> => {
+      if (recordId === undefined) return;
+      try {
+        checks.push({
+          name: 'GitHub deployment',
+          status: 'pass',
+          reason: await closeRollbackRecord(github, config, recordId, ok, text),
+        });
+      } catch (err) {
+        checks.push({ name: 'GitHub deployment', status: 'warn', reason: `could not finish the record: ${why(err)}` });
+      }
+    };
+
+    // 3. Move traffic and verify that production serves the target.
+    ctx.update({ phase: 'switching' });
+    let moved: string;
+    try {
+      moved = await manager.moveTo(target, live.snapshot, reason);
+    } catch (err) {
+      await finish(false, `Rollback to ${target.id} failed`);
+      return { status: 'failed', reason: `moving production to ${target.id} failed: ${why(err)}`, checks };
+    }
+    ctx.update({ phase: 'switched', greenShare: 100 });
+    checks.push({ name: 'traffic', status: 'pass', reason: moved });
+    const routing = await manager.verify({ deployment: target, other: live.blue });
+    const routingReason = routing.reason;
+    checks.push({
+      name: 'production serves the target',
+      status: routing.ok ? (routing.notChecked ? 'warn' : 'pass') : 'fail',
+      reason: routingReason,
+    });
+    if (!routing.ok) {
+      await finish(false, `Production does not serve ${target.id}`);
+      return {
+        status: 'failed',
+        reason: `production-url does not serve ${target.id} after the rollback: ${routingReason}`,
+        checks,
+      };
+    }
+
+    // 4. Watch it, when monitoring is configured.
+    const monitoring = monitoringOf(config);
+    let details: Record<string, unknown> = {};
+    if ('skip' in monitoring) {
+      checks.push({ name: 'validation', status: 'skipped', reason: monitoring.skip });
+    } else {
+      const analysis = runAnalysis(config);
+      const durationMs = config.validation.windowMs;
+      log.info(`Watching production on ${target.id} for ${formatSpan(durationMs)}`);
+      const { decision } = await sampleWindow({
+        source: monitoring.source,
+        signals: monitoring.signals,
+        policy: monitoring.policy,
+        analysis,
+        durationMs,
+        intervalMs: config.validation.intervalMs,
+        share: 100,
+        signal,
+        log,
+        onSample: (s) => logSample(log, s),
+      });
+      details = analysisDetails(
+        analysis,
+        monitoring.policy,
+        { durationMs, intervalMs: config.validation.intervalMs },
+        'Samples after the rollback',
+      );
+      checks.push(...analysisChecks(analysis, monitoring.policy, monitoring.signals));
+      if (decision.kind !== 'continue') {
+        await finish(false, `${target.id} is unhealthy too`);
+        return {
+          status: 'failed',
+          reason: `production is on ${target.id}, but it does not pass validation either: ${decision.reason}`,
+          checks,
+          details,
+        };
+      }
+    }
+    ctx.update({ phase: 'validated' });
+
+    // 5. Record and notify.
+    await finish(true, `Rolled back to ${target.sha ? target.sha.slice(0, 7) : target.id}: ${reason}`);
+    if (providers.datadog) {
+      try {
+        checks.push({
+          name: 'Datadog event',
+          status: 'pass',
+          reason: await rollbackEvent(providers.datadog, config, target, live.blue, reason),
+        });
+      } catch (err) {
+        checks.push({ name: 'Datadog event', status: 'warn', reason: `could not post the event: ${why(err)}` });
+      }
+    }
+    const warned = checks.some((c) => c.status === 'warn');
+    return {
+      status: warned ? 'warned' : 'passed',
+      reason: `production is back on ${target.id} (from ${live.blue.id}): ${reason}`,
+      checks,
+      details: { ...details, target, from: live.blue, source: resolved.from, reason },
+    };
+  },
+};

@@ -1,0 +1,110 @@
+/**
+ * Rollback mode's records: a GitHub deployment for the target (kind `rollback`, with the reason),
+ * created `in_progress` before traffic moves and finished `success` / `failure` after; the record of
+ * the release rolled away from goes `inactive`. And a Datadog event saying what moved and why.
+ */
+import type { Config } from '../../config/types.js';
+import type { DeploymentRef, TrafficSnapshot } from '../../pipeline/types.js';
+import type { Datadog } from '../../providers/datadog.js';
+import { setRecordStatus, type RecordsApi } from '../../records/github.js';
+import { PAYLOAD_TOOL, type RecordPayload } from '../../records/payload.js';
+import { serviceName } from '../cleanup/plan.js';
+import { inactivatePrevious } from '../cleanup/tasks.js';
+
+/** The payload of a rollback record: the target as green, what was live as blue. */
+export function rollbackPayload(
+  config: Config,
+  target: DeploymentRef,
+  live: DeploymentRef,
+  snapshot: TrafficSnapshot | undefined,
+  reason: string,
+): RecordPayload & { reason: string } {
+  return {
+    tool: PAYLOAD_TOOL,
+    version: 1,
+    kind: 'rollback',
+    runId: config.run.runId,
+    runAttempt: config.run.runAttempt,
+    runUrl: config.run.runUrl,
+    sha: target.sha ?? config.run.sha,
+    environment: config.environment,
+    strategy: config.strategy,
+    trafficManager: config.traffic.manager,
+    green: target,
+    blue: live,
+    ...(snapshot ? { trafficBefore: snapshot } : {}),
+    ...(config.productionUrl ? { productionUrl: config.productionUrl } : {}),
+    reason,
+  };
+}
+
+/** Create the rollback record and set it `in_progress`. Returns its id. */
+export async function openRollbackRecord(
+  github: RecordsApi,
+  config: Config,
+  payload: RecordPayload & { reason: string },
+): Promise<number> {
+  const created = await github.createDeployment({
+    ref: payload.sha,
+    sha: payload.sha,
+    environment: config.environment,
+    description: `Rollback to ${payload.green.id}: ${payload.reason}`,
+    payload: payload as unknown as Record<string, unknown> & { runId: string; runAttempt: number },
+  });
+  await setRecordStatus(github, created.id, 'in_progress', {
+    description: `Rolling back to ${payload.green.id}`,
+    logUrl: config.run.runUrl,
+  });
+  return created.id;
+}
+
+/** Finish the rollback record: `success` (earlier live records → inactive) or `failure`. */
+export async function closeRollbackRecord(
+  github: RecordsApi,
+  config: Config,
+  id: number,
+  ok: boolean,
+  text: string,
+): Promise<string> {
+  if (!ok) {
+    await setRecordStatus(github, id, 'failure', { description: text, logUrl: config.run.runUrl });
+    return `deployment ${id} is failure`;
+  }
+  await setRecordStatus(github, id, 'success', {
+    description: text,
+    logUrl: config.run.runUrl,
+    ...(config.productionUrl ? { environmentUrl: config.productionUrl } : {}),
+  });
+  const previous = await inactivatePrevious(github, config.environment, id, {
+    description: `Rolled back by deployment ${id}`,
+    logUrl: config.run.runUrl,
+  });
+  return `deployment ${id} is success${previous.length ? `; ${previous.join(', ')} now inactive` : ''}`;
+}
+
+/** A Datadog event for the rollback (alert type warning: production went back). */
+export async function rollbackEvent(
+  dd: Pick<Datadog, 'createEvent'>,
+  config: Config,
+  target: DeploymentRef,
+  live: DeploymentRef,
+  reason: string,
+): Promise<string> {
+  const { owner, repo, runUrl, runId } = config.run;
+  const service = serviceName(config.prepare.datadogMonitorTags, repo);
+  const version = target.sha ?? target.id;
+  const ev = await dd.createEvent({
+    title: `Rolled back ${owner}/${repo} ${config.environment} to ${target.sha ? target.sha.slice(0, 7) : target.id}`,
+    text: [`Reason: ${reason}`, `From: ${live.id}`, `To: ${target.id} (${target.url})`, `Run: ${runUrl}`].join('\n'),
+    tags: [
+      `env:${config.environment}`,
+      `service:${service}`,
+      `version:${version}`,
+      'source:production-deploy',
+      'action:rollback',
+    ],
+    alert_type: 'warning',
+    aggregation_key: `production-deploy-${runId}`.slice(0, 100),
+  });
+  return `Datadog event ${ev.id ?? '(no id)'}`;
+}

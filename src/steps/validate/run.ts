@@ -1,0 +1,148 @@
+/**
+ * The run's one analysis: canary steps (through `analyzeStep`) and the final window (the validate
+ * step) add to the same running totals, so `failure-limit` counts breaching samples across the whole
+ * rollout, and the report's chart shows every sample of the run, each with green's share.
+ */
+import { createAnalysis, summarize } from '../../analysis/analysis.js';
+import { formatMs, formatRatio, formatSpan } from '../../analysis/format.js';
+import { policyFromConfig } from '../../analysis/policy.js';
+import type { AnalysisPolicy, AnalysisState, Sample } from '../../analysis/types.js';
+import type { Config } from '../../config/types.js';
+import type { CheckResult, Logger } from '../../pipeline/types.js';
+import { samplesMarkdown } from '../../surfaces/chart.js';
+import { datadogSource } from './datadog-source.js';
+import { hasSignals, type MetricsSource, type Signals } from './sampler.js';
+
+const RUNS = new WeakMap<Config, AnalysisState>();
+
+/** The analysis of the run that `config` belongs to (created on first use). */
+export function runAnalysis(config: Config): AnalysisState {
+  let a = RUNS.get(config);
+  if (!a) {
+    a = createAnalysis();
+    RUNS.set(config, a);
+  }
+  return a;
+}
+
+/** The signals the config asks to watch. */
+export function signalsOf(config: Config): Signals {
+  const v = config.validation;
+  return {
+    ...(v.errorRateQuery ? { errorRateQuery: v.errorRateQuery } : {}),
+    ...(v.latencyQuery ? { latencyQuery: v.latencyQuery } : {}),
+    monitorTags: config.prepare.datadogMonitorTags,
+  };
+}
+
+/**
+ * Where samples come from, or why there are none: Datadog must be configured and at least one
+ * signal (a query or monitor tags) given.
+ */
+export function monitoringOf(
+  config: Config,
+): { source: MetricsSource; signals: Signals; policy: AnalysisPolicy } | { skip: string } {
+  const dd = config.validation.datadog;
+  if (!dd) return { skip: 'Datadog is not configured (datadog-api-key): production was not watched' };
+  const signals = signalsOf(config);
+  if (!hasSignals(signals)) {
+    return { skip: 'no error-rate-query, latency-query or datadog-monitor-tags is set: nothing to watch' };
+  }
+  return {
+    source: datadogSource(dd, { intervalMs: config.validation.intervalMs, secrets: config.secrets }),
+    signals,
+    policy: policyFromConfig(config),
+  };
+}
+
+/** One log line per sample; breaches and errors as warnings. */
+export function logSample(log: Logger, s: Sample): void {
+  const share = s.share === undefined ? '' : ` (green ${s.share}%)`;
+  const line = `sample${share}: ${s.outcome} — ${s.reason}`;
+  if (s.outcome === 'breach' || s.outcome === 'error') log.warning(line);
+  else log.info(line);
+}
+
+function maxOf(values: (number | null)[]): number | undefined {
+  const nums = values.filter((v): v is number => v !== null);
+  return nums.length > 0 ? Math.max(...nums) : undefined;
+}
+
+/** One check per signal (measured maximum against threshold) and one for observability. */
+export function analysisChecks(a: AnalysisState, policy: AnalysisPolicy, signals: Signals): CheckResult[] {
+  const checks: CheckResult[] = [];
+  const signalCheck = (name: string, values: (number | null)[], threshold: number, fmt: (n: number) => string) => {
+    const max = maxOf(values);
+    const over = values.filter((v) => v !== null && v > threshold).length;
+    if (max === undefined) {
+      checks.push({ name, status: 'warn', reason: 'no value was measured' });
+      return;
+    }
+    checks.push({
+      name,
+      status: over > policy.failureLimit ? 'fail' : over > 0 ? 'warn' : 'pass',
+      reason: `max ${fmt(max)} ${max > threshold ? '>' : '≤'} ${fmt(threshold)}; ${over} of ${values.length} sample(s) above`,
+    });
+  };
+  if (signals.errorRateQuery) {
+    signalCheck(
+      'error rate',
+      a.samples.map((s) => s.errorRate),
+      policy.errorRateThreshold,
+      formatRatio,
+    );
+  }
+  if (signals.latencyQuery) {
+    signalCheck(
+      'latency',
+      a.samples.map((s) => s.latencyMs),
+      policy.latencyThresholdMs,
+      formatMs,
+    );
+  }
+  if (signals.monitorTags.length > 0) {
+    const alerting = [...new Set(a.samples.flatMap((s) => s.alerting ?? []))];
+    checks.push(
+      alerting.length > 0
+        ? { name: 'monitors', status: 'fail', reason: `in Alert: ${alerting.join(', ')}` }
+        : { name: 'monitors', status: 'pass', reason: `no monitor tagged ${signals.monitorTags.join(', ')} in Alert` },
+    );
+  }
+  const unobservable = a.decision?.kind === 'rollback' && a.decision.cause === 'unobservable';
+  checks.push({
+    name: 'observability',
+    status: unobservable ? 'fail' : a.errors > 0 ? 'warn' : 'pass',
+    reason: unobservable
+      ? a.decision!.reason
+      : a.errors > 0
+        ? `${a.errors} query error(s), retried (limit ${policy.consecutiveErrorLimit} in a row)`
+        : 'every query answered',
+  });
+  return checks;
+}
+
+/** The details every analysis outcome carries: the samples, totals, and the chart. */
+export function analysisDetails(
+  a: AnalysisState,
+  policy: AnalysisPolicy,
+  window: { durationMs: number; intervalMs: number },
+  heading: string,
+): Record<string, unknown> {
+  return {
+    samples: a.samples,
+    window: { ...window, text: `${formatSpan(window.durationMs)} every ${formatSpan(window.intervalMs)}` },
+    thresholds: { errorRate: policy.errorRateThreshold, latencyMs: policy.latencyThresholdMs },
+    failureLimit: policy.failureLimit,
+    consecutiveErrorLimit: policy.consecutiveErrorLimit,
+    noDataPolicy: policy.noData,
+    breaches: a.breaches,
+    queryErrors: a.errors,
+    noData: a.noData,
+    verdict: summarize(a, policy),
+    markdown: samplesMarkdown(
+      a.samples,
+      { errorRate: policy.errorRateThreshold, latencyMs: policy.latencyThresholdMs },
+      heading,
+    ),
+  };
+}

@@ -1,0 +1,347 @@
+/**
+ * The run's Slack message: one Block Kit message per run, posted when the run starts and edited in
+ * place (`chat.update`) at every step boundary; a no-go, a failure or a rollback also goes as a
+ * thread reply with the reason. Slack is a courtesy: every Slack error becomes a warning, calls are
+ * queued and never awaited by the pipeline, so a slow Slack cannot delay a rollback.
+ *
+ * The builder (`buildSlackMessage`) is pure; `SlackNotifier` does the posting.
+ */
+import { MODE_STEPS, STEP_TITLES } from '../pipeline/modes.js';
+import type { Config } from '../config/types.js';
+import type { Logger, RunState, RunStatus, StepName, StepResult, StepStatus } from '../pipeline/types.js';
+
+/** A step as the message shows it. */
+export interface SlackStepView {
+  name: StepName;
+  title: string;
+  status: StepStatus | 'running' | 'pending';
+  reason?: string;
+  durationMs?: number;
+}
+
+/** What shipped: commits and PRs between blue's commit and green's (cleanup's `details.shipped`). */
+export interface ShippedView {
+  commits: { sha: string; message: string }[];
+  pulls: { number: number; title?: string }[];
+  /** Commits in the comparison (may exceed the listed ones). */
+  total: number;
+  compareUrl?: string;
+}
+
+/** Everything the message shows. Build it with `slackView`. */
+export interface SlackView {
+  mode: Config['mode'];
+  strategy: Config['strategy'];
+  environment: string;
+  repository: string;
+  serverUrl: string;
+  sha: string;
+  actor: string;
+  runUrl: string;
+  pullNumber?: number;
+  productionUrl?: string;
+  /** `running` until the run ends. */
+  status: RunStatus | 'running';
+  reason?: string;
+  steps: SlackStepView[];
+  greenId?: string;
+  blueId?: string;
+  shipped?: ShippedView;
+}
+
+/** A Block Kit block (only the kinds this message uses). */
+export type Block = Record<string, unknown>;
+
+export interface SlackMessage {
+  /** Notification fallback text (also what screen readers get). */
+  text: string;
+  blocks: Block[];
+}
+
+/** Escape text for Slack mrkdwn: `&`, `<`, `>` (which also stops `<!channel>`-style mentions). */
+export function escapeMrkdwn(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Shorten to `max` characters on one line. */
+export function clip(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+const STEP_ICON: Record<SlackStepView['status'], string> = {
+  passed: ':white_check_mark:',
+  warned: ':warning:',
+  failed: ':x:',
+  skipped: ':fast_forward:',
+  running: ':hourglass_flowing_sand:',
+  pending: ':white_small_square:',
+};
+
+const RUN_LABEL: Record<SlackView['status'], string> = {
+  running: ':hourglass_flowing_sand: Running',
+  success: ':white_check_mark: Success',
+  'no-go': ':no_entry: No-go',
+  failed: ':x: Failed',
+  'rolled-back': ':rewind: Rolled back',
+  planned: ':clipboard: Planned',
+};
+
+/**
+ * The steps of the mode, each with its result if it ran; the first one without a result is
+ * `running` while the run is, the rest `pending` (or `skipped` once the run has ended).
+ */
+export function stepViews(mode: Config['mode'], results: readonly StepResult[], ended: boolean): SlackStepView[] {
+  const names = MODE_STEPS[mode];
+  let runningShown = false;
+  return names.map((name) => {
+    const r = results.find((x) => x.name === name);
+    if (r) return { name, title: r.title, status: r.status, reason: r.reason, durationMs: r.durationMs };
+    const status: SlackStepView['status'] = ended ? 'pending' : runningShown ? 'pending' : 'running';
+    runningShown = true;
+    return { name, title: STEP_TITLES[name], status, ...(ended ? { reason: 'did not run' } : {}) };
+  });
+}
+
+/** The view of a run from its config, state and step results (and the final status when it ended). */
+export function slackView(
+  config: Config,
+  state: RunState,
+  results: readonly StepResult[],
+  final?: { status: RunStatus; reason: string },
+): SlackView {
+  const run = config.run;
+  const shipped = results.find((r) => r.name === 'cleanup' || r.name === 'rollback')?.details?.shipped as
+    ShippedView | undefined;
+  return {
+    mode: config.mode,
+    strategy: config.strategy,
+    environment: config.environment,
+    repository: `${run.owner}/${run.repo}`,
+    serverUrl: run.serverUrl,
+    sha: state.sha || run.sha,
+    actor: run.actor,
+    runUrl: run.runUrl,
+    ...(state.pullNumber !== undefined ? { pullNumber: state.pullNumber } : {}),
+    ...(config.productionUrl ? { productionUrl: config.productionUrl } : {}),
+    status: final?.status ?? 'running',
+    ...(final ? { reason: final.reason } : {}),
+    steps: stepViews(config.mode, results, final !== undefined),
+    ...(state.green ? { greenId: state.green.id } : {}),
+    ...(state.blue ? { blueId: state.blue.id } : {}),
+    ...(shipped && Array.isArray(shipped.commits) ? { shipped } : {}),
+  };
+}
+
+/** Bound a multi-line text to `max` characters, keeping its line breaks. */
+export function bound(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+function seconds(ms: number | undefined): string {
+  return ms === undefined ? '' : ` · ${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The Block Kit message for a view. Every remote or user text is escaped and bounded. */
+export function buildSlackMessage(v: SlackView): SlackMessage {
+  const repoUrl = `${v.serverUrl}/${v.repository}`;
+  const short = v.sha.slice(0, 7);
+  const verb = v.mode === 'rollback' ? 'rollback' : v.mode === 'plan' ? 'plan' : 'deploy';
+  const running = v.steps.find((s) => s.status === 'running');
+  const headline = v.status === 'running' && running ? `${RUN_LABEL.running} — ${running.title}` : RUN_LABEL[v.status];
+  const blocks: Block[] = [
+    {
+      type: 'header',
+      text: { type: 'plain_text', text: clip(`${v.repository} ${verb} → ${v.environment}`, 150), emoji: true },
+    },
+    {
+      type: 'section',
+      text: {
+        type: 'mrkdwn',
+        text: bound(`*${headline}*${v.reason ? `\n${escapeMrkdwn(clip(v.reason, 600))}` : ''}`, 3000),
+      },
+    },
+  ];
+  const fields = [
+    `*Commit*\n<${repoUrl}/commit/${v.sha}|${short}>`,
+    `*Triggered by*\n${escapeMrkdwn(clip(v.actor || 'unknown', 80))}`,
+    `*Run*\n<${v.runUrl}|workflow run>`,
+    v.pullNumber !== undefined ? `*Pull request*\n<${repoUrl}/pull/${v.pullNumber}|#${v.pullNumber}>` : undefined,
+    `*Strategy*\n${v.strategy}`,
+    v.productionUrl ? `*Production*\n<${v.productionUrl}|${escapeMrkdwn(clip(v.productionUrl, 120))}>` : undefined,
+  ].filter((f): f is string => f !== undefined);
+  blocks.push({ type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) });
+  const lines = v.steps.map((s, i) => {
+    const n = v.mode === 'deploy' ? `${i + 1}. ` : '';
+    const why = s.reason && s.status !== 'running' ? ` — ${escapeMrkdwn(clip(s.reason, 200))}` : '';
+    return `${STEP_ICON[s.status]} ${n}*${escapeMrkdwn(s.title)}*${seconds(s.durationMs)}${why}`;
+  });
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: bound(lines.join('\n'), 3000) } });
+  if (v.shipped && (v.shipped.commits.length > 0 || v.shipped.pulls.length > 0)) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: shippedText(v.shipped, repoUrl) } });
+  }
+  const context: string[] = [];
+  if (v.greenId) context.push(`green \`${escapeMrkdwn(v.greenId)}\``);
+  if (v.blueId) context.push(`blue \`${escapeMrkdwn(v.blueId)}\``);
+  if (context.length > 0) {
+    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(context.join(' · '), 3000) }] });
+  }
+  const text = clip(`${v.repository}@${short} ${verb} → ${v.environment}: ${headline.replace(/:[a-z_]+: /, '')}`, 300);
+  return { text, blocks };
+}
+
+/** "What shipped" as mrkdwn: PR links, then up to 10 commits (first line of each message). */
+export function shippedText(s: ShippedView, repoUrl: string): string {
+  const parts: string[] = [`*What shipped* (${s.total} commit${s.total === 1 ? '' : 's'})`];
+  if (s.pulls.length > 0) {
+    parts.push(
+      s.pulls
+        .slice(0, 20)
+        .map((p) => `<${repoUrl}/pull/${p.number}|#${p.number}>${p.title ? ` ${escapeMrkdwn(clip(p.title, 80))}` : ''}`)
+        .join('\n'),
+    );
+  }
+  for (const c of s.commits.slice(0, 10)) {
+    const first = c.message.split('\n', 1)[0] ?? '';
+    parts.push(`• <${repoUrl}/commit/${c.sha}|${c.sha.slice(0, 7)}> ${escapeMrkdwn(clip(first, 100))}`);
+  }
+  if (s.commits.length > 10 || s.total > s.commits.length) {
+    parts.push(s.compareUrl ? `<${s.compareUrl}|all changes>` : `and ${s.total - Math.min(10, s.commits.length)} more`);
+  }
+  return bound(parts.join('\n'), 3000);
+}
+
+/** The thread reply for a run that did not succeed (no-go, failed, rolled back); undefined otherwise. */
+export function threadReply(status: RunStatus | 'running', reason: string): string | undefined {
+  if (status === 'no-go') return `:no_entry: *No-go*: ${escapeMrkdwn(clip(reason, 2500))}`;
+  if (status === 'failed') return `:x: *Failed*: ${escapeMrkdwn(clip(reason, 2500))}`;
+  if (status === 'rolled-back') return `:rewind: *Rolled back*: ${escapeMrkdwn(clip(reason, 2500))}`;
+  return undefined;
+}
+
+// ---------------------------------------------------------------- posting
+
+/** What the notifier needs of Slack (the providers' `SafeNotifier` or `Slack`). */
+export interface SlackClient {
+  postMessage(m: {
+    channel: string;
+    text: string;
+    blocks?: Block[];
+    thread_ts?: string;
+  }): Promise<SlackRef | undefined>;
+  update(m: SlackRef & { text: string; blocks?: Block[] }): Promise<SlackRef | undefined>;
+}
+
+/** Where the run's message lives (`ts` stays a string). */
+export interface SlackRef {
+  channel: string;
+  ts: string;
+}
+
+/**
+ * The run's Slack message, kept up to date. Every method returns at once: calls go through one
+ * queue (so edits land in order), a burst of step boundaries collapses into one `chat.update` of the
+ * newest view, and nothing the pipeline awaits ever waits on Slack. `flush` waits, boundedly, at the
+ * end of the run. Errors become one warning each; a run never fails because of Slack.
+ *
+ * If the first post fails, edits are skipped (re-posting after an unknown outcome could make two
+ * messages); the final status is then posted once as a new message so the outcome is still seen.
+ */
+export class SlackNotifier {
+  private readonly client: SlackClient;
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly channel: string;
+  private ref: SlackRef | undefined;
+  private started = false;
+  private queue: Promise<void> = Promise.resolve();
+  private latest: SlackMessage | undefined;
+  private updateQueued = false;
+
+  constructor(client: SlackClient, config: Config, log: Logger, channel: string) {
+    this.client = client;
+    this.config = config;
+    this.log = log;
+    this.channel = channel;
+  }
+
+  /** Post the message (all steps pending, the first running). Call once, before the first step. */
+  start(state: RunState): void {
+    if (this.started) return;
+    this.started = true;
+    const message = buildSlackMessage(slackView(this.config, state, []));
+    this.enqueue('post the Slack message', async () => {
+      this.ref = await this.client.postMessage({ channel: this.channel, text: message.text, blocks: message.blocks });
+    });
+  }
+
+  /** The runner's `onStepDone`: edit the message to show the steps so far. Returns at once. */
+  stepDone(state: RunState, results: readonly StepResult[]): void {
+    this.latest = buildSlackMessage(slackView(this.config, state, results));
+    if (this.updateQueued) return;
+    this.updateQueued = true;
+    this.enqueue('update the Slack message', async () => {
+      this.updateQueued = false;
+      const m = this.latest;
+      if (!this.ref || !m) return;
+      await this.client.update({ ...this.ref, text: m.text, blocks: m.blocks });
+    });
+  }
+
+  /** The run ended: final edit, and a thread reply with the reason for a no-go, failure or rollback. */
+  finish(state: RunState, results: readonly StepResult[], final: { status: RunStatus; reason: string }): void {
+    const message = buildSlackMessage(slackView(this.config, state, results, final));
+    this.latest = message;
+    const reply = threadReply(final.status, final.reason);
+    this.enqueue('send the final Slack update', async () => {
+      if (this.ref) await this.client.update({ ...this.ref, text: message.text, blocks: message.blocks });
+      else
+        this.ref = await this.client.postMessage({ channel: this.channel, text: message.text, blocks: message.blocks });
+      if (!reply) return;
+      await this.client.postMessage({
+        channel: this.ref?.channel ?? this.channel,
+        text: reply,
+        ...(this.ref ? { thread_ts: this.ref.ts } : {}),
+      });
+    });
+  }
+
+  /** Wait for queued calls, at most `timeoutMs`; never throws. */
+  async flush(timeoutMs = 10_000): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), timeoutMs);
+    });
+    const r = await Promise.race([this.queue.then(() => 'done' as const), late]);
+    clearTimeout(timer);
+    if (r === 'late')
+      this.log.warning(`Slack did not finish within ${Math.round(timeoutMs / 1000)} s; not waiting for it`);
+  }
+
+  /** The message as it was last built (for tests and the report). */
+  get current(): SlackMessage | undefined {
+    return this.latest;
+  }
+
+  private enqueue(what: string, fn: () => Promise<void>): void {
+    this.queue = this.queue.then(async () => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.warning(`Could not ${what}: ${err instanceof Error ? err.message : String(err)} (the run goes on)`);
+      }
+    });
+  }
+}
+
+/** The run's notifier, or undefined when Slack is not configured. */
+export function createSlackNotifier(
+  config: Config,
+  client: SlackClient | undefined,
+  log: Logger,
+): SlackNotifier | undefined {
+  const slack = config.cleanup.slack;
+  if (!slack || !client) return undefined;
+  return new SlackNotifier(client, config, log, slack.channel);
+}
