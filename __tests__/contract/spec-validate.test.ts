@@ -17,7 +17,7 @@ function entry(e: Partial<LoggedRequest> & Pick<LoggedRequest, 'service' | 'meth
 }
 
 describe('spec locations and path mapping', () => {
-  it('finds the excerpts (../shared/specs beside the repo, else /work/shared/specs)', () => {
+  it('finds the excerpts (../shared/specs beside the repo, else the vendored copy in sandbox/contract/specs)', () => {
     const dir = specDir();
     for (const f of ['vercel', 'cloudflare', 'datadog-v1', 'datadog-v2', 'slack'])
       expect(fs.existsSync(path.join(dir, `${f}.openapi.json`))).toBe(true);
