@@ -88,6 +88,7 @@ export function readRunContext(
     owner,
     repo,
     sha,
+    reviewSha: pullRequestHeadSha(envText(env, 'GITHUB_EVENT_NAME'), event) ?? sha,
     ref: envText(env, 'GITHUB_REF'),
     eventName: envText(env, 'GITHUB_EVENT_NAME'),
     event,
@@ -99,6 +100,13 @@ export function readRunContext(
     runUrl: runId ? `${serverUrl}/${owner}/${repo}/actions/runs/${runId}` : `${serverUrl}/${owner}/${repo}/actions`,
     runnerTemp: envText(env, 'RUNNER_TEMP') || os.tmpdir(),
   };
+}
+
+/** A pull request event's head commit, when the payload names a well-formed one. */
+function pullRequestHeadSha(eventName: string, event: unknown): string | undefined {
+  if (eventName !== 'pull_request' && eventName !== 'pull_request_target') return undefined;
+  const head = get(event, 'pull_request', 'head', 'sha');
+  return typeof head === 'string' && /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/i.test(head) ? head.toLowerCase() : undefined;
 }
 
 function get(obj: unknown, ...keys: string[]): unknown {

@@ -44,6 +44,11 @@ export interface RunContext {
   owner: string;
   repo: string;
   sha: string;
+  /**
+   * The commit whose reviews and checks pre-flight judges: the PR's head commit for `pull_request`
+   * events (their `GITHUB_SHA` is a test-merge commit that carries no checks), else `sha`.
+   */
+  reviewSha?: string;
   /** `GITHUB_REF`, e.g. refs/heads/main */
   ref: string;
   eventName: string;

@@ -98,6 +98,7 @@ describe('a complete deploy', () => {
       owner: 'acme',
       repo: 'shop',
       sha: SHA,
+      reviewSha: SHA,
       ref: 'refs/heads/main',
       eventName: 'push',
       event: {},
@@ -253,6 +254,16 @@ describe('branch', () => {
     );
     expect(c.branch).toBe('feature/login');
     expect(c.run.event).toEqual(JSON.parse(files['/ev.json']));
+  });
+  it('reviews and checks the PR head commit on pull_request events, not the test-merge commit', () => {
+    const head = 'b'.repeat(40);
+    const files = { '/ev.json': JSON.stringify({ pull_request: { head: { ref: 'feature/login', sha: head } } }) };
+    const env = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/7/merge', GITHUB_EVENT_PATH: '/ev.json' };
+    const c = parse({ mode: 'plan' }, { env, files });
+    expect(c.run.reviewSha).toBe(head);
+    expect(c.run.sha).not.toBe(head);
+    // A push has no separate head commit: the pushed commit is the one reviewed.
+    expect(parse({}).run.reviewSha).toBe(parse({}).run.sha);
   });
   it('comes from GITHUB_HEAD_REF as a last resort, validated', () => {
     const env = { GITHUB_EVENT_NAME: 'pull_request', GITHUB_REF: 'refs/pull/7/merge', GITHUB_HEAD_REF: 'fix/a' };

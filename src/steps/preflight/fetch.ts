@@ -286,10 +286,18 @@ export async function gatherPreflight(
     needProtection ? readProtection(gh, config.branch, signal) : notRead,
     readPullAndReviews(
       gh,
-      { sha: config.run.sha, branch: config.branch, eventPull: eventPullNumber(config.run.event) },
+      {
+        sha: config.run.reviewSha ?? config.run.sha,
+        branch: config.branch,
+        eventPull: eventPullNumber(config.run.event),
+      },
       signal,
     ),
-    waitForChecks(gh, config.run.sha, o.checksPolicy, { timeoutMs: pf.checksTimeoutMs, signal, onWait: o.onWait }),
+    waitForChecks(gh, config.run.reviewSha ?? config.run.sha, o.checksPolicy, {
+      timeoutMs: pf.checksTimeoutMs,
+      signal,
+      onWait: o.onWait,
+    }),
     readSecurity(gh, pf.securityBlockSeverities, signal),
     readBenchmarks(pf.benchmarkResults),
   ]);
