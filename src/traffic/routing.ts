@@ -32,14 +32,14 @@ export function shareTolerance(expected: number, n: number): number {
  * Judge a batch of attributed answers against the expected share. Failed requests and answers from
  * neither deployment fail the verdict outright: production must be served by blue or green only.
  */
-export function judgeShare(served: readonly Served[], expected: number): ShareVerdict {
+export function judgeShare(served: readonly Served[], expected: number, target = 'green'): ShareVerdict {
   const counts: Record<Served, number> = { green: 0, blue: 0, other: 0, error: 0 };
   for (const s of served) counts[s]++;
   const attributed = counts.green + counts.blue;
   const measured = attributed === 0 ? 0 : (counts.green / attributed) * 100;
   const tolerance = shareTolerance(expected, attributed);
   const base = { measured, expected, tolerance, counts };
-  const summary = `green served ${counts.green}/${served.length} (${measured.toFixed(0)} %), expected ${expected} %${tolerance > 0 ? ` ± ${tolerance.toFixed(0)}` : ''}`;
+  const summary = `${target} served ${counts.green}/${served.length} (${measured.toFixed(0)} %), expected ${expected} %${tolerance > 0 ? ` ± ${tolerance.toFixed(0)}` : ''}`;
   if (served.length === 0) return { ...base, ok: false, reason: 'no production request was made' };
   if (counts.error > 0)
     return { ...base, ok: false, reason: `${counts.error}/${served.length} production requests failed; ${summary}` };

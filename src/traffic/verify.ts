@@ -58,7 +58,8 @@ export async function verifyRouting(expect: RoutingExpectation, o: VerifyOptions
     }
     const fp = fingerprint;
     const served: Served[] = answers.map((a) => (a.headers ? attribute(a.headers, fp) : 'error'));
-    const verdict = judgeShare(served, expected);
+    // For a restore or a rollback the deployment expected to serve is not green: name it.
+    const verdict = judgeShare(served, expected, 'share' in expect ? 'green' : green.id);
     if (verdict.ok || Date.now() + (o.intervalMs ?? 1000) >= deadline) {
       return { kind: 'share', ...verdict, reason: batch > 1 ? `${verdict.reason} (batch ${batch})` : verdict.reason };
     }

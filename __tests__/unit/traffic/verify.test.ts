@@ -80,7 +80,7 @@ describe('verifyRouting by a learned fingerprint', () => {
     );
     expect(Date.now() - started).toBeGreaterThanOrEqual(800);
     expect(check.ok).toBe(false);
-    expect(check.reason).toMatch(/^green served 0\/20 \(0 %\), expected 100 % \(batch \d+\)$/);
+    expect(check.reason).toMatch(/^dpl_g served 0\/20 \(0 %\), expected 100 % \(batch \d+\)$/);
   });
 
   it('says so, without failing, when green and blue cannot be told apart', async () => {
