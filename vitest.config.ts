@@ -10,6 +10,7 @@ export default defineConfig({
           name: 'unit',
           include: ['__tests__/unit/**/*.test.ts'],
           testTimeout: 30_000,
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -18,6 +19,8 @@ export default defineConfig({
           include: ['__tests__/contract/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          sequence: { groupOrder: 1 },
+          maxWorkers: 2,
         },
       },
       {
@@ -28,6 +31,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each e2e file starts its own sandbox; two at a time on a 2-core machine.
           maxWorkers: 2,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -342,6 +342,7 @@ export function createSlackNotifier(
   log: Logger,
 ): SlackNotifier | undefined {
   const slack = config.cleanup.slack;
-  if (!slack || !client) return undefined;
+  // Plan mode changes nothing anywhere but the job summary and the PR comment (INTERFACE.md).
+  if (!slack || !client || config.mode === 'plan') return undefined;
   return new SlackNotifier(client, config, log, slack.channel);
 }

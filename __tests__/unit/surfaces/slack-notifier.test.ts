@@ -164,4 +164,9 @@ describe('SlackNotifier', () => {
     c.cleanup.slack = undefined;
     expect(createSlackNotifier(c, undefined, logger())).toBeUndefined();
   });
+
+  it('is absent in plan mode, which changes nothing but the summary and the PR comment', () => {
+    const log = logger();
+    expect(createSlackNotifier({ ...config(), mode: 'plan' }, client(log), log)).toBeUndefined();
+  });
 });
