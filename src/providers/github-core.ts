@@ -56,7 +56,18 @@ function timeoutPlugin(timeoutMs: number, run?: AbortSignal): OctokitPlugin {
     octokit.hook.wrap('request', async (request, options) => {
       // A copy: `options.request` may be the shared defaults object.
       options.request = { ...options.request, signal: attemptSignal(timeoutMs, run) };
-      return request(options);
+      try {
+        return await request(options);
+      } catch (err) {
+        // The run was cancelled: no retry. plugin-retry would otherwise wait 1 + 4 + 9 s and repeat a
+        // request that fails at once, holding the job past the runner's 10 s grace (issue 7).
+        if (run?.aborted) {
+          options.request.retries = 0;
+          const e = err as { request?: { request?: Record<string, unknown> } };
+          if (e.request) e.request.request = { ...e.request.request, retries: 0 };
+        }
+        throw err;
+      }
     });
     return {};
   };
