@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The test command (`npm test`): lint, type-check, check that dist/ is what the source builds to,
-// then every vitest project (unit, contract, e2e). Prints each stage with its time and stops at the
-// first failure with a non-zero exit. Tools run on the Node 24 of node_modules, never through a shell.
+// then every vitest project (unit, contract, e2e). Prints each stage with its time; the static
+// stages run two at a time and the tests only once they all passed; exits non-zero on any failure.
+// Tools run on the Node 24 of node_modules, never through a shell.
 //
 // Arguments are passed on to vitest: `npm test -- __tests__/unit/pipeline` runs every other stage in
 // full and only those tests.
@@ -15,12 +16,25 @@ import { bundle, node24, smoke } from './bundle.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (path) => join(root, 'node_modules', path);
 
-/** Runs a Node tool with inherited stdio; resolves with its exit code. */
-function tool(script, args) {
+/**
+ * Runs a Node tool; resolves with its exit code. The static stages run two at a time, so their
+ * output is captured and printed whole when each finishes (never interleaved); vitest inherits stdio.
+ */
+function tool(script, args, { capture = true } = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(node24(), [bin(script), ...args], { cwd: root, stdio: 'inherit' });
+    const child = spawn(node24(), [bin(script), ...args], {
+      cwd: root,
+      stdio: capture ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+    });
+    const out = [];
+    child.stdout?.on('data', (c) => out.push(c));
+    child.stderr?.on('data', (c) => out.push(c));
     child.on('error', reject);
-    child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
+    child.on('exit', (code, signal) => {
+      const text = Buffer.concat(out).toString('utf8').trim();
+      if (text) console.log(text);
+      resolvePromise(code ?? (signal ? 1 : 0));
+    });
   });
 }
 
@@ -53,12 +67,13 @@ async function checkDist() {
   }
 }
 
+// Longest first, so the two lanes of static stages finish together; the tests come last.
 const STAGES = [
-  ['lint: eslint', () => tool('eslint/bin/eslint.js', ['.'])],
-  ['lint: prettier', () => tool('prettier/bin/prettier.cjs', ['--check', '.'])],
-  ['type-check: src', () => tool('typescript/bin/tsc', ['-p', 'tsconfig.json', '--noEmit'])],
-  ['type-check: tests, sandbox, scripts', () => tool('typescript/bin/tsc', ['-p', 'tsconfig.test.json'])],
   ['dist/ is up to date', checkDist],
+  ['type-check: tests, sandbox, scripts', () => tool('typescript/bin/tsc', ['-p', 'tsconfig.test.json'])],
+  ['lint: eslint', () => tool('eslint/bin/eslint.js', ['.'])],
+  ['type-check: src', () => tool('typescript/bin/tsc', ['-p', 'tsconfig.json', '--noEmit'])],
+  ['lint: prettier', () => tool('prettier/bin/prettier.cjs', ['--check', '.'])],
   ['vitest: unit, contract, e2e', vitest],
 ];
 
@@ -70,13 +85,11 @@ async function vitest() {
   const dir = mkdtempSync(join(tmpdir(), 'production-deploy-vitest-'));
   const file = join(dir, 'results.json');
   try {
-    const code = await tool('vitest/vitest.mjs', [
-      'run',
-      '--reporter=default',
-      '--reporter=json',
-      `--outputFile.json=${file}`,
-      ...process.argv.slice(2),
-    ]);
+    const code = await tool(
+      'vitest/vitest.mjs',
+      ['run', '--reporter=default', '--reporter=json', `--outputFile.json=${file}`, ...process.argv.slice(2)],
+      { capture: false },
+    );
     if (existsSync(file)) {
       const r = JSON.parse(readFileSync(file, 'utf8'));
       const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
@@ -91,9 +104,10 @@ async function vitest() {
 
 const started = Date.now();
 const seconds = (from) => `${((Date.now() - from) / 1000).toFixed(1)} s`;
-for (const [name, run] of STAGES) {
+
+/** Runs one stage; returns its failure message, or undefined when it passed. */
+async function stage(name, run) {
   const t0 = Date.now();
-  console.log(`\n▶ ${name}`);
   let failure;
   try {
     const code = await run();
@@ -102,11 +116,31 @@ for (const [name, run] of STAGES) {
   } catch (err) {
     failure = err instanceof Error ? err.message : String(err);
   }
-  if (failure) {
-    console.error(`✖ ${name} failed after ${seconds(t0)}: ${failure}`);
-    console.error(`npm test failed at "${name}" (total ${seconds(started)})`);
-    process.exit(1);
-  }
-  console.log(`✔ ${name} (${seconds(t0)})`);
+  console.log(failure ? `✖ ${name} failed after ${seconds(t0)}: ${failure}` : `✔ ${name} (${seconds(t0)})`);
+  return failure;
+}
+
+// The static stages (lint, type-checks, the dist/ check) are independent: two at a time on the
+// two cores CI has. Then the tests, once everything static has passed.
+const statics = STAGES.slice(0, -1);
+const queue = [...statics];
+const failed = [];
+await Promise.all(
+  [0, 1].map(async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      const [name, run] = next;
+      console.log(`\n▶ ${name}`);
+      if (await stage(name, run)) failed.push(name);
+    }
+  }),
+);
+if (failed.length === 0) {
+  const [name, run] = STAGES.at(-1);
+  console.log(`\n▶ ${name}`);
+  if (await stage(name, run)) failed.push(name);
+}
+if (failed.length > 0) {
+  console.error(`npm test failed at: ${failed.join(', ')} (total ${seconds(started)})`);
+  process.exit(1);
 }
 console.log(`\nAll stages passed in ${seconds(started)}.`);
