@@ -81,12 +81,95 @@ describe('Slack miniature with @slack/web-api', () => {
     await expect(bad.auth.test()).rejects.toMatchObject({ data: { error: 'invalid_auth' } });
   });
 
+  it('keeps message metadata and returns it from conversations.history only with include_all_metadata', async () => {
+    const metadata = {
+      event_type: 'production_deploy_run',
+      event_payload: { repository: 'acme/shop', run_id: '77', environment: 'production', attempt: 1 },
+    };
+    const post = await slack.chat.postMessage({ channel: scenario.slack.channel, text: 'run 77', metadata });
+    await slack.chat.postMessage({ channel: scenario.slack.channelId, text: 'reply', thread_ts: post.ts! });
+    await slack.chat.update({ channel: post.channel!, ts: post.ts!, text: 'run 77, edited' });
+    const st = world.state.slack as SlackState;
+    // chat.update without metadata keeps it.
+    expect(st.messages.find((m) => m.ts === post.ts)!.metadata).toEqual(metadata);
+
+    const h = await slack.conversations.history({ channel: scenario.slack.channelId, include_all_metadata: true });
+    expect(h).toMatchObject({ ok: true, has_more: false });
+    const ts = h.messages!.map((m) => m.ts!);
+    expect(ts).toEqual([...ts].sort((a, b) => Number(b) - Number(a))); // newest first
+    const top = h.messages!.find((m) => m.ts === post.ts)!;
+    expect(top).toMatchObject({ text: 'run 77, edited', bot_id: scenario.slack.botId, metadata, reply_count: 1 });
+    expect(top.edited).toBeDefined();
+    // Thread replies are not channel history.
+    expect(h.messages!.some((m) => m.text === 'reply')).toBe(false);
+
+    const plain = await slack.conversations.history({ channel: scenario.slack.channelId });
+    expect(plain.messages!.find((m) => m.ts === post.ts)!.metadata).toBeUndefined();
+  });
+
+  it('pages conversations.history with cursors, bounds it by oldest, and finds the channel id by name', async () => {
+    const all = await slack.conversations.history({ channel: scenario.slack.channelId });
+    const n = all.messages!.length;
+    expect(n).toBeGreaterThanOrEqual(3);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    for (let i = 0; i < n; i++) {
+      const page = await slack.conversations.history({ channel: scenario.slack.channelId, limit: 2, cursor });
+      seen.push(...page.messages!.map((m) => m.ts!));
+      cursor = page.response_metadata?.next_cursor;
+      expect(Boolean(cursor)).toBe(page.has_more);
+      if (!page.has_more) break;
+    }
+    expect(seen).toEqual(all.messages!.map((m) => m.ts));
+    const newest = all.messages![0]!.ts!;
+    const after = await slack.conversations.history({ channel: scenario.slack.channelId, oldest: newest });
+    expect(after.messages).toEqual([]);
+    const incl = await slack.conversations.history({
+      channel: scenario.slack.channelId,
+      oldest: newest,
+      inclusive: true,
+    });
+    expect(incl.messages!.map((m) => m.ts)).toEqual([newest]);
+
+    const mine = await slack.users.conversations({ types: 'public_channel,private_channel', exclude_archived: true });
+    expect(mine.channels).toEqual([
+      expect.objectContaining({ id: scenario.slack.channelId, name: 'deploys', is_member: true }),
+    ]);
+  });
+
+  it('conversations.history takes an id, not a name; missing_scope comes from a fault rule, as a bot without the scope gets it', async () => {
+    const byName = await slack.conversations.history({ channel: scenario.slack.channel }).catch((e: unknown) => e);
+    expect(byName).toMatchObject({ data: { ok: false, error: 'channel_not_found' } });
+    const badCursor = await slack.conversations
+      .history({ channel: scenario.slack.channelId, cursor: 'bm9wZQ==' })
+      .catch((e: unknown) => e);
+    expect(badCursor).toMatchObject({ data: { error: 'invalid_cursor' } });
+
+    world.traffic.faults = [
+      {
+        service: 'slack',
+        path: '/api/conversations.history',
+        status: 200,
+        times: 1,
+        body: { ok: false, error: 'missing_scope', needed: 'channels:history', provided: 'chat:write' },
+      },
+    ];
+    const noScope = await slack.conversations.history({ channel: scenario.slack.channelId }).catch((e: unknown) => e);
+    expect(noScope).toMatchObject({ data: { error: 'missing_scope', needed: 'channels:history' } });
+    world.traffic.faults = [];
+  });
+
   it('every request and response matches the Slack spec', async () => {
     const v = await validator(['slack']);
     const results = v.validateAll(world.traffic.requests);
     expect(results.length).toBeGreaterThanOrEqual(9);
     // auth.test is POSTed by the SDK: allow-listed with its source, validated against GET /auth.test.
     expect(results.find((r) => r.path === '/api/auth.test')?.allowListed?.sameAs).toBe('GET /auth.test');
+    // conversations.history and users.conversations are not in the 2020 excerpt: allow-listed with their docs.
+    for (const path of ['/api/conversations.history', '/api/users.conversations'])
+      expect(results.find((r) => r.path === path)?.allowListed?.source).toMatch(
+        /^docs\.slack\.dev\/reference\/methods\//,
+      );
     expect(formatProblems(results)).toBe('');
   });
 });

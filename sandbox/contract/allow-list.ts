@@ -61,6 +61,20 @@ export const ALLOW_LIST: AllowEntry[] = [
       'Slack Web API accepts POST for every method (docs.slack.dev/apis/web-api: "POST or GET"); @slack/web-api WebClient.apiCall always POSTs. The spec lists auth.test as GET only',
     sameAs: 'GET /auth.test',
   },
+  {
+    service: 'slack',
+    method: 'POST',
+    path: '/conversations.history',
+    source:
+      'docs.slack.dev/reference/methods/conversations.history (channel, cursor, include_all_metadata, inclusive, latest, limit, oldest; messages newest first, has_more, response_metadata.next_cursor; scopes channels:history, groups:history); @slack/web-api `conversations.history` POSTs a form. Not in slack_web_openapi_v2.json 2020 excerpt (3 operations). A re-run finds the run message by its metadata (docs.slack.dev/messaging/message-metadata)',
+  },
+  {
+    service: 'slack',
+    method: 'POST',
+    path: '/users.conversations',
+    source:
+      'docs.slack.dev/reference/methods/users.conversations (types, exclude_archived, limit, cursor; channels the bot is a member of; scopes channels:read, groups:read); @slack/web-api `users.conversations` POSTs a form. Not in the 2020 excerpt. Turns a configured channel name into the id conversations.history needs',
+  },
 ];
 
 /**

@@ -1,9 +1,11 @@
 /**
- * Slack Web API miniature: `auth.test`, `chat.postMessage`, `chat.update` under `/api/`, as
- * `@slack/web-api` calls them (POST, form-encoded with JSON strings for blocks, or JSON bodies).
- * Like Slack, it answers HTTP 200 with `{ok:false, error}` for platform errors (`not_authed`,
- * `invalid_auth`, `channel_not_found`, `message_not_found`, `no_text`, `msg_too_long`…). Messages and
- * thread replies are kept in `world.state.slack` for inspection.
+ * Slack Web API miniature: `auth.test`, `chat.postMessage`, `chat.update`, `conversations.history`
+ * and `users.conversations` under `/api/`, as `@slack/web-api` calls them (POST, form-encoded with
+ * JSON strings for blocks and metadata, or JSON bodies). Like Slack, it answers HTTP 200 with
+ * `{ok:false, error}` for platform errors (`not_authed`, `invalid_auth`, `channel_not_found`,
+ * `message_not_found`, `no_text`, `msg_too_long`, `invalid_metadata_format`, `invalid_cursor`…).
+ * Messages (with their message metadata) and thread replies are kept in `world.state.slack`.
+ * `missing_scope` comes from a fault rule with its body, as a bot without a scope gets it.
  */
 import type { SlackScenario } from '../core/scenario.ts';
 import { type RunningService, type SandboxRequest, type SandboxResponse, startService } from '../core/service.ts';
@@ -16,6 +18,8 @@ export interface SlackMessage {
   blocks?: unknown[];
   attachments?: unknown[];
   threadTs?: string;
+  /** Message metadata (`{event_type, event_payload}`), as posted or last updated. */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
   /** Every edit, oldest first (text only), for inspection. */
   edits: string[];
   postedAt: string;
@@ -29,6 +33,32 @@ export interface SlackState {
 }
 
 const MAX_TEXT = 40_000;
+/** conversations.history and users.conversations: Slack's maximum `limit`. */
+const MAX_LIMIT = 999;
+
+type Metadata = NonNullable<SlackMessage['metadata']>;
+
+/** Slack's message metadata: `event_type` a string, `event_payload` an object (docs.slack.dev/messaging/message-metadata). */
+function metadataOf(v: unknown): Metadata | 'invalid' | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return 'invalid';
+  const m = v as Record<string, unknown>;
+  const payload = m.event_payload;
+  if (typeof m.event_type !== 'string' || !m.event_type) return 'invalid';
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) return 'invalid';
+  return { event_type: m.event_type, event_payload: payload as Record<string, unknown> };
+}
+
+/** Slack's opaque cursors look like base64 of `next_ts:<ts without dot>`; so do these. */
+function cursorFor(ts: string): string {
+  return Buffer.from(`next_ts:${ts.replace('.', '')}`).toString('base64');
+}
+function tsOfCursor(cursor: string): string | undefined {
+  const m = /^next_ts:(\d{7,})$/.exec(Buffer.from(cursor, 'base64').toString('utf8'));
+  return m ? `${m[1]!.slice(0, -6)}.${m[1]!.slice(-6)}` : undefined;
+}
+
+const truthy = (v: unknown) => v === true || v === 'true' || v === '1' || v === 1;
 
 /** Parse a Slack request body: form (values that look like JSON are parsed) or JSON. */
 function params(req: SandboxRequest): Record<string, unknown> {
@@ -63,6 +93,12 @@ export async function startSlack(world: World, sc: SlackScenario): Promise<Runni
   const channelOf = (c: unknown) => {
     const s = String(c ?? '').replace(/^#/, '');
     return s === sc.channelId || s === sc.channel.replace(/^#/, '') ? sc.channelId : undefined;
+  };
+  // conversations.* take a conversation id only: a name is channel_not_found there (Slack docs).
+  const channelById = (c: unknown) => (String(c ?? '') === sc.channelId ? sc.channelId : undefined);
+  const limitOf = (v: unknown, dflt: number) => {
+    const n = Number(v ?? dflt);
+    return Number.isInteger(n) && n > 0 ? Math.min(n, MAX_LIMIT) : dflt;
   };
   const fail = (error: string, extra: Record<string, unknown> = {}): SandboxResponse => ({
     status: 200,
@@ -130,6 +166,8 @@ export async function startSlack(world: World, sc: SlackScenario): Promise<Runni
       const c = content(p);
       if (c.error) return fail(c.error);
       const threadTs = typeof p.thread_ts === 'string' && p.thread_ts ? p.thread_ts : undefined;
+      const metadata = metadataOf(p.metadata);
+      if (metadata === 'invalid') return fail('invalid_metadata_format');
       const m: SlackMessage = {
         channel,
         ts: nextTs(),
@@ -137,6 +175,7 @@ export async function startSlack(world: World, sc: SlackScenario): Promise<Runni
         blocks: c.blocks,
         attachments: c.attachments,
         threadTs,
+        ...(metadata ? { metadata } : {}),
         edits: [],
         postedAt: new Date().toISOString(),
       };
@@ -154,6 +193,10 @@ export async function startSlack(world: World, sc: SlackScenario): Promise<Runni
       if (!m) return fail('message_not_found');
       const c = content({ text: p.text ?? '', blocks: p.blocks ?? m.blocks, attachments: p.attachments });
       if (c.error) return fail(c.error);
+      const metadata = metadataOf(p.metadata);
+      if (metadata === 'invalid') return fail('invalid_metadata_format');
+      // Omitting metadata keeps it, like blocks.
+      if (metadata) m.metadata = metadata;
       m.edits.push(m.text);
       m.text = c.text;
       // Omitting blocks keeps the old ones; `[]` removes them (Slack docs, chat.update).
@@ -165,6 +208,104 @@ export async function startSlack(world: World, sc: SlackScenario): Promise<Runni
       // the echo leaves blocks out so the answer stays valid against the spec.
       const { blocks: _blocks, ...echo } = messageJson(m);
       return { status: 200, body: { ok: true, channel, ts: m.ts, text: m.text, message: echo } };
+    },
+    // docs.slack.dev/reference/methods/conversations.history: the channel's top-level messages, newest
+    // first, between `oldest` and `latest` (exclusive unless `inclusive`); a thread's parent carries its
+    // reply summary; `metadata` only with `include_all_metadata`; cursor pagination.
+    'conversations.history': (p) => {
+      const channel = channelById(p.channel);
+      if (!channel) return fail('channel_not_found');
+      const inclusive = truthy(p.inclusive);
+      const oldest = p.oldest === undefined || p.oldest === '' ? undefined : Number(p.oldest);
+      const latest = p.latest === undefined || p.latest === '' ? undefined : Number(p.latest);
+      if ((oldest !== undefined && !Number.isFinite(oldest)) || (latest !== undefined && !Number.isFinite(latest)))
+        return fail('invalid_ts_oldest');
+      let from: string | undefined;
+      if (typeof p.cursor === 'string' && p.cursor) {
+        from = tsOfCursor(p.cursor);
+        if (!from) return fail('invalid_cursor');
+      }
+      const after = (ts: number) => oldest === undefined || (inclusive ? ts >= oldest : ts > oldest);
+      const before = (ts: number) => latest === undefined || (inclusive ? ts <= latest : ts < latest);
+      const top = st.messages
+        .filter((m) => m.channel === channel && (!m.threadTs || m.threadTs === m.ts))
+        .filter((m) => after(Number(m.ts)) && before(Number(m.ts)))
+        .sort((a, b) => Number(b.ts) - Number(a.ts))
+        .filter((m) => from === undefined || Number(m.ts) <= Number(from));
+      const limit = limitOf(p.limit, 100);
+      const page = top.slice(0, limit);
+      const more = top.length > limit;
+      const withMetadata = truthy(p.include_all_metadata);
+      const messages = page.map((m) => {
+        const replies = st.messages.filter((r) => r.threadTs === m.ts && r.ts !== m.ts);
+        return {
+          ...messageJson(m),
+          ...(m.updatedAt ? { edited: { user: sc.botUserId, ts: (Date.parse(m.updatedAt) / 1000).toFixed(6) } } : {}),
+          ...(replies.length
+            ? {
+                thread_ts: m.ts,
+                reply_count: replies.length,
+                reply_users_count: 1,
+                latest_reply: replies.at(-1)!.ts,
+                reply_users: [sc.botUserId],
+              }
+            : {}),
+          ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+        };
+      });
+      return {
+        status: 200,
+        body: {
+          ok: true,
+          messages,
+          has_more: more,
+          pin_count: 0,
+          channel_actions_ts: null,
+          channel_actions_count: 0,
+          ...(more ? { response_metadata: { next_cursor: cursorFor(top[limit]!.ts) } } : {}),
+        },
+      };
+    },
+    // docs.slack.dev/reference/methods/users.conversations: the conversations the bot is a member of
+    // (the scenario's channel, public), filtered by `types` (default public_channel).
+    'users.conversations': (p) => {
+      const types = String(p.types || 'public_channel')
+        .split(',')
+        .map((t) => t.trim());
+      const known = ['public_channel', 'private_channel', 'mpim', 'im'];
+      if (types.some((t) => !known.includes(t))) return fail('invalid_types');
+      const name = sc.channel.replace(/^#/, '');
+      const channels = types.includes('public_channel')
+        ? [
+            {
+              id: sc.channelId,
+              name,
+              is_channel: true,
+              is_group: false,
+              is_im: false,
+              is_mpim: false,
+              is_private: false,
+              created: 1700000000,
+              is_archived: false,
+              is_general: false,
+              unlinked: 0,
+              name_normalized: name,
+              is_shared: false,
+              is_org_shared: false,
+              is_pending_ext_shared: false,
+              pending_shared: [],
+              context_team_id: sc.teamId,
+              creator: sc.botUserId,
+              is_ext_shared: false,
+              shared_team_ids: [sc.teamId],
+              is_member: true,
+              topic: { value: '', creator: '', last_set: 0 },
+              purpose: { value: 'Deployments', creator: sc.botUserId, last_set: 1700000000 },
+            },
+          ]
+        : [];
+      if (typeof p.cursor === 'string' && p.cursor) return fail('invalid_cursor');
+      return { status: 200, body: { ok: true, channels, response_metadata: { next_cursor: '' } } };
     },
   };
 

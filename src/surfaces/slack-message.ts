@@ -4,11 +4,20 @@
  * thread reply with the reason. Slack is a courtesy: every Slack error becomes a warning, calls are
  * queued and never awaited by the pipeline, so a slow Slack cannot delay a rollback.
  *
+ * A re-run of the same workflow run edits that same message (found by its metadata) and says so in
+ * its thread; see slack-rerun.ts.
+ *
  * The builder (`buildSlackMessage`) is pure; `SlackNotifier` does the posting.
  */
 import { MODE_STEPS, STEP_TITLES } from '../pipeline/modes.js';
 import type { Config } from '../config/types.js';
+import type { RunMessageLookup, RunMessageQuery, SlackMetadata } from '../providers/slack-history.js';
+import { rerunLookupWarning, rerunStartedReply, runMessageQuery, runMetadata } from './slack-rerun.js';
+import { bound, clip, escapeMrkdwn, shippedText, threadReply, type ShippedView } from './slack-text.js';
 import type { Logger, RunState, RunStatus, StepName, StepResult, StepStatus } from '../pipeline/types.js';
+
+// The text helpers moved to slack-text.ts; this module stays the one place to import them from.
+export { bound, clip, escapeMrkdwn, shippedText, threadReply, type ShippedView };
 
 /** A step as the message shows it. */
 export interface SlackStepView {
@@ -17,15 +26,6 @@ export interface SlackStepView {
   status: StepStatus | 'running' | 'pending';
   reason?: string;
   durationMs?: number;
-}
-
-/** What shipped: commits and PRs between blue's commit and green's (cleanup's `details.shipped`). */
-export interface ShippedView {
-  commits: { sha: string; message: string }[];
-  pulls: { number: number; title?: string }[];
-  /** Commits in the comparison (may exceed the listed ones). */
-  total: number;
-  compareUrl?: string;
 }
 
 /** Everything the message shows. Build it with `slackView`. */
@@ -47,6 +47,10 @@ export interface SlackView {
   greenId?: string;
   blueId?: string;
   shipped?: ShippedView;
+  /** `GITHUB_RUN_ATTEMPT` when above 1: the message says which attempt it shows. */
+  attempt?: number;
+  /** A re-run that could not find the run's first message: labelled "re-run, attempt N". */
+  separateRerun?: boolean;
 }
 
 /** A Block Kit block (only the kinds this message uses). */
@@ -56,18 +60,6 @@ export interface SlackMessage {
   /** Notification fallback text (also what screen readers get). */
   text: string;
   blocks: Block[];
-}
-
-/** Escape text for Slack mrkdwn: `&`, `<`, `>` (which also stops `<!channel>`-style mentions). */
-export function escapeMrkdwn(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** Shorten to `max` characters on one line. */
-export function clip(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 const STEP_ICON: Record<SlackStepView['status'], string> = {
@@ -131,12 +123,8 @@ export function slackView(
     ...(state.green ? { greenId: state.green.id } : {}),
     ...(state.blue ? { blueId: state.blue.id } : {}),
     ...(shipped && Array.isArray(shipped.commits) ? { shipped } : {}),
+    ...(run.runAttempt > 1 ? { attempt: run.runAttempt } : {}),
   };
-}
-
-/** Bound a multi-line text to `max` characters, keeping its line breaks. */
-export function bound(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 function seconds(ms: number | undefined): string {
@@ -150,10 +138,19 @@ export function buildSlackMessage(v: SlackView): SlackMessage {
   const verb = v.mode === 'rollback' ? 'rollback' : v.mode === 'plan' ? 'plan' : 'deploy';
   const running = v.steps.find((s) => s.status === 'running');
   const headline = v.status === 'running' && running ? `${RUN_LABEL.running} — ${running.title}` : RUN_LABEL[v.status];
+  const attempt =
+    v.attempt && v.attempt > 1 ? (v.separateRerun ? `re-run, attempt ${v.attempt}` : `attempt ${v.attempt}`) : '';
   const blocks: Block[] = [
     {
       type: 'header',
-      text: { type: 'plain_text', text: clip(`${v.repository} ${verb} → ${v.environment}`, 150), emoji: true },
+      text: {
+        type: 'plain_text',
+        // The attempt label is kept whole (a long repository name is clipped instead): 150 characters in all.
+        text: attempt
+          ? `${clip(`${v.repository} ${verb} → ${v.environment}`, 147 - attempt.length)} (${attempt})`
+          : clip(`${v.repository} ${verb} → ${v.environment}`, 150),
+        emoji: true,
+      },
     },
     {
       type: 'section',
@@ -166,7 +163,7 @@ export function buildSlackMessage(v: SlackView): SlackMessage {
   const fields = [
     `*Commit*\n<${repoUrl}/commit/${v.sha}|${short}>`,
     `*Triggered by*\n${escapeMrkdwn(clip(v.actor || 'unknown', 80))}`,
-    `*Run*\n<${v.runUrl}|workflow run>`,
+    attempt ? `*Run*\n<${v.runUrl}|workflow run, attempt ${v.attempt}>` : `*Run*\n<${v.runUrl}|workflow run>`,
     v.pullNumber !== undefined ? `*Pull request*\n<${repoUrl}/pull/${v.pullNumber}|#${v.pullNumber}>` : undefined,
     `*Strategy*\n${v.strategy}`,
     v.productionUrl ? `*Production*\n<${v.productionUrl}|${escapeMrkdwn(clip(v.productionUrl, 120))}>` : undefined,
@@ -187,37 +184,12 @@ export function buildSlackMessage(v: SlackView): SlackMessage {
   if (context.length > 0) {
     blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(context.join(' · '), 3000) }] });
   }
-  const text = clip(`${v.repository}@${short} ${verb} → ${v.environment}: ${headline.replace(/:[a-z_]+: /, '')}`, 300);
+  const label = attempt ? ` (${attempt})` : '';
+  const text = clip(
+    `${v.repository}@${short} ${verb} → ${v.environment}${label}: ${headline.replace(/:[a-z_]+: /, '')}`,
+    300,
+  );
   return { text, blocks };
-}
-
-/** "What shipped" as mrkdwn: PR links, then up to 10 commits (first line of each message). */
-export function shippedText(s: ShippedView, repoUrl: string): string {
-  const parts: string[] = [`*What shipped* (${s.total} commit${s.total === 1 ? '' : 's'})`];
-  if (s.pulls.length > 0) {
-    parts.push(
-      s.pulls
-        .slice(0, 20)
-        .map((p) => `<${repoUrl}/pull/${p.number}|#${p.number}>${p.title ? ` ${escapeMrkdwn(clip(p.title, 80))}` : ''}`)
-        .join('\n'),
-    );
-  }
-  for (const c of s.commits.slice(0, 10)) {
-    const first = c.message.split('\n', 1)[0] ?? '';
-    parts.push(`• <${repoUrl}/commit/${c.sha}|${c.sha.slice(0, 7)}> ${escapeMrkdwn(clip(first, 100))}`);
-  }
-  if (s.commits.length > 10 || s.total > s.commits.length) {
-    parts.push(s.compareUrl ? `<${s.compareUrl}|all changes>` : `and ${s.total - Math.min(10, s.commits.length)} more`);
-  }
-  return bound(parts.join('\n'), 3000);
-}
-
-/** The thread reply for a run that did not succeed (no-go, failed, rolled back); undefined otherwise. */
-export function threadReply(status: RunStatus | 'running', reason: string): string | undefined {
-  if (status === 'no-go') return `:no_entry: *No-go*: ${escapeMrkdwn(clip(reason, 2500))}`;
-  if (status === 'failed') return `:x: *Failed*: ${escapeMrkdwn(clip(reason, 2500))}`;
-  if (status === 'rolled-back') return `:rewind: *Rolled back*: ${escapeMrkdwn(clip(reason, 2500))}`;
-  return undefined;
 }
 
 // ---------------------------------------------------------------- posting
@@ -229,8 +201,11 @@ export interface SlackClient {
     text: string;
     blocks?: Block[];
     thread_ts?: string;
+    metadata?: SlackMetadata;
   }): Promise<SlackRef | undefined>;
-  update(m: SlackRef & { text: string; blocks?: Block[] }): Promise<SlackRef | undefined>;
+  update(m: SlackRef & { text: string; blocks?: Block[]; metadata?: SlackMetadata }): Promise<SlackRef | undefined>;
+  /** The run's message from an earlier attempt (never throws; a failure comes back as `problem`). */
+  findRunMessage?(q: RunMessageQuery): Promise<RunMessageLookup>;
 }
 
 /** Where the run's message lives (`ts` stays a string). */
@@ -247,6 +222,11 @@ export interface SlackRef {
  *
  * If the first post fails, edits are skipped (re-posting after an unknown outcome could make two
  * messages); the final status is then posted once as a new message so the outcome is still seen.
+ *
+ * A re-run (attempt ≥ 2) first looks for the run's message (its metadata names the run): found, it is
+ * edited in place and told in its thread that attempt N started; not found, a new message labelled
+ * "re-run, attempt N" is posted with one warning naming the Slack scopes that would have threaded it.
+ * Messages are built when they are sent, so every edit knows which of the two happened.
  */
 export class SlackNotifier {
   private readonly client: SlackClient;
@@ -254,50 +234,74 @@ export class SlackNotifier {
   private readonly log: Logger;
   private readonly channel: string;
   private ref: SlackRef | undefined;
+  /** The metadata of the message being edited (re-sent with every edit, so it stays findable). */
+  private metadata: SlackMetadata;
+  private separateRerun = false;
   private started = false;
   private queue: Promise<void> = Promise.resolve();
-  private latest: SlackMessage | undefined;
+  /** What the next edit shows (set by `start`). */
+  private latest?: { state: RunState; results: readonly StepResult[]; final?: { status: RunStatus; reason: string } };
   private updateQueued = false;
+  private readonly now: () => number;
 
-  constructor(client: SlackClient, config: Config, log: Logger, channel: string) {
+  constructor(client: SlackClient, config: Config, log: Logger, channel: string, opts: { now?: () => number } = {}) {
     this.client = client;
     this.config = config;
     this.log = log;
     this.channel = channel;
+    this.metadata = runMetadata(config);
+    this.now = opts.now ?? Date.now;
   }
 
-  /** Post the message (all steps pending, the first running). Call once, before the first step. */
+  private get attempt(): number {
+    return this.config.run.runAttempt ?? 1;
+  }
+
+  /** Post the message (all steps pending, the first running), or reuse the run's. Call once, first. */
   start(state: RunState): void {
     if (this.started) return;
     this.started = true;
-    const message = buildSlackMessage(slackView(this.config, state, []));
+    this.latest = { state, results: [] };
     this.enqueue('post the Slack message', async () => {
-      this.ref = await this.client.postMessage({ channel: this.channel, text: message.text, blocks: message.blocks });
+      if (this.attempt > 1 && (await this.reuseRunMessage())) return;
+      const m = this.build();
+      this.ref = await this.client.postMessage({
+        channel: this.channel,
+        text: m.text,
+        blocks: m.blocks,
+        metadata: this.metadata,
+      });
     });
   }
 
   /** The runner's `onStepDone`: edit the message to show the steps so far. Returns at once. */
   stepDone(state: RunState, results: readonly StepResult[]): void {
-    this.latest = buildSlackMessage(slackView(this.config, state, results));
+    this.latest = { state, results };
     if (this.updateQueued) return;
     this.updateQueued = true;
     this.enqueue('update the Slack message', async () => {
       this.updateQueued = false;
-      const m = this.latest;
-      if (!this.ref || !m) return;
-      await this.client.update({ ...this.ref, text: m.text, blocks: m.blocks });
+      if (!this.ref) return;
+      const m = this.build();
+      await this.client.update({ ...this.ref, text: m.text, blocks: m.blocks, metadata: this.metadata });
     });
   }
 
   /** The run ended: final edit, and a thread reply with the reason for a no-go, failure or rollback. */
   finish(state: RunState, results: readonly StepResult[], final: { status: RunStatus; reason: string }): void {
-    const message = buildSlackMessage(slackView(this.config, state, results, final));
-    this.latest = message;
+    this.latest = { state, results, final };
     const reply = threadReply(final.status, final.reason);
     this.enqueue('send the final Slack update', async () => {
-      if (this.ref) await this.client.update({ ...this.ref, text: message.text, blocks: message.blocks });
+      const message = this.build();
+      if (this.ref)
+        await this.client.update({ ...this.ref, text: message.text, blocks: message.blocks, metadata: this.metadata });
       else
-        this.ref = await this.client.postMessage({ channel: this.channel, text: message.text, blocks: message.blocks });
+        this.ref = await this.client.postMessage({
+          channel: this.channel,
+          text: message.text,
+          blocks: message.blocks,
+          metadata: this.metadata,
+        });
       if (!reply) return;
       await this.client.postMessage({
         channel: this.ref?.channel ?? this.channel,
@@ -319,9 +323,44 @@ export class SlackNotifier {
       this.log.warning(`Slack did not finish within ${Math.round(timeoutMs / 1000)} s; not waiting for it`);
   }
 
-  /** The message as it was last built (for tests and the report). */
+  /** The message as it would be sent now (for tests and the report); undefined before `start`. */
   get current(): SlackMessage | undefined {
-    return this.latest;
+    return this.latest ? this.build() : undefined;
+  }
+
+  private build(): SlackMessage {
+    const { state, results, final } = this.latest!;
+    const view = slackView(this.config, state, results, final);
+    return buildSlackMessage(this.separateRerun ? { ...view, separateRerun: true } : view);
+  }
+
+  /**
+   * A re-run: find the run's message and take it over (edit, thread reply). True when it did; false
+   * (after one warning) when a new message must be posted instead.
+   */
+  private async reuseRunMessage(): Promise<boolean> {
+    const { runId } = this.config.run;
+    let lookup: RunMessageLookup = { found: undefined };
+    if (runId && this.client.findRunMessage)
+      lookup = await this.client.findRunMessage(runMessageQuery(this.config, this.channel, this.now()));
+    else if (runId) lookup = { found: undefined, problem: { message: 'this Slack client cannot read history' } };
+    if (!lookup.found) {
+      this.separateRerun = true;
+      const problem = lookup.problem;
+      this.log.warning(rerunLookupWarning({ attempt: this.attempt, channel: this.channel, runId, problem }));
+      return false;
+    }
+    const { metadata, ...ref } = lookup.found;
+    this.ref = ref;
+    this.metadata = metadata;
+    const m = this.build();
+    await this.client.update({ ...ref, text: m.text, blocks: m.blocks, metadata });
+    await this.client.postMessage({
+      channel: ref.channel,
+      thread_ts: ref.ts,
+      text: rerunStartedReply(this.attempt, this.config.run.actor),
+    });
+    return true;
   }
 
   private enqueue(what: string, fn: () => Promise<void>): void {

@@ -143,3 +143,20 @@ describe('shippedText and threadReply', () => {
     expect(escapeMrkdwn('a<b>&')).toBe('a&lt;b&gt;&amp;');
   });
 });
+
+describe('a re-run in the message', () => {
+  const header = (v: SlackView) => (buildSlackMessage(v).blocks[0]!.text as { text: string }).text;
+  it('says which attempt it shows, and labels a re-run that could not reuse the first message', () => {
+    expect(header(view())).toBe('acme/shop deploy → production');
+    expect(header(view({ attempt: 2 }))).toBe('acme/shop deploy → production (attempt 2)');
+    expect(header(view({ attempt: 2, separateRerun: true }))).toBe('acme/shop deploy → production (re-run, attempt 2)');
+    const m = buildSlackMessage(view({ attempt: 3 }));
+    expect(m.text).toMatch(/^acme\/shop@abcdef0 deploy → production \(attempt 3\): Running/);
+    expect(JSON.stringify(m.blocks)).toContain('workflow run, attempt 3>');
+  });
+  it('keeps the label whole within the 150-character header when the repository name is long', () => {
+    const h = header(view({ repository: `acme/${'x'.repeat(200)}`, attempt: 12, separateRerun: true }));
+    expect(h.length).toBeLessThanOrEqual(150);
+    expect(h.endsWith('… (re-run, attempt 12)')).toBe(true);
+  });
+});
