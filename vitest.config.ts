@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['__tests__/unit/**/*.test.ts'],
+          include: ['__tests__/unit/**/*.test.ts', 'bench/test/**/*.test.ts'],
           testTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },

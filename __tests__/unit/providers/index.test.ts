@@ -5,7 +5,6 @@ import { CloudflareLb } from '../../../src/providers/cloudflare.ts';
 import { Datadog } from '../../../src/providers/datadog.ts';
 import { GitHub } from '../../../src/providers/github.ts';
 import { POLICIES, createProviders } from '../../../src/providers/index.ts';
-import { BackupStore } from '../../../src/providers/s3.ts';
 import { Slack } from '../../../src/providers/slack.ts';
 import { VercelApi } from '../../../src/providers/vercel-api.ts';
 import { startApi } from './helpers.ts';
@@ -86,7 +85,8 @@ describe('createProviders', () => {
     expect(p.cloudflare).toBeInstanceOf(CloudflareLb);
     expect(p.datadog).toBeInstanceOf(Datadog);
     expect(p.slack).toBeInstanceOf(Slack);
-    expect(p.backup).toBeInstanceOf(BackupStore);
+    // The S3 adapter (and the AWS SDK) loads on the backup store's first call, not here.
+    expect(Object.keys(p.backup ?? {}).sort()).toEqual(['deleteObject', 'exists', 'newest', 'streamUpload', 'verify']);
     await new Promise((r) => setTimeout(r, 100));
     expect(api.requests()).toEqual([]);
   });
