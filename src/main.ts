@@ -14,7 +14,7 @@ import type { Logger, Report, RunState } from './pipeline/types.js';
 import { errorMessage, failureMessage } from './pipeline/verdict.js';
 import { createProviders, SafeNotifier, type Providers } from './providers/index.js';
 import { missingSteps, restoreFor, stepsFor } from './steps/index.js';
-import { finishRun } from './steps/cleanup/finish.js';
+import { closingSignal, finishRun } from './steps/cleanup/finish.js';
 import { saveRunState } from './state.js';
 import { escapeInline } from './surfaces/markdown.js';
 import { createSlackNotifier } from './surfaces/slack-message.js';
@@ -102,6 +102,8 @@ async function execute(
     log,
   );
   slack?.start(store.state);
+  // Made before the run: after SIGINT it still allows the records a few seconds to be closed.
+  const closing = closingSignal(signal);
   const result = await runPipeline<Providers>({
     steps,
     ctx: {
@@ -119,8 +121,16 @@ async function execute(
     group: (title, fn) => core.group(title, fn),
   });
   // Records the steps could not close (a rollback or failure never reaches cleanup), then Slack.
+  // With providers of their own: after SIGINT the run's are bound to an aborted signal and would
+  // fail at once, leaving the record open (it would hold the environment's lock until stale).
   const final = { status: result.status, reason: result.reason, cancelled: result.cancelled };
-  await finishRun({ config, providers, state: store.state, final, log });
+  let closers: Providers = providers;
+  try {
+    closers = createProviders(config, log, closing);
+  } catch (err) {
+    log.warning(`Could not set up providers of its own to close the run (${errorMessage(err)}); using the run's`);
+  }
+  await finishRun({ config, providers: closers, state: store.state, final, log, signal: closing });
   slack?.finish(store.state, result.results, final);
   await slack?.flush(10_000);
   return result;

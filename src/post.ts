@@ -1,7 +1,9 @@
 /**
  * The action's post entry (dist/post.js; action.yml `post`, which runs even when the job failed or
  * was cancelled). If the main step stopped while production was mid-switch, it restores blue from
- * the saved RunState (src/pipeline/reconcile.ts); otherwise it says why there is nothing to do.
+ * the saved RunState (src/pipeline/reconcile.ts); otherwise it closes what the main step left open
+ * (the GitHub deployment record, an upload that never became a verified backup), or says why there
+ * is nothing to do.
  */
 import * as core from '@actions/core';
 import { fromActions, parseConfig } from './config/index.js';
@@ -10,6 +12,7 @@ import { runPost } from './pipeline/reconcile.js';
 import { createRedactor } from './pipeline/redact.js';
 import { errorMessage } from './pipeline/verdict.js';
 import { createProviders } from './providers/index.js';
+import { tidyAfterRun } from './steps/cleanup/finish.js';
 import { reconcile } from './steps/index.js';
 import { loadRunState, saveRunState } from './state.js';
 
@@ -35,6 +38,7 @@ runPost({
   loadConfig: () => parseConfig(fromActions()),
   createProviders,
   reconcile,
+  tidy: tidyAfterRun,
   logger: (secrets) => {
     if (secrets.length > 0) knownSecrets = secrets;
     return createLogger(secrets);

@@ -1,16 +1,80 @@
 /**
  * The post step's logic: if the main step stopped while production traffic was mid-switch
- * (cancelled, crashed, timed out), put blue back from the saved RunState; otherwise do nothing.
- * It acts at most once: after acting it marks the state `reconciled`, and a state so marked is
- * left alone. Every dependency is passed in (src/post.ts wires the real ones), so this is tested
- * without a runner.
+ * (cancelled, crashed, timed out), put blue back from the saved RunState. Otherwise close what the
+ * main step left open (`looseEnds`): the run's GitHub deployment record, and an upload that never
+ * became a verified backup. It acts at most once: after acting it marks the state `reconciled`, a
+ * state so marked is left alone, and what it writes it reads first, so a second run handed the
+ * same state changes nothing. Every dependency is passed in (src/post.ts wires the real ones), so
+ * this is tested without a runner.
  */
 import type { Config } from '../config/types.js';
 import { MID_SWITCH_PHASES } from './phase.js';
 import { createRedactor } from './redact.js';
 import { RunStateStore } from './state-store.js';
-import type { Logger, RunState, StepContext, StepOutcome } from './types.js';
+import type { BackupInFlight, Logger, Phase, RunState, StepContext, StepOutcome } from './types.js';
 import { errorMessage, oneLine } from './verdict.js';
+
+/** A final status for the run's GitHub deployment, written only if the record is still open. */
+export interface RecordClosing {
+  id: number;
+  state: 'success' | 'failure' | 'error';
+  description: string;
+}
+
+/** What the main step may have left open, apart from traffic. */
+export interface LooseEnds {
+  record?: RecordClosing;
+  /** An upload that began and never became the verified `state.backup`: it must not stay. */
+  backup?: BackupInFlight;
+}
+
+/** What tidying did: lines for the log; `failures` fail the post step (the user must act). */
+export interface TidyOutcome {
+  done: string[];
+  warnings: string[];
+  failures: string[];
+}
+
+/** How long the post step may spend closing records and removing an abandoned upload. */
+export const TIDY_TIMEOUT_MS = 60_000;
+
+const BEFORE_SWITCH: readonly Phase[] = ['started', 'preflight-passed', 'prepared', 'staged', 'smoke-passed'];
+
+/**
+ * What is left open in a saved state, besides traffic (which `postDecision` covers). Pure. The
+ * record's final status follows from where production is: green live and validated → `success`;
+ * stopped before traffic moved → `error`; rolled back → `failure`. Deploy runs only: a rollback
+ * run's record is closed by its own step or the main step's `finishRun`.
+ */
+export function looseEnds(state: RunState | undefined): LooseEnds {
+  if (!state || state.reconciled) return {};
+  const ends: LooseEnds = {};
+  const flying = state.backupInFlight;
+  if (flying && flying.key !== state.backup?.key) ends.backup = flying;
+  const id = state.githubDeploymentId;
+  if (id === undefined || state.mode !== 'deploy') return ends;
+  const green = state.green ? `green ${state.green.id}` : `green (${state.sha.slice(0, 7)})`;
+  const moved = state.trafficBefore !== undefined && !state.restored && (state.greenShare ?? 0) > 0;
+  const by = '(closed by the post step)';
+  if (state.phase === 'validated') {
+    ends.record = {
+      id,
+      state: 'success',
+      description: `Live: ${green} is live and validated; cleanup was interrupted ${by}`,
+    };
+  } else if (state.phase === 'cleaned') {
+    ends.record = { id, state: 'success', description: `Live: ${green} is live and validated ${by}` };
+  } else if (state.phase === 'rolled-back') {
+    ends.record = { id, state: 'failure', description: `Rolled back: production is back on blue ${by}` };
+  } else if (BEFORE_SWITCH.includes(state.phase) || (state.phase === 'failed' && !moved)) {
+    const where = state.restored ? 'production is back on blue' : 'production still serves blue';
+    const what = state.restored ? 'Stopped' : 'Cancelled before traffic moved';
+    ends.record = { id, state: 'error', description: `${what}: ${where} ${by}` };
+  }
+  // Mid-switch: the restore closes it. `failed` with green serving: which it should say is for a
+  // person to judge (the run's log says why it stopped), not to guess here.
+  return ends;
+}
 
 /** What the post step decided from the saved state, and why (said in the log). */
 export interface PostDecision {
@@ -64,6 +128,8 @@ export interface PostDeps<P> {
   fail(message: string): void;
   /** Appends a section to the job summary; may throw (no summary file). */
   appendSummary(markdown: string): Promise<void>;
+  /** Closes the loose ends (the registry's `tidyAfterRun`); undefined: this build cannot. */
+  tidy?: (ctx: StepContext<P>, ends: LooseEnds) => Promise<TidyOutcome>;
 }
 
 /** The post step. Never throws for an expected failure: it fails the step with a message instead. */
@@ -81,8 +147,11 @@ export async function runPost<P>(deps: PostDeps<P>): Promise<void> {
   }
   const decision = postDecision(saved);
   if (!decision.act || !saved) {
+    const ends = looseEnds(saved);
     if (decision.warn) plainLog.warning(`production-deploy post: ${decision.why}`);
-    else plainLog.info(`production-deploy post: nothing to reconcile: ${decision.why}.`);
+    else if (!ends.record && !ends.backup)
+      plainLog.info(`production-deploy post: nothing to reconcile: ${decision.why}.`);
+    if (saved && (ends.record || ends.backup)) await tidy(deps, saved, ends, decision.why);
     return;
   }
   const state = saved;
@@ -116,7 +185,7 @@ export async function runPost<P>(deps: PostDeps<P>): Promise<void> {
       update: (patch) => store.update(patch),
       results: [],
     };
-    outcome = await raceSignal(deps.reconcile(ctx), signal, timeoutMs);
+    outcome = await raceSignal(deps.reconcile(ctx), signal, timeoutMs, 'the restore');
   } catch (err) {
     outcome = { status: 'failed', reason: errorMessage(err) };
   }
@@ -141,6 +210,73 @@ export async function runPost<P>(deps: PostDeps<P>): Promise<void> {
   }
 }
 
+/**
+ * Closes the loose ends of a run that needs no restore. Production is not at risk here, so only an
+ * abandoned upload that may still be there fails the step; a record that cannot be closed is a
+ * warning (it goes stale in time). Marks the state `reconciled` when everything was done.
+ */
+async function tidy<P>(deps: PostDeps<P>, state: RunState, ends: LooseEnds, why: string): Promise<void> {
+  const plainLog = deps.logger([]);
+  const what = [
+    ends.record ? `GitHub deployment ${ends.record.id} (${ends.record.state} if still open)` : '',
+    ends.backup ? `the unverified upload s3://${ends.backup.bucket}/${ends.backup.key}` : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
+  plainLog.info(`production-deploy post: no traffic to restore (${why}); checking ${what}.`);
+  if (!deps.tidy) {
+    plainLog.warning(`production-deploy post: this build cannot check ${what}: check them by hand.`);
+    return;
+  }
+  let config: Config;
+  try {
+    config = deps.loadConfig();
+  } catch (err) {
+    const text = `production-deploy post: could not check ${what}: the inputs could not be read again (${errorMessage(err)})`;
+    if (ends.backup)
+      deps.fail(`${text}. Delete s3://${ends.backup.bucket}/${ends.backup.key}: it is not a verified backup.`);
+    else plainLog.warning(text);
+    return;
+  }
+  const log = deps.logger(config.secrets);
+  const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(TIDY_TIMEOUT_MS)]);
+  let store: RunStateStore | undefined;
+  let outcome: TidyOutcome;
+  try {
+    const saved = new RunStateStore(state, (s) => deps.saveState(s, config.secrets));
+    store = saved;
+    const providers = await deps.createProviders(config, log, signal);
+    const ctx: StepContext<P> = {
+      config,
+      providers,
+      log,
+      signal,
+      get state() {
+        return saved.state;
+      },
+      update: (patch) => saved.update(patch),
+      results: [],
+    };
+    outcome = await raceSignal(deps.tidy(ctx, ends), signal, TIDY_TIMEOUT_MS, 'closing the run');
+  } catch (err) {
+    outcome = { done: [], warnings: [], failures: [`could not check ${what}: ${errorMessage(err)}`] };
+  }
+  const redact = createRedactor(config.secrets);
+  for (const line of outcome.done) log.info(`production-deploy post: ${oneLine(line)}`);
+  for (const line of outcome.warnings) log.warning(`production-deploy post: ${oneLine(line)}`);
+  if (outcome.failures.length > 0) {
+    deps.fail(redact(`production-deploy post: ${outcome.failures.map(oneLine).join('; ')}`));
+    return;
+  }
+  if (outcome.warnings.length === 0 && store) {
+    try {
+      store.update({ reconciled: true, ...(ends.backup ? { backupInFlight: undefined } : {}) });
+    } catch (err) {
+      log.warning(`production-deploy post: could not save the run state: ${errorMessage(err)}`);
+    }
+  }
+}
+
 /** The loud message when production may be on green and the post step could not fix it. */
 function manualRecovery(state: RunState, why: string, secrets: readonly string[] = []): string {
   const green = state.green ? ` (green: ${state.green.id})` : '';
@@ -152,18 +288,14 @@ function manualRecovery(state: RunState, why: string, secrets: readonly string[]
   return createRedactor(secrets)(text);
 }
 
-function raceSignal<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
+function raceSignal<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
       const reason: unknown = signal.reason;
       const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError';
-      reject(
-        new Error(
-          timedOut
-            ? `the restore did not finish within rollback-timeout (${Math.round(timeoutMs / 1000)} s)`
-            : 'cancelled',
-        ),
-      );
+      const seconds = `${Math.round(timeoutMs / 1000)} s`;
+      const limit = what === 'the restore' ? `rollback-timeout (${seconds})` : seconds;
+      reject(new Error(timedOut ? `${what} did not finish within ${limit}` : 'cancelled'));
     };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });

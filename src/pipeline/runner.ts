@@ -110,16 +110,24 @@ export async function runPipeline<P>(options: RunPipelineOptions<P>): Promise<Pi
     const last = results.at(-1);
     const where = last ? `after ${last.title}` : 'before the first step';
     const phase = ctx.state.phase;
+    // Green serves production and passed validation: only cleanup was cut short. `failed` would say
+    // blue is untouched; the phase stays, so the record is closed as success (finishRun, post step).
+    const validated = mode === 'deploy' && phase === 'validated';
+    let tail = '';
     if (MID_SWITCH_PHASES.includes(phase) && !ctx.state.restored) {
       // Left as is: the post step restores blue (deploy), or warns that traffic may be split.
       const next = mode === 'deploy' && ctx.state.trafficBefore ? 'restores blue' : 'reports it';
       decide(`cancelled ${where}: phase ${phase} is left as is so the post step ${next}`);
+    } else if (validated) {
+      const green = ctx.state.green ? `green ${ctx.state.green.id}` : 'green';
+      tail = `: ${green} is live and validated; only cleanup was cut short`;
+      decide(`cancelled ${where}: phase validated is kept (${green} is live and validated)`);
     } else {
       setPhase('failed');
     }
     // Persist once more, even if nothing changed: the post step reads what is saved now.
     ctx.update({});
-    return { ...finish('failed', `cancelled (${why}) ${where}`), cancelled: true };
+    return { ...finish('failed', `cancelled (${why}) ${where}${tail}`), cancelled: true };
   };
 
   if (steps.length === 0) {

@@ -95,6 +95,22 @@ export interface BackupRecord {
 }
 
 /**
+ * A backup upload that has begun and is not verified yet. Saved before the first byte goes up, so
+ * that whatever stops the run, the post step can remove an object that never became a verified
+ * backup (issue 7: the backup is complete and verified, or absent).
+ */
+export interface BackupInFlight {
+  bucket: string;
+  key: string;
+  /**
+   * When the run gave up on the upload (it failed, or was cancelled) — ISO 8601. A store may still
+   * complete a request after the client gave up on it, so the post step watches the key for a while
+   * after this moment.
+   */
+  abandonedAt?: string;
+}
+
+/**
  * Persisted with core.saveState('run', JSON) at every change, and (the rollback target part)
  * in the GitHub deployment payload. The post step reads it to reconcile an interrupted run.
  */
@@ -113,6 +129,8 @@ export interface RunState {
   greenShare?: number;
   githubDeploymentId?: number;
   backup?: BackupRecord;
+  /** The backup being uploaded; cleared once it is verified (then it is `backup`). */
+  backupInFlight?: BackupInFlight;
   /** Set once blue has been restored (post step and runner use it to act once). */
   restored?: boolean;
   /** Set by the post step after it has reconciled; a second post run does nothing. */

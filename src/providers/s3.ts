@@ -77,6 +77,9 @@ class HashingTransform extends Transform {
 
 const SIDECAR = '.sha256';
 
+/** Removing what a failed upload left must not wait on the run's (possibly aborted) signal, nor forever. */
+const CLEANUP_DEADLINE_MS = 5_000;
+
 /** The backup bucket client of one run. */
 export class BackupStore {
   readonly client: S3Client;
@@ -215,8 +218,13 @@ export class BackupStore {
         );
       }
     } catch (err) {
-      // An object whose checksum cannot be found again is not a backup we can vouch for: remove it.
-      await this.client.send(new DeleteObjectCommand({ Bucket: input.bucket, Key: input.key })).catch(() => undefined);
+      // An object whose checksum cannot be found again is not a backup we can vouch for: remove it,
+      // with a deadline of its own (the run's signal may be what made the copy fail).
+      await this.client
+        .send(new DeleteObjectCommand({ Bucket: input.bucket, Key: input.key }), {
+          abortSignal: AbortSignal.timeout(CLEANUP_DEADLINE_MS),
+        })
+        .catch(() => undefined);
       throw this.toError('streamUpload', err);
     }
     return { key: input.key, size, sha256, etag };
@@ -289,13 +297,31 @@ export class BackupStore {
     return best;
   }
 
-  /** Deletes the object and its checksum file, if any (deleting a missing key is not an error in S3). */
-  async deleteObject(q: { bucket: string; key: string }): Promise<void> {
+  /**
+   * Whether an object exists under the key (HeadObject: 404 is `false`; any other failure throws,
+   * since "could not tell" must not be taken for "absent"). `signal` replaces the run's.
+   */
+  async exists(q: { bucket: string; key: string }, opts: { signal?: AbortSignal } = {}): Promise<boolean> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: q.bucket, Key: q.key }), { abortSignal: this.o.signal });
-      await this.client.send(new DeleteObjectCommand({ Bucket: q.bucket, Key: q.key + SIDECAR }), {
-        abortSignal: this.o.signal,
+      await this.client.send(new HeadObjectCommand({ Bucket: q.bucket, Key: q.key }), {
+        abortSignal: opts.signal ?? this.o.signal,
       });
+      return true;
+    } catch (err) {
+      if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) return false;
+      throw this.toError('exists', err);
+    }
+  }
+
+  /**
+   * Deletes the object and its checksum file, if any (deleting a missing key is not an error in S3).
+   * `signal` replaces the run's: removing a half-written backup must still happen after a cancel.
+   */
+  async deleteObject(q: { bucket: string; key: string }, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    const abortSignal = opts.signal ?? this.o.signal;
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: q.bucket, Key: q.key }), { abortSignal });
+      await this.client.send(new DeleteObjectCommand({ Bucket: q.bucket, Key: q.key + SIDECAR }), { abortSignal });
     } catch (err) {
       throw this.toError('deleteObject', err);
     }

@@ -135,13 +135,24 @@ export async function createRecord(api: RecordsApi, input: CreateRecordInput): P
     description: input.description,
     payload: payload as unknown as Record<string, unknown> & { runId: string; runAttempt: number },
   });
-  await setRecordStatus(api, created.id, 'in_progress', {
-    description: `Deploying ${payload.sha.slice(0, 7)} (${payload.strategy})`,
-    logUrl: input.logUrl,
-    environmentUrl: input.environmentUrl,
-  });
-  const records = await loadRecords(api, payload.environment);
-  const winner = lostRace(records, created.id, payload.runId, Date.now(), input.staleAfterMs);
+  let winner: RecordView | undefined;
+  try {
+    await setRecordStatus(api, created.id, 'in_progress', {
+      description: `Deploying ${payload.sha.slice(0, 7)} (${payload.strategy})`,
+      logUrl: input.logUrl,
+      environmentUrl: input.environmentUrl,
+    });
+    const records = await loadRecords(api, payload.environment);
+    winner = lostRace(records, created.id, payload.runId, Date.now(), input.staleAfterMs);
+  } catch (err) {
+    // The record exists but the run stops here, before its id reaches the run state: close it now, or
+    // it holds the environment until it goes stale. Best effort: the write may be what is failing.
+    await setRecordStatus(api, created.id, 'error', {
+      description: 'Backed out: the record could not be set up (see the run)',
+      logUrl: input.logUrl,
+    }).catch(() => undefined);
+    throw err;
+  }
   if (winner) {
     await setRecordStatus(api, created.id, 'error', {
       description: `Backed out: run ${winner.payload.runId} started first`,

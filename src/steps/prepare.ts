@@ -49,6 +49,8 @@ async function backupCheck(
       signal,
       secrets: config.secrets,
       log,
+      // Saved before the upload starts, cleared once verified: the post step removes what is left.
+      track: (inFlight) => ctx.update({ backupInFlight: inFlight }),
     });
   }
   const newest = await attempt(() => store.newest({ bucket: b.bucket, prefix: b.prefix }), signal);

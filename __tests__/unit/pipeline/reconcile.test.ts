@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/types.ts';
-import { postDecision, runPost, type PostDeps } from '../../../src/pipeline/reconcile.ts';
+import {
+  looseEnds,
+  postDecision,
+  runPost,
+  type LooseEnds,
+  type PostDeps,
+  type TidyOutcome,
+} from '../../../src/pipeline/reconcile.ts';
 import type { RunState, StepContext, StepOutcome } from '../../../src/pipeline/types.ts';
 import { recordingLogger, SECRET, SHA, SNAPSHOT, testConfig } from './fixtures.ts';
 
@@ -23,6 +30,7 @@ function world(
   initial: RunState | undefined | Error,
   reconcile?: (ctx: StepContext<string>) => Promise<StepOutcome>,
   config: Config = testConfig('deploy'),
+  tidy?: (ctx: StepContext<string>, ends: LooseEnds) => Promise<TidyOutcome>,
 ) {
   const saved: RunState[] = [];
   const failures: string[] = [];
@@ -45,6 +53,7 @@ function world(
     signal: controller.signal,
     fail: (m) => failures.push(m),
     appendSummary: async () => {},
+    ...(tidy ? { tidy } : {}),
   };
   return {
     deps,
@@ -163,5 +172,155 @@ describe('runPost', () => {
     const broken = world(new Error('the saved run state is not valid JSON'));
     await runPost(broken.deps);
     expect(broken.failures[0]).toContain('cannot tell whether production was left mid-switch');
+  });
+});
+
+/** A deploy that stopped with its GitHub deployment (42) still open. */
+const STOPPED: RunState = { ...MID_SWITCH, githubDeploymentId: 42 };
+
+describe('looseEnds', () => {
+  it('closes the record by where production is: validated → success, before the switch → error', () => {
+    expect(looseEnds({ ...STOPPED, phase: 'validated' }).record).toEqual({
+      id: 42,
+      state: 'success',
+      description: 'Live: green dpl_green is live and validated; cleanup was interrupted (closed by the post step)',
+    });
+    expect(looseEnds({ ...STOPPED, phase: 'cleaned' }).record).toMatchObject({ state: 'success' });
+    for (const phase of ['started', 'preflight-passed', 'prepared', 'staged', 'smoke-passed'] as const) {
+      expect(looseEnds({ ...STOPPED, phase, trafficBefore: undefined, greenShare: undefined }).record).toEqual({
+        id: 42,
+        state: 'error',
+        description: 'Cancelled before traffic moved: production still serves blue (closed by the post step)',
+      });
+    }
+    // The runner's cancel ends a pre-switch run in `failed`; a restored run is on blue as well.
+    expect(looseEnds({ ...STOPPED, phase: 'failed', trafficBefore: undefined }).record?.state).toBe('error');
+    expect(looseEnds({ ...STOPPED, phase: 'failed', restored: true }).record?.description).toContain('back on blue');
+    expect(looseEnds({ ...STOPPED, phase: 'rolled-back', restored: true }).record?.state).toBe('failure');
+  });
+
+  it('leaves alone what is not its to say: mid-switch, green serving after a failure, rollback runs, reconciled', () => {
+    expect(looseEnds({ ...STOPPED, phase: 'switched' })).toEqual({});
+    expect(looseEnds({ ...STOPPED, phase: 'failed' })).toEqual({});
+    expect(looseEnds({ ...STOPPED, phase: 'validated', mode: 'rollback' })).toEqual({});
+    expect(looseEnds({ ...STOPPED, phase: 'validated', reconciled: true })).toEqual({});
+    expect(looseEnds({ ...STOPPED, phase: 'no-go', githubDeploymentId: undefined })).toEqual({});
+    expect(looseEnds(undefined)).toEqual({});
+  });
+
+  it('an upload that never became the verified backup must go; the verified one stays', () => {
+    const flying = { bucket: 'b', key: 'p/1.dump', abandonedAt: '2026-01-01T00:00:00.000Z' };
+    const base = { ...STOPPED, phase: 'failed' as const, githubDeploymentId: undefined, trafficBefore: undefined };
+    expect(looseEnds({ ...base, backupInFlight: flying })).toEqual({ backup: flying });
+    const verified = { bucket: 'b', key: 'p/1.dump', sha256: 'f'.repeat(64), size: 3 };
+    expect(looseEnds({ ...base, backupInFlight: flying, backup: verified })).toEqual({});
+  });
+});
+
+describe('runPost: closing what the main step left open', () => {
+  const done = (lines: string[] = []): TidyOutcome => ({ done: lines, warnings: [], failures: [] });
+
+  it("closes a validated run's record once, marks the state reconciled; a second run does nothing", async () => {
+    const calls: LooseEnds[] = [];
+    const w = world({ ...STOPPED, phase: 'validated' }, undefined, testConfig('deploy'), async (ctx, ends) => {
+      expect(ctx.providers).toBe('providers');
+      calls.push(ends);
+      return done(['GitHub deployment 42 was still open: now success']);
+    });
+    await runPost(w.deps);
+    expect(calls).toEqual([{ record: expect.objectContaining({ id: 42, state: 'success' }) }]);
+    expect(w.failures).toEqual([]);
+    expect(w.saved.at(-1)).toMatchObject({ reconciled: true, phase: 'validated' });
+    expect(w.log.lines.join('\n')).toContain('now success');
+
+    w.carryOver();
+    await runPost(w.deps);
+    expect(calls).toHaveLength(1);
+    expect(w.log.lines.at(-1)).toContain('already reconciled');
+  });
+
+  it('an abandoned upload it could not remove fails the step; a record it could not close only warns', async () => {
+    const flying = { bucket: 'b', key: 'p/1.dump' };
+    const failing = world(
+      { ...STOPPED, phase: 'failed', trafficBefore: undefined, backupInFlight: flying },
+      undefined,
+      testConfig('deploy'),
+      async () => ({
+        done: [],
+        warnings: ['GitHub deployment 42 may still be open'],
+        failures: [`s3://b/p/1.dump stays (HTTP 403 for ${SECRET})`],
+      }),
+    );
+    await runPost(failing.deps);
+    expect(failing.failures).toHaveLength(1);
+    expect(failing.failures[0]).toMatch(/^production-deploy post: s3:\/\/b\/p\/1\.dump stays \(HTTP 403 for /);
+    expect(failing.failures[0]).not.toContain(SECRET);
+    expect(failing.saved.some((s) => s.reconciled)).toBe(false);
+
+    const warned = world({ ...STOPPED, phase: 'staged' }, undefined, testConfig('deploy'), async () => ({
+      done: [],
+      warnings: ['GitHub deployment 42 may still be open: HTTP 503'],
+      failures: [],
+    }));
+    await runPost(warned.deps);
+    expect(warned.failures).toEqual([]);
+    expect(warned.log.lines.join('\n')).toContain('may still be open');
+    expect(warned.saved.some((s) => s.reconciled)).toBe(false);
+  });
+
+  it('clears the in-flight upload once it is gone, and reads no inputs when nothing is open', async () => {
+    const w = world(
+      {
+        ...STOPPED,
+        phase: 'failed',
+        trafficBefore: undefined,
+        githubDeploymentId: undefined,
+        backupInFlight: { bucket: 'b', key: 'k' },
+      },
+      undefined,
+      testConfig('deploy'),
+      async () => done(['nothing is left under s3://b/k']),
+    );
+    await runPost(w.deps);
+    expect(w.saved.at(-1)?.backupInFlight).toBeUndefined();
+    expect(w.saved.at(-1)?.reconciled).toBe(true);
+
+    const quiet = world({ ...STOPPED, phase: 'failed', trafficBefore: undefined, githubDeploymentId: undefined });
+    quiet.deps.loadConfig = () => {
+      throw new Error('must not be read');
+    };
+    await runPost(quiet.deps);
+    expect(quiet.log.lines[0]).toContain('nothing to reconcile');
+  });
+
+  it('says so when it cannot check: no tidy in this build, unreadable inputs (failing only for an upload)', async () => {
+    const none = world({ ...STOPPED, phase: 'staged' });
+    await runPost(none.deps);
+    expect(none.log.lines.at(-1)).toMatch(/^warning .*cannot check GitHub deployment 42/);
+    expect(none.failures).toEqual([]);
+
+    const unreadable = world(
+      { ...STOPPED, phase: 'staged', backupInFlight: { bucket: 'b', key: 'k' } },
+      undefined,
+      testConfig('deploy'),
+      async () => done(),
+    );
+    unreadable.deps.loadConfig = () => {
+      throw new Error('Invalid input `environment`');
+    };
+    await runPost(unreadable.deps);
+    expect(unreadable.failures[0]).toContain('Delete s3://b/k: it is not a verified backup');
+  });
+
+  it('gives up on closing that hangs, and fails when an upload may be left', async () => {
+    const w = world(
+      { ...STOPPED, phase: 'staged', backupInFlight: { bucket: 'b', key: 'k' } },
+      undefined,
+      testConfig('deploy'),
+      () => new Promise(() => {}),
+    );
+    w.controller.abort(new Error('SIGTERM'));
+    await runPost(w.deps);
+    expect(w.failures[0]).toContain('cancelled');
   });
 });

@@ -392,6 +392,22 @@ describe('runPipeline: cancellation', () => {
     expect(result.decisions.some((d) => d.decision.includes('post step restores blue'))).toBe(true);
   });
 
+  it('after validation passed: keeps `validated` (green is live) and says only cleanup was cut short', async () => {
+    const h = harness(testConfig('deploy'));
+    const steps = deploySteps({
+      cleanup: async () => {
+        h.controller.abort(new Error('SIGINT'));
+        return { status: 'warned', reason: 'retire blue: SIGINT' };
+      },
+    });
+    const result = await runPipeline({ steps, ctx: h.ctx });
+    expect(result).toMatchObject({ status: 'failed', cancelled: true });
+    expect(result.reason).toMatch(
+      /^cancelled \(SIGINT\) after step cleanup: green .* is live and validated; only cleanup was cut short$/,
+    );
+    expect(h.saved.at(-1)?.phase).toBe('validated');
+  });
+
   it('an already aborted signal runs no step at all', async () => {
     const h = harness(testConfig('deploy'));
     h.controller.abort(new Error('SIGINT'));

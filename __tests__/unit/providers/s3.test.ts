@@ -135,6 +135,24 @@ describe('BackupStore against a real s3rver', () => {
     expect(await s.newest({ bucket: BUCKET, prefix: 'side/' })).toBeUndefined();
   });
 
+  it('exists says whether a key is there; a store it cannot reach is an error, never "absent"', async () => {
+    const s = store();
+    await s.streamUpload({ bucket: BUCKET, key: 'exists/a.dump', body: source(10).stream });
+    expect(await s.exists({ bucket: BUCKET, key: 'exists/a.dump' })).toBe(true);
+    expect(await s.exists({ bucket: BUCKET, key: 'exists/none.dump' })).toBe(false);
+    // The run's signal is aborted (a cancel): a signal of the caller's own still works.
+    const run = new AbortController();
+    run.abort(new Error('SIGINT'));
+    const cancelled = store({ signal: run.signal });
+    await cancelled.deleteObject({ bucket: BUCKET, key: 'exists/a.dump' }, { signal: AbortSignal.timeout(5_000) });
+    expect(
+      await cancelled.exists({ bucket: BUCKET, key: 'exists/a.dump' }, { signal: AbortSignal.timeout(5_000) }),
+    ).toBe(false);
+    const down = store({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1, connectionTimeoutMs: 500 });
+    const err = await rejection(down.exists({ bucket: BUCKET, key: 'x' }));
+    expect(err.message).toMatch(/^S3 exists failed: /);
+  });
+
   it('an unreachable endpoint fails with an S3 error, not a hang', async () => {
     const s = store({ endpoint: 'http://127.0.0.1:1', maxAttempts: 1, connectionTimeoutMs: 500 });
     const err = await rejection(s.newest({ bucket: BUCKET, prefix: '' }));

@@ -155,6 +155,23 @@ describe('the run record and the environment lock', () => {
     expect(records.find((r) => r.payload.runId === '201')!.latest).toMatchObject({ state: 'error' });
   });
 
+  it('a record it cannot confirm is closed before the error goes up, not left holding the environment', async () => {
+    // The check after the create (are we first?) cannot read the statuses: the run stops without the id.
+    world.traffic.faults.push({
+      service: 'github',
+      method: 'GET',
+      path: '/repos/*/*/deployments/*/statuses',
+      status: 429,
+    });
+    const err = await create('400', 'demo').catch((e: unknown) => e);
+    world.traffic.faults = [];
+    expect((err as Error).message).toContain('HTTP 429');
+    const [record] = await loadRecords(github, 'demo');
+    expect(record).toMatchObject({ payload: { runId: '400' }, latest: { state: 'error' } });
+    const [status] = await github.listDeploymentStatuses(record!.id);
+    expect(status!.description).toBe('Backed out: the record could not be set up (see the run)');
+  });
+
   it('marks an interrupted run error once, and finalizes a run by its status', async () => {
     const id = await create('300', 'uat');
     expect(await markInterrupted(github, { id, description: 'Interrupted mid-switch', logUrl: 'u' })).toBe(true);

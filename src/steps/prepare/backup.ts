@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { PassThrough, type Readable } from 'node:stream';
 import type { BackupConfig } from '../../config/types.js';
-import type { BackupRecord, CheckResult, Logger } from '../../pipeline/types.js';
+import type { BackupInFlight, BackupRecord, CheckResult, Logger } from '../../pipeline/types.js';
 import type { BackupStore } from '../../providers/index.js';
 import { oneLine, redact } from '../../providers/http.js';
 import type { Lookup } from '../preflight/types.js';
@@ -162,6 +162,32 @@ export interface BackupInput {
   log: Logger;
   /** Injected in tests. */
   now?: () => Date;
+  /**
+   * Where the upload goes, told before it starts (the prepare step saves it as
+   * `RunState.backupInFlight`, so the post step can remove it if the run stops before it is
+   * verified); told again with `abandonedAt` when the upload failed or was cancelled, and with
+   * `undefined` once the backup is verified.
+   */
+  track?: (inFlight: BackupInFlight | undefined) => void;
+}
+
+/**
+ * How long removing a failed upload may take in the main step. Short: after a cancel the runner
+ * sends SIGTERM 7.5 s after SIGINT and the run's records must still be closed; the post step checks
+ * the key again (RunState.backupInFlight).
+ */
+export const REMOVE_DEADLINE_MS = 3_000;
+
+/**
+ * Removes what a failed upload may have left under the key: the key is this run's alone. Its own
+ * short deadline, not the run's signal: after a cancel (aborted signal) a half backup must still go
+ * (issue 7: the backup is complete and verified, or absent). Never throws; says whether it ran.
+ */
+async function removeFailed(store: BackupStore, where: { bucket: string; key: string }): Promise<boolean> {
+  return store.deleteObject(where, { signal: AbortSignal.timeout(REMOVE_DEADLINE_MS) }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -182,6 +208,20 @@ export async function takeBackup(
     input.runAttempt,
   );
   const started = Date.now();
+  const where = { bucket, key };
+  // Real time, not `input.now`: the post step measures from it how long a late write may take to land.
+  const abandon = () => {
+    try {
+      input.track?.({ ...where, abandonedAt: new Date().toISOString() });
+    } catch (err) {
+      input.log.warning(
+        `Could not save that the upload to s3://${bucket}/${key} was abandoned: ${(err as Error).message}`,
+      );
+    }
+  };
+  // Saved before the first byte goes up: if the run stops anywhere before the verification, the post
+  // step knows which key to remove.
+  input.track?.(where);
   input.log.info(`Running backup-command; streaming its output to s3://${bucket}/${key}`);
   const cmd = spawnBackup(input.command, { signal: input.signal, secrets: input.secrets });
   let uploaded: { size: number; sha256: string };
@@ -195,11 +235,13 @@ export async function takeBackup(
   } catch (err) {
     // Did the command fail by itself, or did the upload fail first (and the command is stopped now)?
     const commandFailed = !cmd.isRunning() && !cmd.wasStopped();
+    abandon();
     cmd.stop();
     const exit = await cmd.finished;
-    // lib-storage completes nothing on a failed body, but a store that did keep something must not
-    // leave a half backup that looks like a whole one: the key is this run's alone, so remove it.
-    await store.deleteObject({ bucket, key }).catch(() => undefined);
+    // lib-storage completes nothing on a failed body, but a store can still complete a request the
+    // client gave up on (a whole PUT it had received): nothing under the key may look like a backup.
+    // The in-flight record stays: the post step checks the key again once such a write had time to land.
+    await removeFailed(store, where);
     if (exit.stderrTail) input.log.untrusted(`backup-command stderr (end): ${exit.stderrTail}`);
     const reason =
       commandFailed && exit.code !== 0
@@ -210,18 +252,34 @@ export async function takeBackup(
     };
   }
   await cmd.finished;
-  const verified = await store.verify({ bucket, key, size: uploaded.size, sha256: uploaded.sha256 });
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const record: BackupRecord = { bucket, key, sha256: uploaded.sha256, size: uploaded.size };
+  let verified: { ok: boolean; reason: string };
+  try {
+    verified = await store.verify({ bucket, key, size: uploaded.size, sha256: uploaded.sha256 });
+  } catch (err) {
+    verified = { ok: false, reason: `it could not be checked (${(err as Error).message})` };
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (!verified.ok) {
+    // A backup we cannot vouch for is worse than none: someone could restore from it.
+    abandon();
+    const removed = await removeFailed(store, where);
     return {
       check: {
         name,
         status: 'fail',
-        reason: `s3://${bucket}/${key} did not verify: ${verified.reason}`,
+        reason:
+          `s3://${bucket}/${key} did not verify: ${verified.reason}; ` +
+          (removed ? 'it was removed' : 'removing it failed (the post step tries again)'),
         details: { ...record },
       },
     };
+  }
+  try {
+    input.track?.(undefined);
+  } catch (err) {
+    // Verified either way: the prepare step records it as `state.backup`, which the post step leaves.
+    input.log.warning(`Could not save that s3://${bucket}/${key} is verified: ${(err as Error).message}`);
   }
   return {
     check: {
@@ -231,6 +289,69 @@ export async function takeBackup(
       details: { ...record },
     },
     record,
+  };
+}
+
+/**
+ * How long after an upload was given up on the store may still complete it: a store finishes a
+ * request whose body it had received even when the client has gone, which normally takes moments.
+ * A generous bound; the post step waits it out only after a run stopped mid-upload.
+ */
+export const LATE_WRITE_MS = 10_000;
+
+/** How often the post step looks at the key while a late write may still land. */
+const WATCH_EVERY_MS = 500;
+
+function wait(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason as Error);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The post step's part of "complete and verified, or absent": nothing may stay under the key of an
+ * upload that never became a verified backup. Reads before it writes (HeadObject, and DeleteObject
+ * only when something is there), so a run that finds nothing makes no mutating request; and keeps
+ * looking until `lateWriteMs` after the upload was abandoned (from now when that moment is unknown:
+ * the main step died mid-upload), because a write the client gave up on can still land. Throws when
+ * it cannot tell (HeadObject failing) or the object is still there after being deleted.
+ */
+export async function removeAbandonedBackup(
+  store: Pick<BackupStore, 'exists' | 'deleteObject'>,
+  inFlight: BackupInFlight,
+  opts: { signal: AbortSignal; lateWriteMs?: number; everyMs?: number; now?: () => number },
+): Promise<{ deleted: number; reason: string }> {
+  const now = opts.now ?? Date.now;
+  const where = { bucket: inFlight.bucket, key: inFlight.key };
+  const url = `s3://${where.bucket}/${where.key}`;
+  const abandoned = Date.parse(inFlight.abandonedAt ?? '');
+  const until = (Number.isFinite(abandoned) ? abandoned : now()) + (opts.lateWriteMs ?? LATE_WRITE_MS);
+  let deleted = 0;
+  for (;;) {
+    if (await store.exists(where, { signal: opts.signal })) {
+      await store.deleteObject(where, { signal: opts.signal });
+      deleted++;
+      if (await store.exists(where, { signal: opts.signal })) throw new Error(`${url} is still there after a delete`);
+    }
+    const left = until - now();
+    if (left <= 0) break;
+    await wait(Math.min(left, opts.everyMs ?? WATCH_EVERY_MS), opts.signal);
+  }
+  return {
+    deleted,
+    reason:
+      deleted > 0
+        ? `removed ${url}: an upload that was never verified (it is not a backup)`
+        : `nothing is left under ${url} (the upload that was never verified)`,
   };
 }
 

@@ -7,7 +7,14 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../../src/pipeline/types.ts';
 import { BackupStore } from '../../../../src/providers/s3.ts';
-import { backupKey, evaluateBackupAge, spawnBackup, takeBackup } from '../../../../src/steps/prepare/backup.ts';
+import type { BackupInFlight } from '../../../../src/pipeline/types.ts';
+import {
+  backupKey,
+  evaluateBackupAge,
+  removeAbandonedBackup,
+  spawnBackup,
+  takeBackup,
+} from '../../../../src/steps/prepare/backup.ts';
 import { found, lookupFailed } from '../../../../src/steps/preflight/types.ts';
 
 interface S3rverLike {
@@ -98,6 +105,102 @@ describe('backup against s3rver', () => {
       expect(check.reason).not.toContain('hunter2');
     }
     expect(await keys()).toEqual(before);
+  });
+
+  it('says where the upload goes before it starts, and clears it once verified or marks it abandoned', async () => {
+    const ok: (BackupInFlight | undefined)[] = [];
+    const { record } = await takeBackup(store, { ...input('printf dump'), track: (f) => ok.push(f) });
+    expect(ok).toEqual([{ bucket, key: record!.key }, undefined]);
+
+    const failed: (BackupInFlight | undefined)[] = [];
+    const before = Date.now();
+    await takeBackup(store, { ...input('printf half; exit 2'), track: (f) => failed.push(f) });
+    expect(failed).toHaveLength(2);
+    expect(failed[1]).toEqual({ ...failed[0], abandonedAt: expect.any(String) });
+    expect(Date.parse(failed[1]!.abandonedAt!)).toBeGreaterThanOrEqual(before - 1000);
+    expect(await keys()).not.toContain(failed[0]!.key);
+  });
+
+  it('a backup that cannot be verified is removed, not left looking like one', async () => {
+    // The real store, except that its HeadObject-based check fails as a throttled S3 would.
+    const blind = Object.assign(Object.create(store) as BackupStore, {
+      verify: async () => {
+        throw new Error('S3 verify failed: HTTP 503 SlowDown');
+      },
+    });
+    const tracked: (BackupInFlight | undefined)[] = [];
+    const r = await takeBackup(blind, { ...input('printf whole'), track: (f) => tracked.push(f) });
+    expect(r.record).toBeUndefined();
+    expect(r.check.status).toBe('fail');
+    expect(r.check.reason).toContain('did not verify: it could not be checked (S3 verify failed: HTTP 503 SlowDown)');
+    expect(r.check.reason).toContain('it was removed');
+    expect(tracked.at(-1)).toMatchObject({ abandonedAt: expect.any(String) });
+    expect(await keys()).not.toContain(tracked[0]!.key);
+  });
+
+  it('an upload it cannot record is not started', async () => {
+    const started = await keys();
+    const r = takeBackup(store, {
+      ...input('printf never'),
+      track: () => {
+        throw new Error('GITHUB_STATE is not writable');
+      },
+    });
+    await expect(r).rejects.toThrow('GITHUB_STATE is not writable');
+    expect(await keys()).toEqual(started);
+  });
+
+  it('the post step removes an abandoned upload, and one that lands late; it deletes only what it finds', async () => {
+    const calls: string[] = [];
+    const counting = {
+      exists: (q: { bucket: string; key: string }, o?: { signal?: AbortSignal }) => {
+        calls.push('HEAD');
+        return store.exists(q, o);
+      },
+      deleteObject: (q: { bucket: string; key: string }, o?: { signal?: AbortSignal }) => {
+        calls.push('DELETE');
+        return store.deleteObject(q, o);
+      },
+    };
+    const signal = AbortSignal.timeout(10_000);
+    const key = 'abandoned/left.dump';
+    await store.client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'unverified' }));
+    const left = await removeAbandonedBackup(
+      counting,
+      { bucket, key, abandonedAt: '2020-01-01T00:00:00Z' },
+      { signal },
+    );
+    expect(left).toMatchObject({ deleted: 1 });
+    expect(calls).toEqual(['HEAD', 'DELETE', 'HEAD']);
+    expect(await keys()).not.toContain(key);
+
+    // A write the client gave up on lands 300 ms into the watch: it is found and removed too.
+    calls.length = 0;
+    const late = 'abandoned/late.dump';
+    const landing = new Promise<void>((resolve) =>
+      setTimeout(() => {
+        void store.client.send(new PutObjectCommand({ Bucket: bucket, Key: late, Body: 'late' })).then(() => resolve());
+      }, 300),
+    );
+    const r = await removeAbandonedBackup(
+      counting,
+      { bucket, key: late, abandonedAt: new Date().toISOString() },
+      { signal, lateWriteMs: 1_200, everyMs: 100 },
+    );
+    await landing;
+    expect(r.deleted).toBe(1);
+    expect(r.reason).toContain('removed s3://backups/abandoned/late.dump');
+    expect(await keys()).not.toContain(late);
+
+    // Nothing there, the watch over: one look, no delete (a second post run changes nothing).
+    calls.length = 0;
+    const none = await removeAbandonedBackup(
+      counting,
+      { bucket, key, abandonedAt: '2020-01-01T00:00:00Z' },
+      { signal },
+    );
+    expect(none.reason).toContain('nothing is left under');
+    expect(calls).toEqual(['HEAD']);
   });
 
   it('a failing upload stops the command and reports the upload', async () => {
