@@ -1,0 +1,55 @@
+/**
+ * Issue 7, the fault matrix's representative slice (the default test run): one case per provider and
+ * step, the operation and the fault kind rotating deterministically (matrix.ts `sliceCases`), each in
+ * its own sandbox with the post step run twice after it, and — when the run did not succeed — a second
+ * attempt once the fault is gone. Every case must hold the invariant (invariant.ts). The whole matrix,
+ * every call site × every fault kind, is `npm run test:faults` (scripts/fault-matrix.ts).
+ *
+ * The cases come from the request log of a clean run made while this file is collected, so a provider
+ * call added to the action is in the slice without editing this file.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { describeViolations } from './invariant.ts';
+import { cleanRun, formatTable, runCase, sliceCases, type CaseResult } from './matrix.ts';
+
+const clean = await cleanRun();
+const cases = sliceCases(clean.sites);
+const results: CaseResult[] = [];
+
+// Two sandboxes at a time: a case mostly waits (retries, windows), and the machine has two cores.
+let running = 0;
+const waiting: (() => void)[] = [];
+async function slot<T>(fn: () => Promise<T>): Promise<T> {
+  if (running >= 2) await new Promise<void>((resolve) => waiting.push(resolve));
+  running++;
+  try {
+    return await fn();
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
+}
+
+afterAll(() => {
+  if (results.length > 0) console.log(`Fault matrix slice (cases held / run):\n${formatTable(results)}`);
+});
+
+describe('the clean run the cases come from', () => {
+  it('calls every provider it is configured with', () => {
+    const services = new Set(clean.sites.map((s) => s.service));
+    for (const s of ['github', 'vercel', 'cloudflare', 'datadog', 's3'] as const) expect(services.has(s), s).toBe(true);
+    expect(cases.length).toBeGreaterThanOrEqual(12);
+  });
+});
+
+describe.concurrent('one fault at a time: the invariant holds', () => {
+  it.each(cases.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
+    const r = await slot(() => runCase(c, { rerun: true }));
+    results.push(r);
+    expect(r.faulted, 'the fault was never reached: the slice no longer matches the run').toBeGreaterThan(0);
+    expect(
+      r.invariant.holds,
+      `${c.id} → ${r.invariant.status}, production on ${r.invariant.live}\n${describeViolations(r.invariant)}`,
+    ).toBe(true);
+  });
+});
