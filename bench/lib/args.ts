@@ -66,7 +66,8 @@ export function parseArgs(argv: readonly string[]): BenchArgs {
         break;
       case '--only': {
         const ids = (value() ?? '').split(',').map((x) => Number(x.trim()));
-        if (ids.length === 0 || ids.some((x) => ![1, 2, 3, 4, 5].includes(x))) throw new Error('--only takes numbers 1–5, e.g. 1,3');
+        if (ids.length === 0 || ids.some((x) => ![1, 2, 3, 4, 5].includes(x)))
+          throw new Error('--only takes numbers 1–5, e.g. 1,3');
         a.only = new Set(ids);
         break;
       }

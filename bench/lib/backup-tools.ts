@@ -28,7 +28,11 @@ export function findAwsCli(): string | undefined {
     ['bash', ['-c', 'command -v aws']],
   ] as const) {
     try {
-      const out = execFileSync(cmd, [...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 15_000 });
+      const out = execFileSync(cmd, [...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+        timeout: 15_000,
+      });
       const p = out.trim().split('\n')[0];
       if (p) return p;
     } catch {
@@ -64,7 +68,8 @@ function memAvailable(): number {
 export function scratchFor(maxBytes: number): { dir: string; kind: 'ram' | 'disk'; freeBytes: number } {
   const need = 2 * maxBytes + GiB;
   const shm = '/dev/shm';
-  if (freeBytes(shm) >= need && memAvailable() >= need + 4 * GiB) return { dir: shm, kind: 'ram', freeBytes: freeBytes(shm) };
+  if (freeBytes(shm) >= need && memAvailable() >= need + 4 * GiB)
+    return { dir: shm, kind: 'ram', freeBytes: freeBytes(shm) };
   const tmp = os.tmpdir();
   return { dir: tmp, kind: 'disk', freeBytes: freeBytes(tmp) };
 }
@@ -87,13 +92,16 @@ export interface UploadTiming {
 /** One key's upload timing from the sandbox's S3 request log. */
 export function uploadTiming(log: readonly LoggedRequest[], bucket: string, key: string): UploadTiming {
   const path = `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
-  const mine = log.filter((r) => r.service === 's3' && (r.path === path || decodeURIComponent(r.path) === `/${bucket}/${key}`));
+  const mine = log.filter(
+    (r) => r.service === 's3' && (r.path === path || decodeURIComponent(r.path) === `/${bucket}/${key}`),
+  );
   const end = (r: LoggedRequest) => Date.parse(r.time) + (r.durationMs ?? 0);
   const complete =
     mine.find((r) => r.method === 'POST' && r.query.uploadId !== undefined) ??
     mine.find((r) => r.method === 'PUT' && r.query.partNumber === undefined && !r.headers['x-amz-copy-source']);
   if (!complete) throw new Error(`no completed upload of s3://${bucket}/${key} in the sandbox's request log`);
-  if (complete.status !== 200) throw new Error(`the upload of s3://${bucket}/${key} ended with HTTP ${complete.status}`);
+  if (complete.status !== 200)
+    throw new Error(`the upload of s3://${bucket}/${key} ended with HTTP ${complete.status}`);
   return {
     completedAt: end(complete),
     lastAt: Math.max(...mine.map(end)),

@@ -86,7 +86,8 @@ export function breachFigures(b: BreachResult): Figure[] {
 }
 
 export function backupFigures(b: BackupResult): Figure[] {
-  const at = (tool: 'action' | 'aws-cli', bytes = b.headline) => b.runs.find((r) => r.tool === tool && r.bytes === bytes);
+  const at = (tool: 'action' | 'aws-cli', bytes = b.headline) =>
+    b.runs.find((r) => r.tool === tool && r.bytes === bytes);
   const a = at('action');
   const c = at('aws-cli');
   const rows: Figure[] = [];
@@ -200,7 +201,11 @@ export function textTable(figures: readonly Figure[]): string {
     f.met === undefined ? '' : f.met ? 'met' : 'MISSED',
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

@@ -26,7 +26,10 @@ export function timeToFirstLine(
     let out = '';
     let err = '';
     let done = false;
-    const timer = setTimeout(() => finish(new Error(`no stdout line within ${o.timeoutMs ?? 30_000} ms`)), o.timeoutMs ?? 30_000);
+    const timer = setTimeout(
+      () => finish(new Error(`no stdout line within ${o.timeoutMs ?? 30_000} ms`)),
+      o.timeoutMs ?? 30_000,
+    );
     const finish = (e?: Error, result?: FirstLine) => {
       if (done) return;
       done = true;

@@ -40,7 +40,8 @@ export interface StepTimeline {
   gaps: Gap[];
 }
 
-const ID_SEGMENT = /^(dpl_\w+|prj_\w+|team_\w+|[0-9a-f]{24,}|\d{3,}|[0-9a-f]{7,40}\.\.\.[0-9a-f]{7,40}|[\w.-]+\.(dump|bin))$/;
+const ID_SEGMENT =
+  /^(dpl_\w+|prj_\w+|team_\w+|[0-9a-f]{24,}|\d{3,}|[0-9a-f]{7,40}\.\.\.[0-9a-f]{7,40}|[\w.-]+\.(dump|bin))$/;
 
 /** `GET /repos/acme/shop/deployments/1000014/statuses` → `GET /repos/acme/shop/deployments/{id}/statuses`. */
 export function operation(method: string, path: string): string {

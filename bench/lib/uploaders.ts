@@ -94,7 +94,9 @@ export function awsRun(sb: Sandbox, aws: string, bytes: number, tmp: string): Pr
   return new Promise<UploadRun>((resolve, reject) => {
     const startedAt = Date.now();
     const cpu0 = process.cpuUsage();
-    const gen = spawn('bash', ['-eo', 'pipefail', '-c', generatorCommand(bytes)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const gen = spawn('bash', ['-eo', 'pipefail', '-c', generatorCommand(bytes)], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const cli = spawn(aws, ['--endpoint-url', sb.urls.s3!, 's3', 'cp', '-', `s3://${BUCKET}/${key}`], {
       env: awsEnv(sb, home),
       stdio: [gen.stdout, 'ignore', 'pipe'],
@@ -188,11 +190,15 @@ export function adapterRun(sb: Sandbox, bytes: number, partSize: number): Promis
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     const env = awsEnv(sb, ADAPTER_DIR);
-    const child = spawn(NODE, [join(ADAPTER_DIR, 'upload.mjs'), sb.urls.s3!, key, String(partSize), generatorCommand(bytes)], {
-      env,
-      cwd: ADAPTER_DIR,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      NODE,
+      [join(ADAPTER_DIR, 'upload.mjs'), sb.urls.s3!, key, String(partSize), generatorCommand(bytes)],
+      {
+        env,
+        cwd: ADAPTER_DIR,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const watch = watchPeak(child.pid!, 50);
     const unlimit = limit(child);
     let out = '';
