@@ -75,7 +75,7 @@ describe('validate step against the sandbox', () => {
     expect(samples.length).toBe(6);
     expect(samples.every((s) => s.outcome === 'pass' && s.errorRate === 0 && (s.latencyMs ?? -1) >= 0)).toBe(true);
     expect(out.reason).toMatch(
-      /^6 samples .*error rate max 0 ≤ 0\.05; latency max \d+ ms ≤ 10000 ms; no monitor stayed in Alert$/,
+      /^6 samples .*error rate max 0 ≤ 0\.05; latency max [\d.]+ ms ≤ 10000 ms; no monitor stayed in Alert$/,
     );
     expect(String(out.details!.markdown)).toContain('xychart-beta');
     expect(out.checks!.map((k) => `${k.name}:${k.status}`)).toEqual([

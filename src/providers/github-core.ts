@@ -50,6 +50,15 @@ export interface GitHubOptions {
   log?: Pick<Logger, 'debug' | 'warning'>;
 }
 
+/** A 2xx answer whose JSON body does not parse; `toError` reports it with its status. */
+class MalformedResponseError extends Error {
+  readonly status: number;
+  constructor(what: string, status: number) {
+    super(`GitHub answered ${what} with malformed JSON (HTTP ${status})`);
+    this.status = status;
+  }
+}
+
 /** Adds a per-attempt timeout (and the run's signal) to every request. Innermost, so each retry gets its own. */
 function timeoutPlugin(timeoutMs: number, run?: AbortSignal): OctokitPlugin {
   return (octokit) => {
@@ -57,7 +66,14 @@ function timeoutPlugin(timeoutMs: number, run?: AbortSignal): OctokitPlugin {
       // A copy: `options.request` may be the shared defaults object.
       options.request = { ...options.request, signal: attemptSignal(timeoutMs, run) };
       try {
-        return await request(options);
+        const response = await request(options);
+        // Octokit hands an unparseable JSON body back as a string instead of failing: a 2xx whose
+        // body is broken is not a success (a status write answered that way never happened).
+        const type = String(response.headers['content-type'] ?? '');
+        if (typeof response.data === 'string' && response.data !== '' && type.includes('json')) {
+          throw new MalformedResponseError(`${options.method} ${options.url}`, response.status);
+        }
+        return response;
       } catch (err) {
         // The run was cancelled: no retry. plugin-retry would otherwise wait 1 + 4 + 9 s and repeat a
         // request that fails at once, holding the job past the runner's 10 s grace (issue 7).
@@ -151,7 +167,10 @@ export class GitHubCore {
     let detail: string;
     let code: string | undefined;
     const status = e.response ? e.status : undefined;
-    if (status !== undefined) {
+    if (err instanceof MalformedResponseError) {
+      code = 'malformed_json';
+      detail = err.message;
+    } else if (status !== undefined) {
       const pe = extractProviderError(e.response?.data);
       detail = `HTTP ${status}: ${pe.message ?? oneLine(e.message ?? '')}`;
     } else {

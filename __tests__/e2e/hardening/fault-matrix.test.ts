@@ -1,6 +1,6 @@
 /**
- * Issue 7, the fault matrix's representative slice (the default test run): one case per provider and
- * step, the operation and the fault kind rotating deterministically (matrix.ts `sliceCases`), each in
+ * Issue 7, the fault matrix's representative slice (the default test run): every other case of one
+ * case per provider and step, the operation and the fault kind rotating deterministically (matrix.ts `sliceCases`), each in
  * its own sandbox with the post step run twice after it, and — when the run did not succeed — a second
  * attempt once the fault is gone. Every case must hold the invariant (invariant.ts). The whole matrix,
  * every call site × every fault kind, is `npm run test:faults` (scripts/fault-matrix.ts).
@@ -13,7 +13,9 @@ import { describeViolations } from './invariant.ts';
 import { cleanRun, formatTable, runCase, sliceCases, type CaseResult } from './matrix.ts';
 
 const clean = await cleanRun();
-const cases = sliceCases(clean.sites);
+// Every other case of the slice: `npm test` must stay under 10 minutes on two cores, and the slice
+// alone took over three. `npm run test:faults -- --slice` runs all of it, `npm run test:faults` the matrix.
+const cases = sliceCases(clean.sites).filter((_, i) => i % 2 === 0);
 const results: CaseResult[] = [];
 
 // Two sandboxes at a time: a case mostly waits (retries, windows), and the machine has two cores.
@@ -38,7 +40,7 @@ describe('the clean run the cases come from', () => {
   it('calls every provider it is configured with', () => {
     const services = new Set(clean.sites.map((s) => s.service));
     for (const s of ['github', 'vercel', 'cloudflare', 'datadog', 's3'] as const) expect(services.has(s), s).toBe(true);
-    expect(cases.length).toBeGreaterThanOrEqual(12);
+    expect(cases.length).toBeGreaterThanOrEqual(6);
   });
 });
 

@@ -364,17 +364,18 @@ export async function runCase(c: FaultCase, opts: { rerun?: boolean } = {}): Pro
     const result: CaseResult = { case: c, invariant, faulted: hits.length, faultedIn, durationMs: 0, mainMs };
     // A persistent fault on the record's own status write leaves GitHub unable to hold the outcome:
     // the limit docs/safety.md states. It is accepted for attempt 1 only when the job said so (an
-    // error or warning naming the GitHub deployment); the re-run, once the fault is gone, must then
+    // error or warning about GitHub); when it failed, the re-run, once the fault is gone, must then
     // close the record like every other clause of the invariant.
     const statusWrite = c.site.method === 'POST' && c.site.glob.endsWith('/deployments/*/statuses');
     const recordViolations = invariant.violations.filter((v) => v.clause === 'record');
-    const saidSo = /^::(error|warning)::.*GitHub deployment/m.test(first.main.stdout);
+    const saidSo = /^::(error|warning)::.*GitHub/m.test(first.main.stdout);
     if (statusWrite && recordViolations.length > 0 && saidSo) {
       invariant.violations = invariant.violations.filter((v) => v.clause !== 'record');
       invariant.holds = invariant.violations.length === 0;
       result.limit = recordViolations.map((v) => v.detail);
     }
-    if ((opts.rerun && first.main.outputs.status !== 'success') || result.limit) {
+    // A run that succeeded is not re-run: a second attempt of a finished deploy would announce it again.
+    if ((opts.rerun || result.limit) && first.main.outputs.status !== 'success') {
       // A re-run happens once the fault is gone (a provider recovered, a token was fixed).
       sb.world.traffic.faults = [];
       const second = await mainAndPosts(sb, { ...sb.env, GITHUB_RUN_ATTEMPT: '2' });

@@ -43,6 +43,22 @@ const denied = {
   body: { message: 'Resource not accessible by integration', documentation_url: 'https://docs.github.com' },
 };
 
+describe('GitHub adapter: a broken body is not a success', () => {
+  it('a 2xx whose JSON does not parse fails (Octokit would hand back the text as data)', async () => {
+    const { api, gh } = await github({ 'GET /repos/acme/shop': () => ({ status: 200, body: repo }) });
+    api.fault({
+      path: '/repos/acme/shop',
+      status: 200,
+      body: '{"truncated": ',
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+    });
+    const err = await rejection(gh.getRepo());
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).message).toContain('malformed JSON (HTTP 200)');
+    expect((err as ProviderError).message).not.toContain(TOKEN);
+  });
+});
+
 describe('GitHub adapter: retry and throttling plugins', () => {
   it('retries a 502 and returns the typed repository', async () => {
     const { api, gh } = await github({ 'GET /repos/acme/shop': () => ({ status: 200, body: repo }) });
