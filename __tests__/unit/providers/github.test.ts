@@ -54,8 +54,8 @@ describe('GitHub adapter: a broken body is not a success', () => {
     });
     const err = await rejection(gh.getRepo());
     expect(err).toBeInstanceOf(ProviderError);
-    expect((err as ProviderError).message).toContain('malformed JSON (HTTP 200)');
-    expect((err as ProviderError).message).not.toContain(TOKEN);
+    expect(err.message).toContain('malformed JSON (HTTP 200)');
+    expect(err.message).not.toContain(TOKEN);
   });
 });
 
