@@ -173,18 +173,7 @@ export async function runPost<P>(deps: PostDeps<P>): Promise<void> {
   const store = new RunStateStore(state, (s) => deps.saveState(s, config.secrets));
   let outcome: StepOutcome;
   try {
-    const providers = await deps.createProviders(config, log, signal);
-    const ctx: StepContext<P> = {
-      config,
-      providers,
-      log,
-      signal,
-      get state() {
-        return store.state;
-      },
-      update: (patch) => store.update(patch),
-      results: [],
-    };
+    const ctx = postContext(config, await deps.createProviders(config, log, signal), log, signal, store);
     outcome = await raceSignal(deps.reconcile(ctx), signal, timeoutMs, 'the restore');
   } catch (err) {
     outcome = { status: 'failed', reason: errorMessage(err) };
@@ -245,18 +234,7 @@ async function tidy<P>(deps: PostDeps<P>, state: RunState, ends: LooseEnds, why:
   try {
     const saved = new RunStateStore(state, (s) => deps.saveState(s, config.secrets));
     store = saved;
-    const providers = await deps.createProviders(config, log, signal);
-    const ctx: StepContext<P> = {
-      config,
-      providers,
-      log,
-      signal,
-      get state() {
-        return saved.state;
-      },
-      update: (patch) => saved.update(patch),
-      results: [],
-    };
+    const ctx = postContext(config, await deps.createProviders(config, log, signal), log, signal, saved);
     outcome = await raceSignal(deps.tidy(ctx, ends), signal, TIDY_TIMEOUT_MS, 'closing the run');
   } catch (err) {
     outcome = { done: [], warnings: [], failures: [`could not check ${what}: ${errorMessage(err)}`] };
@@ -301,4 +279,25 @@ function raceSignal<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number,
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+/** The step context the post step's work runs in: no earlier results, state persisted on every change. */
+function postContext<P>(
+  config: Config,
+  providers: P,
+  log: Logger,
+  signal: AbortSignal,
+  store: RunStateStore,
+): StepContext<P> {
+  return {
+    config,
+    providers,
+    log,
+    signal,
+    get state() {
+      return store.state;
+    },
+    update: (patch) => store.update(patch),
+    results: [],
+  };
 }

@@ -9,7 +9,7 @@ import { summarize } from '../analysis/analysis.js';
 import { formatSpan } from '../analysis/format.js';
 import type { Decision, Sample } from '../analysis/types.js';
 import type { StepContext } from '../pipeline/types.js';
-import { sampleWindow } from './validate/sampler.js';
+import { abortableSleep, sampleWindow } from './validate/sampler.js';
 import { analysisDetails, logSample, monitoringOf, runAnalysis } from './validate/run.js';
 
 /** What one analysed traffic step concluded. */
@@ -33,21 +33,6 @@ export interface StepAnalysis {
   details: Record<string, unknown>;
 }
 
-function hold(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Hold green at `share` percent for `durationMs`, sampling every `validation-interval`. Resolves
  * early with `ok: false` on the first terminal decision. Rejects only when the run is cancelled.
@@ -61,7 +46,7 @@ export async function analyzeStep<P>(
   const monitoring = monitoringOf(config);
   if ('skip' in monitoring) {
     log.info(`Holding green at ${opts.share}% for ${span} without analysis: ${monitoring.skip}`);
-    await hold(opts.durationMs, signal);
+    await abortableSleep(opts.durationMs, signal);
     return {
       ok: true,
       decision: { kind: 'continue' },

@@ -89,7 +89,8 @@ export async function takeObservation(
   return obs;
 }
 
-function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or rejects with the run's abort reason as soon as the run is cancelled. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
     const t = setTimeout(() => {
