@@ -1,5 +1,5 @@
 /**
- * What the issue-5 end-to-end tests (release*.test.ts, cancel*.test.ts) share: reading the sandbox's
+ * What the end-to-end tests (release*, cancel*, validate-*, rollback-mode) share: reading the sandbox's
  * state, asking production which version answers, and checking every API request the action sent
  * against the official specs — minus the spec excerpts' own known flaws, the same ones the
  * sandbox's contract test lists (__tests__/contract/sandbox-b-spec.test.ts), and nothing else.
@@ -13,8 +13,31 @@ import type { Sandbox } from '../../sandbox/index.ts';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type SandboxState = Record<string, any>;
 
-export async function sandboxState(sb: Sandbox): Promise<SandboxState> {
-  return (await (await fetch(`${sb.urls.sandbox}/_sandbox/state`)).json()) as SandboxState;
+/** `/_sandbox/state`, as `T`: untyped by default, or a typed view such as RecordsState. */
+export async function sandboxState<T = SandboxState>(sb: Sandbox): Promise<T> {
+  return (await (await fetch(`${sb.urls.sandbox}/_sandbox/state`)).json()) as T;
+}
+
+/** The records the validation and rollback tests read: GitHub deployments, Slack, Datadog, Cloudflare. */
+export interface RecordsState {
+  github: {
+    deployments: {
+      id: number;
+      sha: string;
+      payload: Record<string, unknown>;
+      statuses: { state: string; description: string; environmentUrl: string }[];
+    }[];
+  };
+  slack: { messages: { ts: string; threadTs?: string; text: string; blocks?: unknown }[] };
+  datadog: {
+    events: { title: string; text: string; tags: string[]; alert_type: string }[];
+    doraDeployments: Record<string, unknown>[];
+  };
+  cloudflare: {
+    loadBalancers: { fallback_pool: string; pool_weights: Record<string, number> }[];
+    pools: { id: string; origins: { host: string }[] }[];
+    history: { kind: string; random_steering?: { pool_weights?: Record<string, number> } }[];
+  };
 }
 
 /** Which app version (`x-app-version`) answers `n` requests to production, through the load balancer. */

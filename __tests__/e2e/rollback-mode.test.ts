@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../sandbox/index.ts';
 import { runAction, type ActionRun } from './harness.ts';
+import { sandboxState as readState, type RecordsState } from './release-support.ts';
 
 const DIST = process.env.PD_DIST_DIR ?? 'dist';
 // The latency budget is generous: parallel sandboxes on a shared 2-core machine can push the local
@@ -17,31 +18,7 @@ let sb: Sandbox;
 let deploy: ActionRun;
 let rollback: ActionRun;
 
-/** The parts of `/_sandbox/state` these tests read. */
-interface SandboxState {
-  github: {
-    deployments: {
-      id: number;
-      sha: string;
-      payload: Record<string, unknown>;
-      statuses: { state: string; description: string; environmentUrl: string }[];
-    }[];
-  };
-  slack: { messages: { ts: string; threadTs?: string; text: string; blocks?: unknown }[] };
-  datadog: {
-    events: { title: string; text: string; tags: string[]; alert_type: string }[];
-    doraDeployments: Record<string, unknown>[];
-  };
-  cloudflare: {
-    loadBalancers: { fallback_pool: string; pool_weights: Record<string, number> }[];
-    pools: { id: string; origins: { host: string }[] }[];
-    history: { kind: string; random_steering?: { pool_weights?: Record<string, number> } }[];
-  };
-}
-
-async function sandboxState(): Promise<SandboxState> {
-  return (await (await fetch(`${sb.urls.sandbox}/_sandbox/state`)).json()) as SandboxState;
-}
+const sandboxState = () => readState<RecordsState>(sb);
 
 async function versions(): Promise<string[]> {
   const seen = new Set<string>();

@@ -7,36 +7,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioFrom, startSandbox, type Sandbox } from '../../sandbox/index.ts';
 import { runAction, type ActionRun } from './harness.ts';
+import { sandboxState as readState, type RecordsState } from './release-support.ts';
 
 const DIST = process.env.PD_DIST_DIR ?? 'dist';
 let sb: Sandbox;
 let run: ActionRun;
 
-/** The parts of `/_sandbox/state` these tests read. */
-interface SandboxState {
-  github: {
-    deployments: {
-      id: number;
-      sha: string;
-      payload: Record<string, unknown>;
-      statuses: { state: string; description: string; environmentUrl: string }[];
-    }[];
-  };
-  slack: { messages: { ts: string; threadTs?: string; text: string; blocks?: unknown }[] };
-  datadog: {
-    events: { title: string; text: string; tags: string[]; alert_type: string }[];
-    doraDeployments: Record<string, unknown>[];
-  };
-  cloudflare: {
-    loadBalancers: { fallback_pool: string; pool_weights: Record<string, number> }[];
-    pools: { id: string; origins: { host: string }[] }[];
-    history: { kind: string; random_steering?: { pool_weights?: Record<string, number> } }[];
-  };
-}
-
-async function sandboxState(): Promise<SandboxState> {
-  return (await (await fetch(`${sb.urls.sandbox}/_sandbox/state`)).json()) as SandboxState;
-}
+const sandboxState = () => readState<RecordsState>(sb);
 
 beforeAll(async () => {
   sb = await startSandbox({
