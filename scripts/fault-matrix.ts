@@ -7,6 +7,7 @@
  *
  * Options: `--concurrency N` (sandboxes at once, default 3), `--slice` (the default test run's
  * representative slice only), `--filter REGEX` (cases whose id matches), `--kinds 500,hang,…`,
+ * `--reruns all|503|none` (which failed runs get a second attempt once the fault is gone; default all),
  * `--json FILE` (every result). Bundle: `PD_DIST_DIR` (e.g. a private `node scripts/bundle.mjs --out DIR`), else dist/.
  */
 import { writeFileSync } from 'node:fs';
@@ -51,9 +52,12 @@ let cases = process.argv.includes('--slice') ? sliceCases(clean.sites) : allCase
 cases = cases.filter((c) => kinds.includes(c.kind) && (!filter || filter.test(c.id)));
 console.log(`${cases.length} cases, ${concurrency} at a time`);
 
-// Re-runs: every call site's 503 case (the slice: every case) that fails is attempted a second time.
-const slice = process.argv.includes('--slice');
-const rerun = (c: FaultCase): boolean => slice || c.kind === '503';
+// Re-runs (issue 7: "every failure point of the matrix"): by default every case whose run did not
+// succeed is attempted a second time once its fault is gone; `--reruns 503` keeps that to each call
+// site's 503 case (a quicker pass), `--reruns none` skips them.
+const reruns = option('reruns') ?? 'all';
+if (!['all', '503', 'none'].includes(reruns)) throw new Error(`--reruns takes all, 503 or none, not ${reruns}`);
+const rerun = (c: FaultCase): boolean => reruns === 'all' || (reruns === '503' && c.kind === '503');
 const results = await runCases(
   cases,
   concurrency,
@@ -74,9 +78,9 @@ console.log(`\n${formatTable(results)}\n`);
 const failures = formatFailures(results);
 if (failures) console.log(`Cases that did not hold:\n${failures}\n`);
 const unreached = results.filter((r) => r.faulted === 0).length;
-const reruns = results.filter((r) => r.rerun);
+const rerunResults = results.filter((r) => r.rerun);
 console.log(
-  `Re-runs: ${reruns.length} failed runs attempted again, ${reruns.filter((r) => r.rerun!.violations.length === 0).length} completed or refused cleanly without duplicates.`,
+  `Re-runs: ${rerunResults.length} failed runs attempted again, ${rerunResults.filter((r) => r.rerun!.violations.length === 0).length} completed or refused cleanly without duplicates.`,
 );
 console.log(
   `${results.length} cases run, ${held} held the invariant, ${results.length - held} did not; ` +

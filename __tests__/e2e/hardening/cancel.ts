@@ -7,7 +7,8 @@
 import { join } from 'node:path';
 import type { LoggedRequest } from '../../../sandbox/core/service.ts';
 import type { Sandbox } from '../../../sandbox/index.ts';
-import { runAction, startAction, type ActionRun } from '../harness.ts';
+import { startAction, type ActionRun } from '../harness.ts';
+import { postTwice } from './invariant.ts';
 import { DIST } from './matrix.ts';
 
 /** The runner's grace: SIGTERM this long after SIGINT, SIGKILL this long after SIGTERM. */
@@ -25,7 +26,8 @@ export interface CancelledRun {
   /** Signals sent, in order. */
   signals: string[];
   posts: ActionRun[];
-  lastPostRequests: LoggedRequest[];
+  firstPostRequests?: LoggedRequest[];
+  lastPostRequests?: LoggedRequest[];
 }
 
 function waitForRequest(
@@ -88,9 +90,5 @@ export async function cancelAt(
     }
   }
   const main = await running.result;
-  const post1 = await runAction({ entry: join(DIST, 'post.js'), env, stateFrom: main, timeoutMs: 120_000 });
-  const seq = sb.world.traffic.requests.at(-1)?.seq ?? 0;
-  const post2 = await runAction({ entry: join(DIST, 'post.js'), env, stateFrom: main, timeoutMs: 120_000 });
-  const lastPostRequests = sb.world.traffic.requests.filter((r) => r.seq > seq);
-  return { main, exitMs, signals, posts: [post1, post2], lastPostRequests };
+  return { main, exitMs, signals, ...(await postTwice(sb, env, main, DIST)) };
 }

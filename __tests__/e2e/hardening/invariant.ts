@@ -11,10 +11,11 @@
  * from what the action says about itself. `checkInvariant` returns every violated clause with why.
  */
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { LoggedRequest } from '../../../sandbox/core/service.ts';
 import type { Sandbox } from '../../../sandbox/index.ts';
-import { inputEnvName, type ActionRun } from '../harness.ts';
+import { inputEnvName, runAction, type ActionRun } from '../harness.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -161,6 +162,8 @@ export interface RunEvidence {
   main: ActionRun;
   /** The post step runs, in order (the first is the runner's; a second proves idempotence). */
   posts: ActionRun[];
+  /** API requests the first post run made. */
+  firstPostRequests?: LoggedRequest[];
   /** API requests the last post run made, when more than one post ran. */
   lastPostRequests?: LoggedRequest[];
   /** The main step was stopped by a signal (cancellation tests): outputs may be partial. */
@@ -176,6 +179,45 @@ export interface InvariantResult {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * The post step as the runner runs it after `main`, then once more: the repeat must change nothing.
+ * Returns both runs and the API requests each made.
+ */
+export async function postTwice(
+  sb: Sandbox,
+  env: Record<string, string>,
+  main: ActionRun,
+  dist: string,
+): Promise<Pick<RunEvidence, 'posts' | 'firstPostRequests' | 'lastPostRequests'>> {
+  const since = (seq: number) => sb.world.traffic.requests.filter((r) => r.seq > seq);
+  const lastSeq = () => sb.world.traffic.requests.at(-1)?.seq ?? 0;
+  const seq0 = lastSeq();
+  const post1 = await runAction({ entry: join(dist, 'post.js'), env, stateFrom: main, timeoutMs: 120_000 });
+  const firstPostRequests = since(seq0);
+  const seq1 = lastSeq();
+  const post2 = await runAction({ entry: join(dist, 'post.js'), env, stateFrom: main, timeoutMs: 120_000 });
+  return { posts: [post1, post2], firstPostRequests, lastPostRequests: since(seq1) };
+}
+
+/**
+ * The mutating requests of the repeated post step that count as acting twice. A request the injected
+ * fault answered changed nothing (a post step trying again to close a record the fault keeps refusing).
+ * And when the first post step failed saying so (`::error::`: it could not finish, e.g. S3 still
+ * claims the unverified upload is there), the repeat may try the same requests again — that is the
+ * retry a person re-running the job would make — but nothing the first one did not.
+ */
+export function repeatedPostActions(ev: RunEvidence): LoggedRequest[] {
+  const mutating = (r: LoggedRequest) => MUTATING.has(r.method) && r.service !== 'sandbox' && !r.fault;
+  const muts = (ev.lastPostRequests ?? []).filter(mutating);
+  const first = ev.posts[0];
+  const unfinished = first !== undefined && first.code !== 0 && /^::error::/m.test(first.stdout);
+  if (!unfinished) return muts;
+  const tried = new Set(
+    (ev.firstPostRequests ?? []).filter((r) => MUTATING.has(r.method)).map((r) => `${r.method} ${r.path}`),
+  );
+  return muts.filter((r) => !tried.has(`${r.method} ${r.path}`));
+}
 
 /**
  * Checks every clause. Fault rules are cleared first: the invariant is about the state the run left,
@@ -257,10 +299,8 @@ export async function checkInvariant(sb: Sandbox, base: Baseline, ev: RunEvidenc
   // Result: the status output, the exit code and where production is tell the same story.
   checkResult(ev, live, add);
 
-  // Post: a second post run changes nothing.
-  // A request the injected fault answered changed nothing: a post step that tries again to close a
-  // record the fault keeps refusing is not acting twice.
-  const muts = (ev.lastPostRequests ?? []).filter((r) => MUTATING.has(r.method) && r.service !== 'sandbox' && !r.fault);
+  // Post: a second post run changes nothing (repeatedPostActions says what may be repeated).
+  const muts = repeatedPostActions(ev);
   if (ev.posts.length > 1 && muts.length > 0) {
     add(
       'post',

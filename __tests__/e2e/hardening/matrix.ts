@@ -17,6 +17,7 @@ import {
   checkInvariant,
   checkRerun,
   countDuplicates,
+  postTwice,
   takeBaseline,
   type InvariantResult,
   type Violation,
@@ -333,11 +334,7 @@ export interface CaseResult {
 /** Runs the main step, then the post step twice (the runner's, and a repeat that must change nothing). */
 async function mainAndPosts(sb: Sandbox, env: Record<string, string>) {
   const main = await runAction({ entry: join(DIST, 'index.js'), env, timeoutMs: 240_000 });
-  const post1 = await runAction({ entry: join(DIST, 'post.js'), env, stateFrom: main, timeoutMs: 120_000 });
-  const seq = sb.world.traffic.requests.at(-1)?.seq ?? 0;
-  const post2 = await runAction({ entry: join(DIST, 'post.js'), env, stateFrom: main, timeoutMs: 120_000 });
-  const lastPostRequests = sb.world.traffic.requests.filter((r) => r.seq > seq);
-  return { main, posts: [post1, post2], lastPostRequests };
+  return { main, ...(await postTwice(sb, env, main, DIST)) };
 }
 
 /**
