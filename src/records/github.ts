@@ -102,6 +102,19 @@ export async function checkLock(api: RecordsApi, input: LockInput, log: Logger):
   return { overridden: decision.stale };
 }
 
+/**
+ * The commit of the environment's active GitHub deployment — the newest whose latest status is
+ * `success`, whoever made it: what GitHub says serves the environment. Reads the newest few only.
+ */
+export async function activeCommit(api: RecordsApi, environment: string, scan = 5): Promise<string | undefined> {
+  const list = await api.listDeployments({ environment, limit: scan });
+  for (const d of [...list].sort((a, b) => b.id - a.id).slice(0, scan)) {
+    const [latest] = await api.listDeploymentStatuses(d.id);
+    if (latest?.state === 'success') return d.sha;
+  }
+  return undefined;
+}
+
 /** This run's record from an earlier attempt, for the same commit and environment. */
 export async function findRunRecord(
   api: RecordsApi,

@@ -1,7 +1,8 @@
 /**
  * The GitHub deployment record of a run — the public API for the steps:
- * - deploy step: `checkLock`, `findRunRecord`, `createRecord` (once per run, after blue is known and
- *   before any traffic moves, with the rollback target in its payload);
+ * - deploy step: `checkLock`, `activeCommit` (blue's commit when Vercel has none), `findRunRecord`,
+ *   `createRecord` (once per run, after blue is known and before any traffic moves, with the rollback
+ *   target in its payload);
  * - traffic step: `setRecordStatus` (`in_progress` heartbeats with the current share);
  * - validation / cleanup / rollback mode (issue 6): `finalizeRecord`, `loadRecords`, `previousReleases`;
  * - the post step: `markInterrupted`.
@@ -12,6 +13,7 @@ import type { RecordView } from './lock.js';
 
 export {
   EnvironmentLockedError,
+  activeCommit,
   checkLock,
   createRecord,
   findRunRecord,

@@ -11,7 +11,14 @@ import type { CheckResult, DeploymentRef, Step, StepContext, StepOutcome, Traffi
 import { errorMessage } from '../pipeline/verdict.js';
 import type { Providers } from '../providers/index.js';
 import type { VercelApi } from '../providers/vercel-api.js';
-import { checkLock, createRecord, findRunRecord, setRecordStatus, type RecordPayload } from '../records/index.js';
+import {
+  activeCommit,
+  checkLock,
+  createRecord,
+  findRunRecord,
+  setRecordStatus,
+  type RecordPayload,
+} from '../records/index.js';
 import { createTrafficManager, type LiveReading } from '../traffic/index.js';
 import { describeSnapshot } from '../traffic/snapshot.js';
 import { waitHealthy, waitReady } from './deploy/readiness.js';
@@ -83,6 +90,23 @@ async function deploy(
     status: live.notes.length > 0 ? 'warn' : 'pass',
     reason: [live.description, ...live.notes].join('; '),
   });
+  // Blue's commit goes into the record a rollback is made from. Vercel's metadata has it for
+  // deployments made from Git; for one made without (`vercel deploy` of a plain directory), the
+  // commit GitHub's active deployment of the environment names is the best there is — never this run's.
+  if (!live.blue.sha) {
+    const sha = await activeCommit(providers.github, config.environment).catch((err: unknown) => {
+      log.warning(
+        `Blue ${live.blue.id} has no commit on Vercel, and GitHub's active deployment could not be read: ${errorMessage(err)}`,
+      );
+      return undefined;
+    });
+    if (sha) {
+      live.blue = { ...live.blue, sha };
+      log.info(
+        `Blue ${live.blue.id} has no commit on Vercel; GitHub's active deployment of ${config.environment} names ${sha.slice(0, 7)}`,
+      );
+    }
+  }
   details.blue = live.blue;
   // Named from the start, so a failed run still says what production is on.
   ctx.update({ blue: live.blue });
@@ -129,6 +153,7 @@ async function deploy(
 
   // 5. The record, before any traffic moves: blue and the exact traffic state to restore.
   const now = await manager.readLive();
+  if (now.blue.id === live.blue.id && !now.blue.sha && live.blue.sha) now.blue = { ...now.blue, sha: live.blue.sha };
   if (now.blue.id !== live.blue.id && now.blue.id !== green.id) {
     log.warning(
       `Production moved while green was built: it was ${live.blue.id}, it is now ${now.blue.id}; recording the current state`,

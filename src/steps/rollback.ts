@@ -5,7 +5,8 @@
  * idle slot if needed, wait for health, switch; Vercel: Instant Rollback with the reason), verify
  * that `production-url` serves the target, watch `validation-window` when monitoring is configured,
  * and record it all: a GitHub deployment for the target with the reason, a Datadog event. Slack is
- * the run's message (main's notifier).
+ * the run's message (main's notifier). A re-run (attempt ≥ 2) carries on with attempt 1's target and
+ * record: it never resolves `previous` again, which could pick the release attempt 1 moved away from.
  */
 import { formatSpan } from '../analysis/format.js';
 import type { CheckResult, Step, StepOutcome } from '../pipeline/types.js';
@@ -13,8 +14,14 @@ import type { Providers } from '../providers/index.js';
 import { loadRecords } from '../records/github.js';
 import type { RecordView } from '../records/lock.js';
 import { createTrafficManager } from '../traffic/index.js';
-import { closeRollbackRecord, openRollbackRecord, rollbackEvent, rollbackPayload } from './rollback/record.js';
-import { parseTargetSpec, resolveTarget, RollbackRefused } from './rollback/target.js';
+import {
+  closeRollbackRecord,
+  openRollbackRecord,
+  reopenRollbackRecord,
+  rollbackEvent,
+  rollbackPayload,
+} from './rollback/record.js';
+import { checkTarget, ownRollbackRecord, parseTargetSpec, resolveTarget, RollbackRefused } from './rollback/target.js';
 import { sampleWindow } from './validate/sampler.js';
 import { analysisChecks, analysisDetails, logSample, monitoringOf, runAnalysis } from './validate/run.js';
 
@@ -39,15 +46,28 @@ export const rollbackStep: Step<Providers> = {
     log.info(`Production now: ${live.description}`);
     for (const note of live.notes) log.warning(note);
     let records: RecordView[] | undefined;
-    const spec = parseTargetSpec(config.rollback.to);
+    const loadOwnRecords = async () => (records ??= await loadRecords(github, config.environment, { limit: 50 }));
+    const deps = { vercel, projectId: config.vercel.projectId, liveId: live.blue.id, records: loadOwnRecords };
+    // A re-run of this workflow run carries on with attempt 1's rollback: its target and its record.
+    // Without GitHub it resolves rollback-to again (an explicit dpl_… still works; `previous` needs GitHub).
+    let resumed: RecordView | undefined;
+    if (config.run.runAttempt > 1) {
+      try {
+        resumed = ownRollbackRecord(await loadOwnRecords(), config.run.runId);
+      } catch (err) {
+        log.warning(`Could not read attempt 1's rollback record: ${why(err)}; resolving rollback-to again`);
+      }
+    }
     let resolved;
     try {
-      resolved = await resolveTarget(spec, {
-        vercel,
-        projectId: config.vercel.projectId,
-        liveId: live.blue.id,
-        records: async () => (records ??= await loadRecords(github, config.environment, { limit: 50 })),
-      });
+      resolved = resumed
+        ? await checkTarget(
+            deps,
+            resumed.payload.green.id,
+            `attempt ${resumed.payload.runAttempt}'s GitHub deployment ${resumed.id}`,
+            resumed.payload.green,
+          )
+        : await resolveTarget(parseTargetSpec(config.rollback.to), deps);
     } catch (err) {
       if (err instanceof RollbackRefused) return { status: 'failed', reason: err.message, details: { refused: true } };
       throw err;
@@ -63,14 +83,13 @@ export const rollbackStep: Step<Providers> = {
     log.info(`Rolling back ${config.environment} from ${live.blue.id} to ${target.id} (${resolved.from}): ${reason}`);
     ctx.update({ blue: live.blue, green: target });
 
-    // 2. Record it before moving (a crash leaves a trace); a GitHub failure must not block an emergency rollback.
+    // 2. Record it before moving (a crash leaves a trace); a GitHub failure must not block an emergency
+    // rollback. A re-run reopens attempt 1's record rather than making a second one.
     let recordId: number | undefined;
     try {
-      recordId = await openRollbackRecord(
-        github,
-        config,
-        rollbackPayload(config, target, live.blue, live.snapshot, reason),
-      );
+      recordId = resumed
+        ? await reopenRollbackRecord(github, config, resumed.id, target)
+        : await openRollbackRecord(github, config, rollbackPayload(config, target, live.blue, live.snapshot, reason));
       ctx.update({ githubDeploymentId: recordId });
     } catch (err) {
       checks.push({ name: 'GitHub deployment', status: 'warn', reason: `could not record the rollback: ${why(err)}` });
@@ -145,7 +164,9 @@ export const rollbackStep: Step<Providers> = {
       );
       checks.push(...analysisChecks(analysis, monitoring.policy, monitoring.signals));
       if (decision.kind !== 'continue') {
-        await finish(false, `${target.id} is unhealthy too`);
+        // Production is on the target: the record says so (GitHub's active deployment is what serves),
+        // and the failed job says it is not healthy either.
+        await finish(true, `Live on ${target.id}, but it fails validation too: ${decision.reason}`);
         return {
           status: 'failed',
           reason: `production is on ${target.id}, but it does not pass validation either: ${decision.reason}`,

@@ -15,6 +15,7 @@ import { startGithub } from '../../../sandbox/services/github.ts';
 import type { Logger } from '../../../src/pipeline/types.ts';
 import { GitHub } from '../../../src/providers/github.ts';
 import {
+  activeCommit,
   checkLock,
   createRecord,
   EnvironmentLockedError,
@@ -187,5 +188,22 @@ describe('the run record and the environment lock', () => {
     expect(previousReleases([record!]).map((r) => r.id)).toEqual([id]);
     const statuses = await github.listDeploymentStatuses(id);
     expect(statuses[0]!.description).toBe('Live: dpl_x is live');
+  });
+});
+
+describe("the environment's active commit (blue's, when Vercel has none)", () => {
+  it('is the commit of the newest deployment whose latest status is success, whoever made it', async () => {
+    // The scenario's production environment holds one record of another tool: v1, success.
+    expect(await activeCommit(github, 'production')).toBe('4c60a8b4d322696fd694f86492b603349eb97cca');
+  });
+
+  it('is unknown where no deployment of the environment is live', async () => {
+    expect(await activeCommit(github, 'nowhere')).toBeUndefined();
+  });
+
+  it('makes no mutating request', async () => {
+    const from = lastSeq();
+    await activeCommit(github, 'production');
+    expect(mutations(from)).toEqual([]);
   });
 });

@@ -58,6 +58,20 @@ export async function openRollbackRecord(
   return created.id;
 }
 
+/** A re-run's record: attempt 1's, set `in_progress` again. Returns its id. */
+export async function reopenRollbackRecord(
+  github: RecordsApi,
+  config: Config,
+  id: number,
+  target: DeploymentRef,
+): Promise<number> {
+  await setRecordStatus(github, id, 'in_progress', {
+    description: `Re-run (attempt ${config.run.runAttempt}): rolling back to ${target.id}`,
+    logUrl: config.run.runUrl,
+  });
+  return id;
+}
+
 /** Finish the rollback record: `success` (earlier live records → inactive) or `failure`. */
 export async function closeRollbackRecord(
   github: RecordsApi,

@@ -85,8 +85,27 @@ export class RollbackRefused extends Error {
   }
 }
 
-/** The target's Vercel deployment, refused unless it exists, is the project's, and is READY. */
-export async function checkTarget(deps: TargetDeps, id: string, from: string): Promise<ResolvedTarget> {
+/**
+ * The rollback record a re-run of the same workflow run carries on with: attempt 1's (the newest
+ * record of kind `rollback` with this run id). A re-run must go to the target attempt 1 chose: resolving
+ * `previous` again would pick the release attempt 1 already moved production away from.
+ */
+export function ownRollbackRecord(records: readonly RecordView[], runId: string): RecordView | undefined {
+  return [...records]
+    .filter((r) => r.payload.kind === 'rollback' && r.payload.runId === runId)
+    .sort((a, b) => b.id - a.id)[0];
+}
+
+/**
+ * The target's Vercel deployment, refused unless it exists, is the project's, and is READY. `known` is
+ * what a record says of it: its commit is kept when Vercel's metadata has none.
+ */
+export async function checkTarget(
+  deps: TargetDeps,
+  id: string,
+  from: string,
+  known?: DeploymentRef,
+): Promise<ResolvedTarget> {
   let d: VercelDeployment;
   try {
     d = await deps.vercel.getDeployment(id);
@@ -106,7 +125,7 @@ export async function checkTarget(deps: TargetDeps, id: string, from: string): P
       `the rollback target ${id} (${from}) is ${d.readyState}, not READY: it never served and cannot serve production; nothing was changed`,
     );
   }
-  const sha = d.meta.githubCommitSha;
+  const sha = d.meta.githubCommitSha ?? (known?.id === d.id ? known.sha : undefined);
   return { target: { id: d.id, url: d.url, ...(sha ? { sha } : {}) }, deployment: d, from };
 }
 
@@ -118,7 +137,7 @@ export async function resolveTarget(spec: TargetSpec, deps: TargetDeps): Promise
     case 'previous': {
       const p = previousFromRecords(await deps.records(), deps.liveId);
       if ('none' in p) throw new RollbackRefused(`rollback-to: previous: ${p.none}; nothing was changed`);
-      return checkTarget(deps, p.target.id, p.from);
+      return checkTarget(deps, p.target.id, p.from, p.target);
     }
     case 'github': {
       const record = (await deps.records()).find((r) => r.id === spec.id);
@@ -127,7 +146,7 @@ export async function resolveTarget(spec: TargetSpec, deps: TargetDeps): Promise
           `GitHub deployment ${spec.id} is not one of this action's recent records of the environment; nothing was changed`,
         );
       }
-      return checkTarget(deps, record.payload.green.id, `GitHub deployment ${spec.id}`);
+      return checkTarget(deps, record.payload.green.id, `GitHub deployment ${spec.id}`, record.payload.green);
     }
     case 'sha': {
       const { deployments } = await deps.vercel.listDeployments({
@@ -142,7 +161,10 @@ export async function resolveTarget(spec: TargetSpec, deps: TargetDeps): Promise
       if (ready) return checkTarget(deps, ready.id, `commit ${spec.sha.slice(0, 7)}`);
       const record = (await deps.records()).find((r) => r.payload.sha === spec.sha && reachedProduction(r));
       if (record)
-        return checkTarget(deps, record.payload.green.id, `GitHub deployment ${record.id} of ${spec.sha.slice(0, 7)}`);
+        return checkTarget(deps, record.payload.green.id, `GitHub deployment ${record.id} of ${spec.sha.slice(0, 7)}`, {
+          ...record.payload.green,
+          sha: spec.sha,
+        });
       const any = deployments[0];
       throw new RollbackRefused(
         any

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  ownRollbackRecord,
   parseTargetSpec,
   previousFromRecords,
   resolveTarget,
@@ -163,5 +164,43 @@ describe('resolveTarget', () => {
     const records = [record(3, 'dpl_live', 'success', 1, 'dpl_v1')];
     const r = await resolveTarget({ kind: 'previous' }, deps({ dpl_v1: deployment('dpl_v1') }, [], records));
     expect(r.target.id).toBe('dpl_v1');
+  });
+});
+
+describe('the commit of a target', () => {
+  it('is kept from the record when Vercel has none (a deployment made without Git metadata)', async () => {
+    const records = [record(3, 'dpl_live', 'success', 1, 'dpl_v1')];
+    records[0]!.payload.blue!.sha = SHA2;
+    const bare = deployment('dpl_v1', { meta: {} });
+    const r = await resolveTarget({ kind: 'previous' }, deps({ dpl_v1: bare }, [], records));
+    expect(r.target).toEqual({ id: 'dpl_v1', url: 'dpl_v1.vercel.app', sha: SHA2 });
+  });
+
+  it("is Vercel's when it has one", async () => {
+    const records = [record(3, 'dpl_live', 'success', 1, 'dpl_v1')];
+    records[0]!.payload.blue!.sha = SHA2;
+    const r = await resolveTarget({ kind: 'previous' }, deps({ dpl_v1: deployment('dpl_v1') }, [], records));
+    expect(r.target.sha).toBe(SHA1);
+  });
+});
+
+describe('ownRollbackRecord: what a re-run of a rollback carries on with', () => {
+  const rollback = (id: number, runId: string): RecordView => {
+    const r = record(id, 'dpl_v1', 'failure', 1, 'dpl_v2');
+    return { ...r, payload: { ...r.payload, kind: 'rollback', runId } };
+  };
+
+  it("is this run's newest rollback record", () => {
+    const records = [rollback(9, '555'), rollback(8, '555'), rollback(7, '444'), record(6, 'dpl_v2', 'success', 5)];
+    expect(ownRollbackRecord(records, '555')?.id).toBe(9);
+    expect(ownRollbackRecord(records, '444')?.id).toBe(7);
+  });
+
+  it("is never a deploy record or another run's", () => {
+    const deployOfThisRun = {
+      ...record(6, 'dpl_v2', 'success', 5),
+      payload: { ...record(6, 'dpl_v2', 'success', 5).payload, runId: '555' },
+    };
+    expect(ownRollbackRecord([deployOfThisRun, rollback(7, '444')], '555')).toBeUndefined();
   });
 });
