@@ -1,6 +1,7 @@
 /**
  * `npm run test:faults`: the whole fault matrix of issue 7. A clean deploy against the sandbox records
- * every provider call; then each (call site × fault kind) runs in a fresh sandbox with that one fault,
+ * every provider call, and so does a clean `mode: rollback` right after a deploy; then each
+ * (call site × fault kind) runs in a fresh sandbox with that one fault,
  * followed by the post step twice, and the invariant (`__tests__/e2e/hardening/invariant.ts`) is
  * checked. Prints the table (operations × fault kinds, cases that held / cases run), every case that
  * did not hold with why, the size and the time; exits non-zero when any case did not hold.
@@ -8,6 +9,7 @@
  * Options: `--concurrency N` (sandboxes at once, default 3), `--slice` (the default test run's
  * representative slice only), `--filter REGEX` (cases whose id matches), `--kinds 500,hang,…`,
  * `--reruns all|503|none` (which failed runs get a second attempt once the fault is gone; default all),
+ * `--paths deploy,rollback` (the runs under test: a deploy, and `mode: rollback` after one; default both),
  * `--json FILE` (every result). Bundle: `PD_DIST_DIR` (e.g. a private `node scripts/bundle.mjs --out DIR`), else dist/.
  */
 import { writeFileSync } from 'node:fs';
@@ -18,6 +20,8 @@ import {
   formatFailures,
   formatTable,
   liveSandboxes,
+  PATHS,
+  type MatrixPath,
   runCases,
   sliceCases,
   type FaultCase,
@@ -43,12 +47,18 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+const paths = (option('paths')?.split(',') ?? [...PATHS]) as MatrixPath[];
+for (const p of paths) if (!PATHS.includes(p)) throw new Error(`unknown path ${p}; known: ${PATHS.join(', ')}`);
+
 const started = Date.now();
-const clean = await cleanRun();
-console.log(
-  `clean run: ${clean.requests.length} requests, ${clean.sites.length} provider call sites, ${(clean.durationMs / 1000).toFixed(1)} s`,
-);
-let cases = process.argv.includes('--slice') ? sliceCases(clean.sites) : allCases(clean.sites, kinds);
+let cases: FaultCase[] = [];
+for (const path of paths) {
+  const clean = await cleanRun(path);
+  console.log(
+    `clean ${path} run: ${clean.requests.length} requests, ${clean.sites.length} provider call sites, ${(clean.durationMs / 1000).toFixed(1)} s`,
+  );
+  cases.push(...(process.argv.includes('--slice') ? sliceCases(clean.sites) : allCases(clean.sites, kinds)));
+}
 cases = cases.filter((c) => kinds.includes(c.kind) && (!filter || filter.test(c.id)));
 console.log(`${cases.length} cases, ${concurrency} at a time`);
 

@@ -41,6 +41,14 @@ export interface Baseline {
   s3Keys: Set<string>;
   /** Every secret value the run was given (tokens, keys, the S3 secret). */
   secrets: string[];
+  /**
+   * What the run under test does: a deploy (blue → green, the commit being deployed), or
+   * `mode: rollback` after a deploy (the release that is live now is "blue", the earlier release it
+   * goes back to is "green").
+   */
+  mode: 'deploy' | 'rollback';
+  /** What existed before the run, so that a re-run's duplicates count only what the run made. */
+  prior: Duplicates;
 }
 
 /** The inputs and variables whose values are secrets. */
@@ -113,17 +121,37 @@ export async function takeBaseline(sb: Sandbox): Promise<Baseline> {
   const blue = (st.vercel.deployments as Json[]).find((d) => d.id === blueId);
   const env = sb.env[inputEnvName('environment')] ?? 'production';
   const active = currentDeployment(st.github.deployments as Json[], env);
+  const greenVersion = sb.scenario.deploy.version;
   return {
     blueId,
     blueVersion: blue.version,
     blueSha: active?.sha ?? '',
-    greenVersion: sb.scenario.deploy.version,
+    greenVersion,
     runSha: sb.env.GITHUB_SHA!,
     bluePool,
     greenPool,
     environment: env,
     s3Keys: new Set((st.s3.objects as Json[]).map((o) => o.key as string)),
     secrets: secretsOf(sb.env),
+    mode: 'deploy',
+    prior: countsOf(st, greenVersion),
+  };
+}
+
+/**
+ * The baseline of `mode: rollback` run after a deploy: `before` is the baseline taken before that
+ * deploy. What serves now (the deploy's green) is blue; the release before it, the rollback's
+ * target, is green, with the commit its record named.
+ */
+export async function takeRollbackBaseline(sb: Sandbox, before: Baseline): Promise<Baseline> {
+  const now = await takeBaseline(sb);
+  const st = await sandboxState(sb);
+  return {
+    ...now,
+    greenVersion: before.blueVersion,
+    runSha: before.blueSha,
+    mode: 'rollback',
+    prior: countsOf(st, before.blueVersion),
   };
 }
 
@@ -297,7 +325,7 @@ export async function checkInvariant(sb: Sandbox, base: Baseline, ev: RunEvidenc
   }
 
   // Result: the status output, the exit code and where production is tell the same story.
-  checkResult(ev, live, add);
+  checkResult(ev, live, base.mode, add);
 
   // Post: a second post run changes nothing (repeatedPostActions says what may be repeated).
   const muts = repeatedPostActions(ev);
@@ -333,7 +361,7 @@ export async function checkInvariant(sb: Sandbox, base: Baseline, ev: RunEvidenc
   return { holds: v.length === 0, violations: v, live, status: ev.main.outputs.status };
 }
 
-function checkResult(ev: RunEvidence, live: string, add: (c: Clause, d: string) => void): void {
+function checkResult(ev: RunEvidence, live: string, mode: Baseline['mode'], add: (c: Clause, d: string) => void): void {
   const { main } = ev;
   const status = main.outputs.status;
   if (!status) {
@@ -346,7 +374,10 @@ function checkResult(ev: RunEvidence, live: string, add: (c: Clause, d: string) 
   if (status !== 'success' && live === 'green') {
     // Stopped after validation passed: green is live and validated, and the reason must say it was cancelled.
     const validated = ev.cancelled && main.report?.state.phase === 'validated' && /cancelled/.test(main.report.reason);
-    if (!validated) add('result', `status ${status} but production is on green`);
+    // A rollback that reached its target but could not confirm it healthy stays there (going back to
+    // the release it left is not the answer) and must say so.
+    const stayed = mode === 'rollback' && /production is on \S+, but/.test(main.report?.reason ?? '');
+    if (!validated && !stayed) add('result', `status ${status} but production is on green`);
   }
   if (status === 'rolled-back' && main.outputs['rolled-back'] !== 'true')
     add('result', 'status rolled-back but rolled-back output is not true');
@@ -419,12 +450,28 @@ export interface Duplicates {
   eventTitles: Record<string, number>;
 }
 
+/** What the run made (everything in the sandbox now, less what was there before it). */
 export async function countDuplicates(sb: Sandbox, base: Baseline): Promise<Duplicates> {
-  const st = await sandboxState(sb);
+  const now = countsOf(await sandboxState(sb), base.greenVersion);
+  const p = base.prior;
+  const eventTitles: Record<string, number> = {};
+  for (const [title, n] of Object.entries(now.eventTitles)) {
+    if (n - (p.eventTitles[title] ?? 0) > 0) eventTitles[title] = n - (p.eventTitles[title] ?? 0);
+  }
+  return {
+    greens: now.greens - p.greens,
+    records: now.records - p.records,
+    comments: now.comments - p.comments,
+    slackMessages: now.slackMessages - p.slackMessages,
+    eventTitles,
+  };
+}
+
+function countsOf(st: Json, greenVersion: string): Duplicates {
   const eventTitles: Record<string, number> = {};
   for (const e of st.datadog.events as Json[]) eventTitles[e.title] = (eventTitles[e.title] ?? 0) + 1;
   return {
-    greens: (st.vercel.deployments as Json[]).filter((d) => d.version === base.greenVersion).length,
+    greens: (st.vercel.deployments as Json[]).filter((d) => d.version === greenVersion).length,
     records: (st.github.deployments as Json[]).filter((d) => d.payload?.tool === 'production-deploy').length,
     comments: (st.github.comments as Json[]).filter((c) => String(c.body).includes('production-deploy')).length,
     slackMessages: (st.slack.messages as Json[]).filter(
@@ -439,15 +486,20 @@ export async function countDuplicates(sb: Sandbox, base: Baseline): Promise<Dupl
  * attempts together made at most one green, one GitHub deployment, one PR comment, one Slack message
  * and one event of each kind.
  */
-export function checkRerun(second: ActionRun, dup: Duplicates): Violation[] {
+export function checkRerun(second: ActionRun, dup: Duplicates, mode: Baseline['mode'] = 'deploy'): Violation[] {
   const v: Violation[] = [];
   const status = second.outputs.status;
   if (!status) v.push({ clause: 'result', detail: `attempt 2 wrote no status (exit ${second.code ?? second.signal})` });
   else if (status !== 'success' && (second.code === 0 || !/^::error::/m.test(second.stdout))) {
     v.push({ clause: 'result', detail: `attempt 2 ended ${status} without failing the job with a message` });
   }
-  if (dup.greens > 1)
-    v.push({ clause: 'rerun', detail: `${dup.greens} Vercel deployments of the release (one expected)` });
+  // A rollback goes back to a deployment that exists: it makes none.
+  const greens = mode === 'rollback' ? 0 : 1;
+  if (dup.greens > greens)
+    v.push({
+      clause: 'rerun',
+      detail: `${dup.greens} new Vercel deployments of the release (${greens === 0 ? 'none' : 'one'} expected)`,
+    });
   if (dup.records > 1) v.push({ clause: 'rerun', detail: `${dup.records} GitHub deployments for one run` });
   if (dup.comments > 1)
     v.push({ clause: 'rerun', detail: `${dup.comments} PR comments (one per environment, edited in place)` });

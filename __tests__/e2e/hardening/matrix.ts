@@ -12,13 +12,15 @@ import { join } from 'node:path';
 import type { FaultRule, LoggedRequest, ServiceName } from '../../../sandbox/core/service.ts';
 import { globMatch } from '../../../sandbox/core/service.ts';
 import { scenarioFrom, startSandbox, type Sandbox } from '../../../sandbox/index.ts';
-import { runAction, type ActionRun } from '../harness.ts';
+import { inputEnvName, runAction, type ActionRun } from '../harness.ts';
 import {
   checkInvariant,
   checkRerun,
   countDuplicates,
   postTwice,
   takeBaseline,
+  takeRollbackBaseline,
+  type Baseline,
   type InvariantResult,
   type Violation,
 } from './invariant.ts';
@@ -93,7 +95,16 @@ export function operationKey(r: Pick<LoggedRequest, 'service' | 'method' | 'path
   return `${r.service} ${r.method} ${operationGlob(r)}`;
 }
 
+/**
+ * What the run under test is: a deploy, or `mode: rollback` right after a successful deploy (the
+ * emergency path back). Each path has its own clean run and call sites.
+ */
+export type MatrixPath = 'deploy' | 'rollback';
+export const PATHS: readonly MatrixPath[] = ['deploy', 'rollback'];
+
 export interface CallSite {
+  path: MatrixPath;
+  /** The operation, prefixed `[rollback]` on the rollback path so the table keeps the paths apart. */
   op: string;
   service: ServiceName;
   method: string;
@@ -120,11 +131,15 @@ export function stepAt(time: string, steps: readonly StepSpan[]): string {
 }
 
 /** The call sites of a clean run's provider requests, in the order the run first made them. */
-export function callSites(requests: readonly LoggedRequest[], steps: readonly StepSpan[]): CallSite[] {
+export function callSites(
+  requests: readonly LoggedRequest[],
+  steps: readonly StepSpan[],
+  path: MatrixPath = 'deploy',
+): CallSite[] {
   const api = requests.filter((r) => PROVIDERS.includes(r.service)).sort((a, b) => a.seq - b.seq);
   const sites = new Map<string, CallSite>();
   for (const r of api) {
-    const op = operationKey(r);
+    const op = `${path === 'rollback' ? '[rollback] ' : ''}${operationKey(r)}`;
     const step = stepAt(r.time, steps);
     const key = `${op} @${step}`;
     const site = sites.get(key);
@@ -136,7 +151,7 @@ export function callSites(requests: readonly LoggedRequest[], steps: readonly St
     const before = api.filter(
       (x) => x.seq < r.seq && x.service === r.service && x.method === r.method && globMatch(glob, x.path),
     );
-    sites.set(key, { op, service: r.service, method: r.method, glob, step, after: before.length, count: 1 });
+    sites.set(key, { path, op, service: r.service, method: r.method, glob, step, after: before.length, count: 1 });
   }
   return [...sites.values()];
 }
@@ -296,17 +311,50 @@ export interface CleanRun {
   durationMs: number;
 }
 
-/** Runs the matrix scenario without faults and derives the call sites from its request log. */
-export async function cleanRun(): Promise<CleanRun> {
+/** The reason the rollback path gives `mode: rollback`. */
+export const ROLLBACK_REASON = 'fault matrix: taking production back';
+
+/** The environment of the rollback path's run: a new workflow run, `mode: rollback` to the previous release. */
+export function rollbackEnv(sb: Sandbox, attempt = 1): Record<string, string> {
+  return {
+    ...sb.env,
+    GITHUB_RUN_ID: String(Number(sb.env.GITHUB_RUN_ID) + 1),
+    GITHUB_RUN_ATTEMPT: String(attempt),
+    [inputEnvName('mode')]: 'rollback',
+    [inputEnvName('rollback-to')]: 'previous',
+    [inputEnvName('reason')]: ROLLBACK_REASON,
+  };
+}
+
+/**
+ * Puts a fresh sandbox where the path's run starts, without faults: nothing to do for a deploy; for
+ * a rollback, a successful deploy first. Returns the run's environment and the baseline to judge it by.
+ */
+export async function setUp(sb: Sandbox, path: MatrixPath): Promise<{ env: Record<string, string>; base: Baseline }> {
+  const before = await takeBaseline(sb);
+  if (path === 'deploy') return { env: sb.env, base: before };
+  const deploy = await runAction({ entry: join(DIST, 'index.js'), env: sb.env, timeoutMs: 180_000 });
+  if (deploy.code !== 0) {
+    throw new Error(
+      `the deploy the rollback starts from failed (exit ${deploy.code}):\n${deploy.stdout.slice(-2000)}\n${deploy.stderr}`,
+    );
+  }
+  return { env: rollbackEnv(sb), base: await takeRollbackBaseline(sb, before) };
+}
+
+/** Runs the path without faults and derives the call sites from the request log of its run. */
+export async function cleanRun(path: MatrixPath = 'deploy'): Promise<CleanRun> {
   const sb = await startSandbox({ scenario: matrixScenario() });
   try {
+    const { env } = await setUp(sb, path);
+    const seq = sb.world.traffic.requests.at(-1)?.seq ?? 0;
     const t0 = Date.now();
-    const run = await runAction({ entry: join(DIST, 'index.js'), env: sb.env, timeoutMs: 180_000 });
+    const run = await runAction({ entry: join(DIST, 'index.js'), env, timeoutMs: 180_000 });
     const durationMs = Date.now() - t0;
     if (run.code !== 0)
-      throw new Error(`the clean run failed (exit ${run.code}):\n${run.stdout.slice(-3000)}\n${run.stderr}`);
-    const requests = [...sb.world.traffic.requests];
-    return { run, requests, sites: callSites(requests, run.report?.steps ?? []), durationMs };
+      throw new Error(`the clean ${path} run failed (exit ${run.code}):\n${run.stdout.slice(-3000)}\n${run.stderr}`);
+    const requests = sb.world.traffic.requests.filter((r) => r.seq > seq);
+    return { run, requests, sites: callSites(requests, run.report?.steps ?? [], path), durationMs };
   } finally {
     await sb.stop();
   }
@@ -348,22 +396,30 @@ export async function runCase(c: FaultCase, opts: { rerun?: boolean } = {}): Pro
   const rule = faultRule(c.site, c.kind);
   let sb: Sandbox | undefined;
   try {
-    sb = await startSandbox({ scenario: matrixScenario([rule], `fault ${c.id}`) });
+    const path = c.site.path;
+    // A deploy meets its fault from the start; a rollback only once the deploy before it is done.
+    sb = await startSandbox({ scenario: matrixScenario(path === 'deploy' ? [rule] : [], `fault ${c.id}`) });
     liveSandboxes.add(sb);
-    const base = await takeBaseline(sb);
+    const { env, base } = await setUp(sb, path);
+    if (path === 'rollback') sb.world.traffic.faults = [{ ...rule, seen: 0 }];
     const m0 = Date.now();
-    const first = await mainAndPosts(sb, sb.env);
+    const first = await mainAndPosts(sb, env);
     const mainMs = Date.now() - m0;
     const hits = sb.world.traffic.requests.filter((r) => r.fault);
     const invariant = await checkInvariant(sb, base, first);
     const faultedIn =
       hits[0] && first.main.report ? stepAt(hits[0].time, first.main.report.steps) : hits[0] ? 'post' : undefined;
     const result: CaseResult = { case: c, invariant, faulted: hits.length, faultedIn, durationMs: 0, mainMs };
-    // A persistent fault on the record's own status write leaves GitHub unable to hold the outcome:
-    // the limit docs/safety.md states. It is accepted for attempt 1 only when the job said so (an
-    // error or warning about GitHub); when it failed, the re-run, once the fault is gone, must then
-    // close the record like every other clause of the invariant.
-    const statusWrite = c.site.method === 'POST' && c.site.glob.endsWith('/deployments/*/statuses');
+    // A persistent fault on the record's own writes leaves GitHub unable to hold the outcome: the
+    // limit docs/safety.md states. That is the status write, and on the rollback path also creating
+    // the record (an emergency rollback goes ahead without it; a deploy stops before traffic moves).
+    // It is accepted for attempt 1 only when the job said so (an error or warning about GitHub);
+    // when it failed, the re-run, once the fault is gone, must then close the record like every
+    // other clause of the invariant.
+    const statusWrite =
+      c.site.method === 'POST' &&
+      (c.site.glob.endsWith('/deployments/*/statuses') ||
+        (path === 'rollback' && c.site.glob === '/repos/*/*/deployments'));
     const recordViolations = invariant.violations.filter((v) => v.clause === 'record');
     const saidSo = /^::(error|warning)::.*GitHub/m.test(first.main.stdout);
     if (statusWrite && recordViolations.length > 0 && saidSo) {
@@ -375,9 +431,12 @@ export async function runCase(c: FaultCase, opts: { rerun?: boolean } = {}): Pro
     if ((opts.rerun || result.limit) && first.main.outputs.status !== 'success') {
       // A re-run happens once the fault is gone (a provider recovered, a token was fixed).
       sb.world.traffic.faults = [];
-      const second = await mainAndPosts(sb, { ...sb.env, GITHUB_RUN_ATTEMPT: '2' });
+      const second = await mainAndPosts(
+        sb,
+        path === 'deploy' ? { ...env, GITHUB_RUN_ATTEMPT: '2' } : rollbackEnv(sb, 2),
+      );
       const again = await checkInvariant(sb, base, second);
-      const violations = [...again.violations, ...checkRerun(second.main, await countDuplicates(sb, base))];
+      const violations = [...again.violations, ...checkRerun(second.main, await countDuplicates(sb, base), base.mode)];
       result.rerun = { status: second.main.outputs.status, violations };
       if (violations.length > 0) {
         invariant.holds = false;

@@ -82,6 +82,12 @@ describe('call sites from a clean run', () => {
     expect(new Set(cases.slice(0, sites.length).map((c) => c.site.op + c.site.step)).size).toBe(sites.length);
   });
 
+  it('keeps the rollback path apart in names', () => {
+    const rb = callSites(log, STEPS, 'rollback');
+    expect(rb.map((s) => s.op).every((op) => op.startsWith('[rollback] '))).toBe(true);
+    expect(rb.every((s) => s.path === 'rollback')).toBe(true);
+  });
+
   it('slices one case per provider and step', () => {
     const slice = sliceCases(sites);
     expect(slice.map((c) => `${c.site.service} @${c.site.step}`).sort()).toEqual(
@@ -92,6 +98,7 @@ describe('call sites from a clean run', () => {
 
 describe('fault rules', () => {
   const site = {
+    path: 'deploy' as const,
     op: 'cloudflare PATCH /x',
     service: 'cloudflare' as const,
     method: 'PATCH',
@@ -184,6 +191,13 @@ describe('a re-run', () => {
     expect(checkRerun({ code: 0, stdout: '', outputs: { status: 'success' } } as unknown as ActionRun, none)).toEqual(
       [],
     );
+  });
+
+  it('of a rollback may make no Vercel deployment at all', () => {
+    const run = { code: 0, stdout: '', outputs: { status: 'success' } } as unknown as ActionRun;
+    expect(checkRerun(run, none, 'rollback').map((x) => x.detail)).toEqual([
+      '1 new Vercel deployments of the release (none expected)',
+    ]);
   });
 
   it('fails on any duplicate and on a failure that does not fail the job', () => {
