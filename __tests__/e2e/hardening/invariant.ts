@@ -111,7 +111,10 @@ export async function sandboxState(sb: Sandbox): Promise<Json> {
 
 /** Reads blue, green and the starting world from a freshly started sandbox (before the run). */
 export async function takeBaseline(sb: Sandbox): Promise<Baseline> {
-  const st = await sandboxState(sb);
+  return baselineOf(sb, await sandboxState(sb));
+}
+
+function baselineOf(sb: Sandbox, st: Json): Baseline {
   const lb = st.cloudflare.loadBalancers[0];
   const weights = lb.pool_weights as Record<string, number>;
   const bluePool = Object.keys(weights).find((p) => weights[p]! > 0)!;
@@ -144,8 +147,8 @@ export async function takeBaseline(sb: Sandbox): Promise<Baseline> {
  * target, is green, with the commit its record named.
  */
 export async function takeRollbackBaseline(sb: Sandbox, before: Baseline): Promise<Baseline> {
-  const now = await takeBaseline(sb);
   const st = await sandboxState(sb);
+  const now = baselineOf(sb, st);
   return {
     ...now,
     greenVersion: before.blueVersion,

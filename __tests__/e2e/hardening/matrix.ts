@@ -416,13 +416,13 @@ export async function runCase(c: FaultCase, opts: { rerun?: boolean } = {}): Pro
     // It is accepted for attempt 1 only when the job said so (an error or warning about GitHub);
     // when it failed, the re-run, once the fault is gone, must then close the record like every
     // other clause of the invariant.
-    const statusWrite =
+    const recordWrite =
       c.site.method === 'POST' &&
       (c.site.glob.endsWith('/deployments/*/statuses') ||
         (path === 'rollback' && c.site.glob === '/repos/*/*/deployments'));
     const recordViolations = invariant.violations.filter((v) => v.clause === 'record');
     const saidSo = /^::(error|warning)::.*GitHub/m.test(first.main.stdout);
-    if (statusWrite && recordViolations.length > 0 && saidSo) {
+    if (recordWrite && recordViolations.length > 0 && saidSo) {
       invariant.violations = invariant.violations.filter((v) => v.clause !== 'record');
       invariant.holds = invariant.violations.length === 0;
       result.limit = recordViolations.map((v) => v.detail);
