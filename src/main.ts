@@ -6,6 +6,7 @@ import * as core from '@actions/core';
 import { fromActions, InputError, parseConfig } from './config/index.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
+import { createRunContext } from './pipeline/context.js';
 import { createRedactor } from './pipeline/redact.js';
 import { buildReport, reportPath, setOutputs, writeReport } from './pipeline/report.js';
 import { runPipeline, type PipelineResult } from './pipeline/runner.js';
@@ -13,7 +14,7 @@ import { RunStateStore } from './pipeline/state-store.js';
 import type { Logger, Report, RunState } from './pipeline/types.js';
 import { errorMessage, failureMessage } from './pipeline/verdict.js';
 import { createProviders, SafeNotifier, type Providers } from './providers/index.js';
-import { missingSteps, restoreFor, stepsFor } from './steps/index.js';
+import { restoreFor, stepsFor } from './steps/index.js';
 import { closingSignal, finishRun } from './steps/cleanup/finish.js';
 import { saveRunState } from './state.js';
 import { escapeInline } from './surfaces/markdown.js';
@@ -79,15 +80,6 @@ async function execute(
   log: Logger,
   signal: AbortSignal,
 ): Promise<PipelineResult> {
-  const steps = stepsFor(config.mode, config);
-  if (steps.length === 0) {
-    const missing = missingSteps(config.mode);
-    return stopped(
-      store,
-      `mode ${config.mode}: steps not available in this build (missing: ${missing.join(', ') || 'none'}); ` +
-        'nothing was contacted or changed',
-    );
-  }
   let providers: Providers;
   try {
     providers = await createProviders(config, log, signal);
@@ -104,19 +96,11 @@ async function execute(
   slack?.start(store.state);
   // Made before the run: after SIGINT it still allows the records a few seconds to be closed.
   const closing = closingSignal(signal);
-  const result = await runPipeline<Providers>({
-    steps,
-    ctx: {
-      config,
-      providers,
-      log,
-      signal,
-      get state() {
-        return store.state;
-      },
-      update: (patch) => store.update(patch),
-    },
-    restore: restoreFor?.({ config, providers, log, signal }),
+  const result = await runPipeline({
+    steps: stepsFor(config.mode),
+    // The run's one context: the providers above, the traffic manager and the analysis of this run.
+    ctx: createRunContext({ config, log, signal, store, providers }),
+    restore: restoreFor({ config, providers, log }),
     onStepDone: (_result, results) => slack?.stepDone(store.state, results),
     group: (title, fn) => core.group(title, fn),
   });

@@ -8,6 +8,7 @@
 import * as core from '@actions/core';
 import { fromActions, parseConfig } from './config/index.js';
 import { createLogger } from './log.js';
+import { createRunServices } from './pipeline/context.js';
 import { runPost } from './pipeline/reconcile.js';
 import { createRedactor } from './pipeline/redact.js';
 import { errorMessage } from './pipeline/verdict.js';
@@ -36,7 +37,7 @@ runPost({
   loadState: loadRunState,
   saveState: saveRunState,
   loadConfig: () => parseConfig(fromActions()),
-  createProviders,
+  createServices: (config, log, signal) => createRunServices(config, createProviders(config, log, signal), log, signal),
   reconcile,
   tidy: tidyAfterRun,
   logger: (secrets) => {

@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioFrom, startSandbox, type Sandbox } from '../../sandbox/index.ts';
 import { fromEnv, parseConfig } from '../../src/config/index.ts';
 import type { Config } from '../../src/config/types.ts';
-import type { Logger, RunState, StepContext } from '../../src/pipeline/types.ts';
-import { createProviders, type Providers } from '../../src/providers/index.ts';
+import { createRunServices, type RunContext } from '../../src/pipeline/context.ts';
+import type { Logger, RunState } from '../../src/pipeline/types.ts';
+import { createProviders } from '../../src/providers/index.ts';
 import { PAYLOAD_TOOL } from '../../src/records/payload.ts';
 import { rollbackStep } from '../../src/steps/rollback.ts';
 
@@ -46,7 +47,7 @@ function config(extra: Record<string, string>): Config {
   return parseConfig(fromEnv(env, { readFile: (f) => fs.readFileSync(f, 'utf8') }));
 }
 
-function ctx(c: Config): StepContext<Providers> & { lines: string[] } {
+function ctx(c: Config): RunContext & { lines: string[] } {
   const lines: string[] = [];
   const log: Logger = {
     info: (m) => lines.push(`info ${m}`),
@@ -57,20 +58,20 @@ function ctx(c: Config): StepContext<Providers> & { lines: string[] } {
   };
   let state: RunState = { phase: 'started', mode: 'rollback', environment: 'production', sha: c.run.sha };
   const signal = new AbortController().signal;
-  return {
+  const core = {
     config: c,
     get state() {
       return state;
     },
-    providers: createProviders(c, log, signal),
     log,
     signal,
-    update: (p) => {
+    update: (p: Partial<RunState>) => {
       state = { ...state, ...p };
     },
     results: [],
     lines,
   };
+  return Object.assign(core, createRunServices(c, createProviders(c, log, signal), log, signal));
 }
 
 /** The parts of `/_sandbox/state` these tests read. */

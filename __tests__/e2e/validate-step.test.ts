@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type Sandbox } from '../../sandbox/index.ts';
 import { fromEnv, parseConfig } from '../../src/config/index.ts';
 import type { Config } from '../../src/config/types.ts';
-import type { Logger, RunState, StepContext } from '../../src/pipeline/types.ts';
+import { createRunServices, type RunContext } from '../../src/pipeline/context.ts';
+import type { Logger, RunState } from '../../src/pipeline/types.ts';
+import { createProviders } from '../../src/providers/index.ts';
 import { validateStep } from '../../src/steps/validate.ts';
 
 let sb: Sandbox;
@@ -32,7 +34,7 @@ function config(extra: Record<string, string> = {}): Config {
   return parseConfig(fromEnv(env, { readFile: (f) => fs.readFileSync(f, 'utf8') }));
 }
 
-function ctx(c: Config): StepContext<unknown> & { lines: string[] } {
+function ctx(c: Config): RunContext & { lines: string[] } {
   const lines: string[] = [];
   const log: Logger = {
     info: (m) => lines.push(`info ${m}`),
@@ -48,20 +50,21 @@ function ctx(c: Config): StepContext<unknown> & { lines: string[] } {
     sha: c.run.sha,
     greenShare: 100,
   };
-  return {
+  const signal = new AbortController().signal;
+  const core = {
     config: c,
     get state() {
       return state;
     },
-    providers: {},
     log,
-    signal: new AbortController().signal,
-    update: (p) => {
+    signal,
+    update: (p: Partial<RunState>) => {
       state = { ...state, ...p };
     },
     results: [],
     lines,
   };
+  return Object.assign(core, createRunServices(c, createProviders(c, log, signal), log, signal));
 }
 
 describe('validate step against the sandbox', () => {
@@ -77,7 +80,7 @@ describe('validate step against the sandbox', () => {
     expect(out.reason).toMatch(
       /^6 samples .*error rate max 0 ≤ 0\.05; latency max [\d.]+ ms ≤ 10000 ms; no monitor stayed in Alert$/,
     );
-    expect(String(out.details!.markdown)).toContain('xychart-beta');
+    expect(String(out.markdown)).toContain('xychart-beta');
     expect(out.checks!.map((k) => `${k.name}:${k.status}`)).toEqual([
       'error rate:pass',
       'latency:pass',
@@ -95,7 +98,7 @@ describe('validate step against the sandbox', () => {
       expect(out.status).toBe('failed');
       expect(out.reason).toContain('could not observe production: 5 consecutive monitoring query errors (limit 4)');
       expect(out.details!.cause).toBe('unobservable');
-      expect(out.details!.noRollback).toBeUndefined();
+      expect(out.stopWithoutRollback).toBeUndefined();
       expect((out.details!.samples as unknown[]).length).toBe(5);
       // 5 ticks of 0.5 s, each with a retry: well under the window plus the limit.
       expect(Date.now() - started).toBeLessThan(8000);
@@ -154,7 +157,7 @@ describe('validate step against the sandbox', () => {
       const c = ctx(config({ 'no-data': 'inconclusive' }));
       const out = await validateStep.run(c);
       expect(out.status).toBe('failed');
-      expect(out.details!.noRollback).toBe(true);
+      expect(out.stopWithoutRollback).toBe(true);
       expect(out.reason).toContain('no-data: inconclusive stops without rolling back');
     } finally {
       sb.world.traffic.faults = [];

@@ -111,15 +111,16 @@ export function postDecision(state: RunState | undefined): PostDecision {
   return { act: true, why: `the run stopped in phase ${state.phase} with production possibly on green` };
 }
 
-export interface PostDeps<P> {
+export interface PostDeps<S> {
   /** The saved state (throws when unreadable). */
   loadState(): RunState | undefined;
   saveState(state: RunState, secrets: readonly string[]): void;
   /** The run's configuration, read only when the post step must act. */
   loadConfig(): Config;
-  createProviders(config: Config, log: Logger, signal: AbortSignal): P | Promise<P>;
+  /** The run's services (src/pipeline/context.ts: providers, traffic manager, analysis). */
+  createServices(config: Config, log: Logger, signal: AbortSignal): S | Promise<S>;
   /** The registry's reconcile; undefined in a build without a traffic step. */
-  reconcile: ((ctx: StepContext<P>) => Promise<StepOutcome>) | undefined;
+  reconcile: ((ctx: StepContext<S>) => Promise<StepOutcome>) | undefined;
   /** Creates the logger once the secrets are known. */
   logger(secrets: readonly string[]): Logger;
   /** Aborted on SIGINT/SIGTERM. */
@@ -129,11 +130,11 @@ export interface PostDeps<P> {
   /** Appends a section to the job summary; may throw (no summary file). */
   appendSummary(markdown: string): Promise<void>;
   /** Closes the loose ends (the registry's `tidyAfterRun`); undefined: this build cannot. */
-  tidy?: (ctx: StepContext<P>, ends: LooseEnds) => Promise<TidyOutcome>;
+  tidy?: (ctx: StepContext<S>, ends: LooseEnds) => Promise<TidyOutcome>;
 }
 
 /** The post step. Never throws for an expected failure: it fails the step with a message instead. */
-export async function runPost<P>(deps: PostDeps<P>): Promise<void> {
+export async function runPost<S>(deps: PostDeps<S>): Promise<void> {
   const plainLog = deps.logger([]);
   let saved: RunState | undefined;
   try {
@@ -173,7 +174,7 @@ export async function runPost<P>(deps: PostDeps<P>): Promise<void> {
   const store = new RunStateStore(state, (s) => deps.saveState(s, config.secrets));
   let outcome: StepOutcome;
   try {
-    const ctx = postContext(config, await deps.createProviders(config, log, signal), log, signal, store);
+    const ctx = postContext(config, await deps.createServices(config, log, signal), log, signal, store);
     outcome = await raceSignal(deps.reconcile(ctx), signal, timeoutMs, 'the restore');
   } catch (err) {
     outcome = { status: 'failed', reason: errorMessage(err) };
@@ -204,7 +205,7 @@ export async function runPost<P>(deps: PostDeps<P>): Promise<void> {
  * abandoned upload that may still be there fails the step; a record that cannot be closed is a
  * warning (it goes stale in time). Marks the state `reconciled` when everything was done.
  */
-async function tidy<P>(deps: PostDeps<P>, state: RunState, ends: LooseEnds, why: string): Promise<void> {
+async function tidy<S>(deps: PostDeps<S>, state: RunState, ends: LooseEnds, why: string): Promise<void> {
   const plainLog = deps.logger([]);
   const what = [
     ends.record ? `GitHub deployment ${ends.record.id} (${ends.record.state} if still open)` : '',
@@ -234,7 +235,7 @@ async function tidy<P>(deps: PostDeps<P>, state: RunState, ends: LooseEnds, why:
   try {
     const saved = new RunStateStore(state, (s) => deps.saveState(s, config.secrets));
     store = saved;
-    const ctx = postContext(config, await deps.createProviders(config, log, signal), log, signal, saved);
+    const ctx = postContext(config, await deps.createServices(config, log, signal), log, signal, saved);
     outcome = await raceSignal(deps.tidy(ctx, ends), signal, TIDY_TIMEOUT_MS, 'closing the run');
   } catch (err) {
     outcome = { done: [], warnings: [], failures: [`could not check ${what}: ${errorMessage(err)}`] };
@@ -282,22 +283,23 @@ function raceSignal<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number,
 }
 
 /** The step context the post step's work runs in: no earlier results, state persisted on every change. */
-function postContext<P>(
+function postContext<S>(
   config: Config,
-  providers: P,
+  services: S,
   log: Logger,
   signal: AbortSignal,
   store: RunStateStore,
-): StepContext<P> {
-  return {
+): StepContext<S> {
+  const core = {
     config,
-    providers,
     log,
     signal,
     get state() {
       return store.state;
     },
-    update: (patch) => store.update(patch),
+    update: (patch: Partial<RunState>) => store.update(patch),
     results: [],
   };
+  // The services hold no getters, so copying them keeps the live `state` getter of the core.
+  return Object.assign(core, services);
 }

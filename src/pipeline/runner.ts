@@ -4,7 +4,6 @@
  * (src/pipeline/policy.ts) — the only place where a failure becomes no-go, stop, restore or warn.
  * Every decision it takes is recorded, in order, for the report.
  */
-import type { Config } from '../config/types.js';
 import { canTransition, MID_SWITCH_PHASES } from './phase.js';
 import { policyFor, type ErrorPolicy, type PolicyRule } from './policy.js';
 import { restoreWithin, type RestoreFn } from './restore.js';
@@ -12,7 +11,7 @@ import type {
   Logger,
   Phase,
   Report,
-  RunState,
+  RunCore,
   RunStatus,
   Step,
   StepContext,
@@ -27,20 +26,16 @@ export type { RestoreFn } from './restore.js';
 /** One entry of `report.decisions`. */
 export type Decision = Report['decisions'][number];
 
-/** What the runner needs of the run: everything a step gets except the results, which it keeps. */
-export interface PipelineContext<P> {
-  config: Config;
-  providers: P;
-  log: Logger;
-  /** Aborted on SIGINT/SIGTERM: the runner stops after the current step settles. */
-  signal: AbortSignal;
-  readonly state: RunState;
-  update(patch: Partial<RunState>): void;
-}
+/**
+ * What the runner needs of the run: everything a step gets except the results, which it keeps. The
+ * runner itself uses only the core (config, log, signal, state); the services `S` pass through to the
+ * steps. A cancellation (the signal) stops the run after the current step settles.
+ */
+export type PipelineContext<S = object> = RunCore & S;
 
-export interface RunPipelineOptions<P> {
-  steps: readonly Step<P>[];
-  ctx: PipelineContext<P>;
+export interface RunPipelineOptions<S> {
+  steps: readonly Step<S>[];
+  ctx: PipelineContext<S>;
   /** Default: the seed's table (`policyFor`). */
   policy?: ErrorPolicy;
   /** Puts the recorded traffic state back (main: the traffic manager). Absent: restoring fails loudly. */
@@ -70,7 +65,7 @@ export interface PipelineResult {
 const STATUSES: readonly StepStatus[] = ['passed', 'failed', 'skipped', 'warned'];
 
 /** Runs the steps and applies the error policy. Never throws for a step's failure. */
-export async function runPipeline<P>(options: RunPipelineOptions<P>): Promise<PipelineResult> {
+export async function runPipeline<S>(options: RunPipelineOptions<S>): Promise<PipelineResult> {
   const { steps, ctx } = options;
   const policy = options.policy ?? policyFor;
   const group = options.group ?? ((_title, fn) => fn());
@@ -78,7 +73,7 @@ export async function runPipeline<P>(options: RunPipelineOptions<P>): Promise<Pi
   const mode = ctx.config.mode;
   const results: StepResult[] = [];
   const decisions: Decision[] = [];
-  const decide = (decision: string, step?: Step<P>['name']): void => {
+  const decide = (decision: string, step?: Step<S>['name']): void => {
     decisions.push({ at: new Date(clock()).toISOString(), ...(step ? { step } : {}), decision });
   };
   const setPhase = (phase: Phase): void => {
@@ -87,17 +82,10 @@ export async function runPipeline<P>(options: RunPipelineOptions<P>): Promise<Pi
     if (canTransition(from, phase)) ctx.update({ phase });
     else decide(`phase stays ${from} (${phase} may not follow it)`);
   };
-  const stepCtx: StepContext<P> = {
-    config: ctx.config,
-    providers: ctx.providers,
-    log: ctx.log,
-    signal: ctx.signal,
-    get state() {
-      return ctx.state;
-    },
-    update: (patch) => ctx.update(patch),
-    results,
-  };
+  // The run's context with the results added; its getters (the live state) keep working.
+  const stepCtx = Object.create(ctx, {
+    results: { value: results, enumerable: true },
+  }) as StepContext<S>;
   let go: boolean | undefined;
 
   const finish = (status: RunStatus, reason: string, extra: Partial<PipelineResult> = {}): PipelineResult => {
@@ -163,17 +151,17 @@ export async function runPipeline<P>(options: RunPipelineOptions<P>): Promise<Pi
   setPhase(terminal);
   return finish(mode === 'plan' ? 'planned' : 'success', successReason(mode, results, ctx.state));
 
-  async function applyFailure(step: Step<P>, result: StepResult, rule: PolicyRule): Promise<PipelineResult> {
+  async function applyFailure(step: Step<S>, result: StepResult, rule: PolicyRule): Promise<PipelineResult> {
     const failure = `${step.title} failed: ${oneLine(result.reason)}`;
     decide(`${step.title} failed → ${rule.consequence}`, step.name);
     if (rule.onFailure === 'no-go') {
       setPhase('no-go');
       return finish('no-go', failure);
     }
-    // `no-data: inconclusive`: the step asks to stop and fail WITHOUT rolling back (INTERFACE.md).
+    // `no-data: inconclusive`: the step asks to stop and fail WITHOUT rolling back (README, `no-data`).
     // Honoured only when green serves all traffic: stopping mid-canary would leave a mix of two
     // versions behind, and production must always serve one complete, known version.
-    const asked = result.details.noRollback === true;
+    const asked = result.stopWithoutRollback === true;
     const mixed = asked && ctx.state.trafficBefore !== undefined && (ctx.state.greenShare ?? 0) < 100;
     const noRollback = asked && !mixed;
     if (noRollback) {
@@ -232,9 +220,9 @@ export async function runPipeline<P>(options: RunPipelineOptions<P>): Promise<Pi
 }
 
 /** Runs one step in its log group and turns its outcome or error into a StepResult. */
-async function runStep<P>(
-  step: Step<P>,
-  ctx: StepContext<P>,
+async function runStep<S>(
+  step: Step<S>,
+  ctx: StepContext<S>,
   group: <T>(title: string, fn: () => Promise<T>) => Promise<T>,
   clock: () => number,
 ): Promise<StepResult> {
@@ -255,6 +243,8 @@ async function runStep<P>(
     reason: outcome.reason,
     checks: outcome.checks ?? [],
     details: outcome.details ?? {},
+    ...(outcome.markdown ? { markdown: outcome.markdown } : {}),
+    ...(outcome.stopWithoutRollback ? { stopWithoutRollback: true } : {}),
     startedAt: new Date(started).toISOString(),
     durationMs: Math.max(0, clock() - started),
   };

@@ -2,6 +2,7 @@
  * The shapes every step and surface shares: a step's result, the run's state machine, the report.
  * Steps get a StepContext and return a StepOutcome; the runner (src/pipeline/runner.ts) turns
  * outcomes into StepResults, applies the error policy, and keeps RunState persisted for the post step.
+ * The run's own services (providers, traffic manager, analysis) are typed in src/pipeline/context.ts.
  */
 import type { Config } from '../config/types.js';
 
@@ -25,7 +26,18 @@ export interface StepOutcome {
   status: StepStatus;
   reason: string;
   checks?: CheckResult[];
+  /** Data for the report (samples, weight history, what shipped…): read by people, not by the runner. */
   details?: Record<string, unknown>;
+  /**
+   * A section for the job summary, under the step's heading, appended verbatim: the step renders it
+   * and escapes any remote text in it (src/surfaces/markdown.ts).
+   */
+  markdown?: string;
+  /**
+   * With `status: failed`: stop the run WITHOUT restoring blue (`no-data: inconclusive`). The runner
+   * honours it only when green already serves all traffic (never leaves two versions live).
+   */
+  stopWithoutRollback?: boolean;
 }
 
 export interface StepResult extends StepOutcome {
@@ -123,7 +135,15 @@ export interface RunState {
   pullNumber?: number;
   green?: DeploymentRef;
   blue?: DeploymentRef;
-  /** Recorded before any traffic mutation; presence means "restore this on failure". */
+  /**
+   * The traffic state recorded with the run's GitHub deployment, before any traffic moved: what the
+   * switch starts from and what a rollback goes back to. Recording it arms nothing.
+   */
+  rollbackTarget?: TrafficSnapshot;
+  /**
+   * The armed restore: set right before the first traffic mutation (from `rollbackTarget`); its
+   * presence means "traffic may have moved: restore this on failure" (runner and post step).
+   */
   trafficBefore?: TrafficSnapshot;
   /** Green's current share in percent (0 before the switch). */
   greenShare?: number;
@@ -170,22 +190,30 @@ export interface Logger {
   untrusted(text: string): void;
 }
 
-export interface StepContext<P = unknown> {
-  config: Config;
-  state: RunState;
-  /** Providers for this run (src/providers); absent ones are undefined. Typed by main. */
-  providers: P;
-  log: Logger;
+/** What every part of a run shares: its config, log, cancellation, and the live RunState. */
+export interface RunCore {
+  readonly config: Config;
+  readonly log: Logger;
   /** Aborted on SIGINT/SIGTERM: every wait and request honours it. */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
+  /** The current state (a fresh object after each update; treat it as read-only). */
+  readonly state: RunState;
   /** Merge into the RunState and persist it (core.saveState) at once. */
   update(patch: Partial<RunState>): void;
-  /** Read-only view of the results of the steps that already ran. */
-  results: readonly StepResult[];
 }
 
-export interface Step<P = unknown> {
+/**
+ * What a step gets: the run's core, the run's services `S` (for the real steps, `RunServices` of
+ * src/pipeline/context.ts: providers, traffic manager, analysis), and the results so far.
+ */
+export type StepContext<S = object> = RunCore &
+  S & {
+    /** Read-only view of the results of the steps that already ran. */
+    readonly results: readonly StepResult[];
+  };
+
+export interface Step<S = object> {
   name: StepName;
   title: string;
-  run(ctx: StepContext<P>): Promise<StepOutcome>;
+  run(ctx: StepContext<S>): Promise<StepOutcome>;
 }

@@ -28,7 +28,7 @@ export type { Slack } from './slack.js';
 export { SafeNotifier } from './slack.js';
 export type { VercelApi } from './vercel-api.js';
 
-/** The adapters of one run. Steps type their context with it: `StepContext<Providers>`. */
+/** The adapters of one run: `ctx.providers` in every step (src/pipeline/context.ts). */
 export interface Providers {
   github: GitHub;
   vercel?: VercelApi;

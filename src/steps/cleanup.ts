@@ -5,8 +5,8 @@
  * one goes inactive), record the release in Datadog (event + DORA), and apply `keep-deployments`.
  * Every task that fails is a warning: the deploy stands.
  */
-import type { CheckResult, Step, StepOutcome } from '../pipeline/types.js';
-import type { Providers } from '../providers/index.js';
+import type { RunStep } from '../pipeline/context.js';
+import type { CheckResult, StepOutcome } from '../pipeline/types.js';
 import {
   finishRecord,
   pruneDeployments,
@@ -25,7 +25,7 @@ function runStartedAt(results: readonly { startedAt: string }[]): number {
 }
 
 /** The cleanup step. */
-export const cleanupStep: Step<Providers> = {
+export const cleanupStep: RunStep = {
   name: 'cleanup',
   title: 'Cleanup and notification',
   async run(ctx): Promise<StepOutcome> {
@@ -58,11 +58,8 @@ export const cleanupStep: Step<Providers> = {
     const warned = checks.filter((c) => c.status === 'warn' || c.status === 'fail');
     for (const c of warned) log.warning(`Cleanup: ${c.name}: ${c.reason}`);
     const repoUrl = `${config.run.serverUrl}/${config.run.owner}/${config.run.repo}`;
-    const details: Record<string, unknown> = {};
-    if (shipped) {
-      details.shipped = shipped;
-      details.markdown = shippedMarkdown(shipped, repoUrl);
-    }
+    const details: Record<string, unknown> = shipped ? { shipped } : {};
+    const markdown = shipped ? { markdown: shippedMarkdown(shipped, repoUrl) } : {};
     const done = checks.filter((c) => c.status === 'pass').map((c) => c.name);
     if (warned.length > 0) {
       return {
@@ -70,6 +67,7 @@ export const cleanupStep: Step<Providers> = {
         reason: `${warned.map((c) => `${c.name}: ${c.reason}`).join('; ')} (the deploy stands)`,
         checks,
         details,
+        ...markdown,
       };
     }
     return {
@@ -77,6 +75,7 @@ export const cleanupStep: Step<Providers> = {
       reason: done.length ? `done: ${done.join(', ')}` : 'nothing to clean up',
       checks,
       details,
+      ...markdown,
     };
   },
 };

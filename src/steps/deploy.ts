@@ -5,11 +5,11 @@
  * before any traffic moves. A re-run of the same workflow run reuses its earlier green and record.
  * A failure leaves production on blue, with green (if any) named in the report.
  */
+import type { RunContext, RunStep } from '../pipeline/context.js';
 import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
-import type { CheckResult, DeploymentRef, Step, StepContext, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
+import type { CheckResult, DeploymentRef, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
 import { errorMessage } from '../pipeline/verdict.js';
-import type { Providers } from '../providers/index.js';
 import type { VercelApi } from '../providers/vercel-api.js';
 import {
   activeCommit,
@@ -19,14 +19,14 @@ import {
   setRecordStatus,
   type RecordPayload,
 } from '../records/index.js';
-import { createTrafficManager, type LiveReading } from '../traffic/index.js';
+import type { LiveReading } from '../traffic/index.js';
 import { describeSnapshot } from '../traffic/snapshot.js';
 import { waitHealthy, waitReady } from './deploy/readiness.js';
 import { createGreen, findGreen, StageError, type Created } from './deploy/stage.js';
 
 const UNUSABLE = new Set(['ERROR', 'CANCELED', 'DELETED']);
 
-export const deployStep: Step<Providers> = {
+export const deployStep: RunStep = {
   name: 'deploy',
   title: STEP_TITLES.deploy,
   async run(ctx): Promise<StepOutcome> {
@@ -51,7 +51,7 @@ export const deployStep: Step<Providers> = {
 };
 
 async function deploy(
-  ctx: StepContext<Providers>,
+  ctx: RunContext,
   vercel: VercelApi,
   checks: CheckResult[],
   details: Record<string, unknown>,
@@ -81,7 +81,7 @@ async function deploy(
   });
 
   // 2. Blue: read from the traffic manager, never assumed.
-  const manager = createTrafficManager(config, providers, log, signal);
+  const manager = ctx.traffic();
   const live = await manager.readLive().catch((err: unknown) => fail('Blue (production now)', err));
   for (const note of live.notes) log.warning(note);
   log.info(`Blue: ${live.description}`);
@@ -168,10 +168,9 @@ async function deploy(
     reason: `${record.reused ? 'reusing' : 'created'} deployment ${record.id} (in progress); rollback target ${record.blue.id}: ${describeSnapshot(record.snapshot)}`,
   });
   details.githubDeploymentId = record.id;
-  // The traffic step takes the recorded state from here into the run state (`trafficBefore`) right
-  // before its first mutation: set earlier, a failure before any switch would "restore" production.
-  details.trafficBefore = record.snapshot;
-  ctx.update({ blue: record.blue, githubDeploymentId: record.id, phase: 'staged' });
+  // Recorded, not armed: the traffic step arms the restore (`trafficBefore`) right before its first
+  // mutation; armed earlier, a failure before any switch would "restore" production.
+  ctx.update({ blue: record.blue, githubDeploymentId: record.id, rollbackTarget: record.snapshot, phase: 'staged' });
   return {
     status: live.notes.length > 0 || checks.some((c) => c.status === 'warn') ? 'warned' : 'passed',
     reason: `green ${green.id} staged and healthy; production still on blue ${record.blue.id}; recorded as GitHub deployment ${record.id}`,
@@ -182,7 +181,7 @@ async function deploy(
 
 /** Reuse this run's green from an earlier attempt, else create it (looking a lost create up first). */
 async function stageGreen(
-  ctx: StepContext<Providers>,
+  ctx: RunContext,
   vercel: VercelApi,
   projectName: string,
   deadline: number,
@@ -231,7 +230,7 @@ interface Recorded {
  * green); otherwise the record could restore a stale state, so a new one is made.
  */
 async function recordRun(
-  ctx: StepContext<Providers>,
+  ctx: RunContext,
   green: DeploymentRef,
   live: LiveReading,
   staleAfterMs: number,

@@ -5,12 +5,12 @@
  * weight schedule with its times and thresholds, and evaluates the Datadog queries once. Only GET
  * requests leave this step; the e2e test compares the sandbox's state before and after a plan.
  */
+import type { RunContext, RunStep } from '../pipeline/context.js';
 import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
-import type { CheckResult, Step, StepContext, StepOutcome } from '../pipeline/types.js';
+import type { CheckResult, StepOutcome } from '../pipeline/types.js';
 import { lastValue } from '../providers/datadog.js';
-import type { Providers } from '../providers/index.js';
 import { codeSpan, escapeCell, table } from '../surfaces/markdown.js';
 import { readSlots, type SlotReading } from '../traffic/cloudflare-model.js';
 import { formatMs, formatRatio } from '../analysis/format.js';
@@ -75,7 +75,7 @@ interface Production {
   slotDeployments: Record<string, string | undefined>;
 }
 
-async function readProduction(ctx: StepContext<Providers>): Promise<Production> {
+async function readProduction(ctx: RunContext): Promise<Production> {
   const { config } = ctx;
   const { vercel, cloudflare } = ctx.providers;
   const rows: CheckResult[] = [];
@@ -156,7 +156,7 @@ async function readProduction(ctx: StepContext<Providers>): Promise<Production> 
 }
 
 /** Each configured Datadog query evaluated once over the recent past, against its threshold. */
-async function readQueries(ctx: StepContext<Providers>): Promise<CheckResult[]> {
+async function readQueries(ctx: RunContext): Promise<CheckResult[]> {
   const { config } = ctx;
   const v = config.validation;
   const queries = [
@@ -226,7 +226,7 @@ export function planMarkdown(
   return lines.join('\n');
 }
 
-async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
+async function run(ctx: RunContext): Promise<StepOutcome> {
   const { config } = ctx;
   const [prod, queries] = await Promise.all([readProduction(ctx), readQueries(ctx)]);
   const schedule = weightSchedule(config);
@@ -237,8 +237,8 @@ async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
   const reason =
     `deploy would stage ${config.run.sha.slice(0, 7)}${greenWhere}, move traffic ${schedule.map((r) => `${r.share} %`).join(' → ')} ` +
     `over ${formatDuration(total)}, rollback target ${prod.blue?.id ?? 'none'}`;
+  const markdown = planMarkdown(config, prod);
   const details = {
-    markdown: planMarkdown(config, prod),
     plan: {
       strategy: config.strategy,
       trafficManager: config.traffic.manager,
@@ -260,14 +260,15 @@ async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
         .join('; ')}`,
       checks,
       details,
+      markdown,
     };
   }
   const warned = checks.some((c) => c.status === 'warn' || c.status === 'not-checked');
-  return { status: warned ? 'warned' : 'passed', reason, checks, details };
+  return { status: warned ? 'warned' : 'passed', reason, checks, details, markdown };
 }
 
 /** The plan step of `mode: plan` (mutates nothing). */
-export const planStep: Step<Providers> = {
+export const planStep: RunStep = {
   name: 'plan',
   title: STEP_TITLES.plan,
   run,

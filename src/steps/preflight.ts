@@ -4,10 +4,10 @@
  * PR in the run state, and posts the verdict to the PR comment. A no-go is this step failing: the
  * runner's policy turns it into the run's `no-go` without touching anything.
  */
+import type { RunContext, RunStep } from '../pipeline/context.js';
 import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
-import type { CheckResult, Logger, Step, StepContext, StepOutcome } from '../pipeline/types.js';
-import type { Providers } from '../providers/index.js';
+import type { CheckResult, Logger, StepOutcome } from '../pipeline/types.js';
 import { upsertPrComment, type CommentApi } from '../surfaces/pr-comment.js';
 import { evaluateBenchmarks } from './preflight/benchmarks.js';
 import { evaluateBranch } from './preflight/branch.js';
@@ -101,7 +101,7 @@ export async function postVerdict(
   }
 }
 
-async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
+async function run(ctx: RunContext): Promise<StepOutcome> {
   const { config, log, signal } = ctx;
   const gh = ctx.providers.github;
   const facts = await gatherPreflight(gh, config, {
@@ -135,7 +135,7 @@ async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
 }
 
 /** Step 1: pre-flight validation. */
-export const preflightStep: Step<Providers> = {
+export const preflightStep: RunStep = {
   name: 'preflight',
   title: STEP_TITLES.preflight,
   run,

@@ -7,9 +7,9 @@
  * In `mode: plan` the step is read-only: no backup is taken (the newest existing one is reported,
  * and what `deploy` would upload where), everything else is checked as in a deploy.
  */
+import type { RunContext, RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
-import type { BackupRecord, CheckResult, Step, StepContext, StepOutcome } from '../pipeline/types.js';
-import type { Providers } from '../providers/index.js';
+import type { BackupRecord, CheckResult, StepOutcome } from '../pipeline/types.js';
 import { attempt } from './preflight/fetch.js';
 import { isBlocking } from './preflight/report.js';
 import { lookupFailed } from './preflight/types.js';
@@ -20,10 +20,7 @@ import { evaluateRequiredEnv } from './prepare/env.js';
 import { evaluateMonitors } from './prepare/monitors.js';
 
 /** The backup row: take one (deploy), or look at the newest (plan, backup-max-age). */
-async function backupCheck(
-  ctx: StepContext<Providers>,
-  readOnly: boolean,
-): Promise<{ check: CheckResult; record?: BackupRecord }> {
+async function backupCheck(ctx: RunContext, readOnly: boolean): Promise<{ check: CheckResult; record?: BackupRecord }> {
   const { config, signal, log } = ctx;
   const b = config.prepare.backup;
   const store = ctx.providers.backup;
@@ -63,7 +60,7 @@ async function backupCheck(
 }
 
 /** The production variable names of the project (never values). */
-async function envCheck(ctx: StepContext<Providers>): Promise<CheckResult> {
+async function envCheck(ctx: RunContext): Promise<CheckResult> {
   const { config } = ctx;
   const required = config.prepare.requiredEnv;
   const vercel = ctx.providers.vercel;
@@ -73,14 +70,14 @@ async function envCheck(ctx: StepContext<Providers>): Promise<CheckResult> {
   return evaluateRequiredEnv(required, vars);
 }
 
-async function depsCheck(ctx: StepContext<Providers>): Promise<CheckResult> {
+async function depsCheck(ctx: RunContext): Promise<CheckResult> {
   const { config, signal } = ctx;
   const timeout = config.vercel.healthCheckTimeoutMs;
   const results = await Promise.all(config.prepare.dependencyUrls.map((u) => probeDependency(u, timeout, signal)));
   return evaluateDependencies(results, timeout);
 }
 
-async function monitorsCheck(ctx: StepContext<Providers>): Promise<CheckResult> {
+async function monitorsCheck(ctx: RunContext): Promise<CheckResult> {
   const tags = ctx.config.prepare.datadogMonitorTags;
   const dd = ctx.providers.datadog;
   if (tags.length === 0 || !dd) return evaluateMonitors(tags, undefined);
@@ -103,7 +100,7 @@ export function prepareReason(checks: readonly CheckResult[], readOnly: boolean)
 }
 
 /** Runs every preparation check (concurrently) and returns the rows in a fixed order. */
-export async function runPrepareChecks(ctx: StepContext<Providers>, readOnly: boolean) {
+export async function runPrepareChecks(ctx: RunContext, readOnly: boolean) {
   const [backup, configFiles, env, deps, monitors] = await Promise.all([
     backupCheck(ctx, readOnly),
     checkConfigFiles(ctx.config.prepare.configFiles, process.cwd()),
@@ -114,7 +111,7 @@ export async function runPrepareChecks(ctx: StepContext<Providers>, readOnly: bo
   return { checks: [backup.check, configFiles, env, deps, monitors], record: backup.record };
 }
 
-async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
+async function run(ctx: RunContext): Promise<StepOutcome> {
   const readOnly = ctx.config.mode === 'plan';
   const { checks, record } = await runPrepareChecks(ctx, readOnly);
   const details: Record<string, unknown> = { readOnly };
@@ -131,7 +128,7 @@ async function run(ctx: StepContext<Providers>): Promise<StepOutcome> {
 }
 
 /** Step 2: environment preparation (read-only in `mode: plan`). */
-export const prepareStep: Step<Providers> = {
+export const prepareStep: RunStep = {
   name: 'prepare',
   title: STEP_TITLES.prepare,
   run,

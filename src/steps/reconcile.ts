@@ -5,33 +5,26 @@
  * deployment `error`. Idempotent at the providers: it reads before it writes, so a second run
  * finds everything in place and makes no mutating request.
  */
-import type { StepContext, StepOutcome } from '../pipeline/types.js';
+import type { RunContext } from '../pipeline/context.js';
+import type { StepOutcome } from '../pipeline/types.js';
 import { errorMessage } from '../pipeline/verdict.js';
-import type { Providers } from '../providers/index.js';
 import { markInterrupted } from '../records/index.js';
-import { createTrafficManager } from '../traffic/index.js';
-import type { Reconcile } from './index.js';
+import { restoreBlue, type Restored } from '../traffic/index.js';
 
-export const reconcile: Reconcile = async (ctx: StepContext<Providers>): Promise<StepOutcome> => {
+/** The post step's reconcile (the registry's `reconcile`). */
+export async function reconcile(ctx: RunContext): Promise<StepOutcome> {
   const { config, providers, log, state } = ctx;
   if (!state.trafficBefore) return { status: 'skipped', reason: 'no traffic state was recorded: traffic never moved' };
-  const manager = createTrafficManager(config, providers, log, ctx.signal);
   const why = `the main step stopped in phase ${state.phase}${state.greenShare !== undefined ? ` with green at ${state.greenShare}%` : ''}`;
-  const done = await manager.restore(state.trafficBefore, why);
-  log.info(done.changed ? `Restored: ${done.what}` : `Nothing to change: ${done.what}`);
-  ctx.update({ restored: true, greenShare: 0 });
-
-  let verified = 'production was not checked (blue unknown)';
-  if (state.blue) {
-    const check = await manager.verify({ deployment: state.blue, ...(state.green ? { other: state.green } : {}) });
-    if (!check.ok) {
-      return {
-        status: 'failed',
-        reason: `the recorded traffic state is back, but production does not answer from blue ${state.blue.id}: ${check.reason}`,
-      };
-    }
-    verified = `production answers from blue ${state.blue.id} (${check.reason})`;
+  let done: Restored;
+  try {
+    // The recorded state is back: saved at once, so a second post step does not move traffic again.
+    done = await restoreBlue(ctx.traffic(), state, why, log, () => ctx.update({ restored: true, greenShare: 0 }));
+  } catch (err) {
+    if (!ctx.state.restored) throw err;
+    return { status: 'failed', reason: errorMessage(err) };
   }
+  const verified = done.verified;
 
   let record = '';
   if (state.githubDeploymentId !== undefined) {
@@ -50,4 +43,4 @@ export const reconcile: Reconcile = async (ctx: StepContext<Providers>): Promise
     return { status: 'skipped', reason: `${done.what}; ${verified}${record}` };
   }
   return { status: 'passed', reason: `${done.what}; ${verified}${record}` };
-};
+}

@@ -8,12 +8,11 @@
  * the run's message (main's notifier). A re-run (attempt ≥ 2) carries on with attempt 1's target and
  * record: it never resolves `previous` again, which could pick the release attempt 1 moved away from.
  */
+import type { RunStep } from '../pipeline/context.js';
 import { formatSpan } from '../analysis/format.js';
-import type { CheckResult, Step, StepOutcome } from '../pipeline/types.js';
-import type { Providers } from '../providers/index.js';
+import type { CheckResult, StepOutcome } from '../pipeline/types.js';
 import { loadRecords } from '../records/github.js';
 import type { RecordView } from '../records/lock.js';
-import { createTrafficManager } from '../traffic/index.js';
 import {
   closeRollbackRecord,
   openRollbackRecord,
@@ -22,26 +21,25 @@ import {
   rollbackPayload,
 } from './rollback/record.js';
 import { checkTarget, ownRollbackRecord, parseTargetSpec, resolveTarget, RollbackRefused } from './rollback/target.js';
-import { sampleWindow } from './validate/sampler.js';
-import { analysisChecks, analysisDetails, logSample, monitoringOf, runAnalysis } from './validate/run.js';
+import { watchProduction } from './validate/run.js';
 
 function why(err: unknown): string {
   return err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
 }
 
 /** The rollback step (the only step of `mode: rollback`). */
-export const rollbackStep: Step<Providers> = {
+export const rollbackStep: RunStep = {
   name: 'rollback',
   title: 'Rollback',
   async run(ctx): Promise<StepOutcome> {
-    const { config, providers, log, signal } = ctx;
+    const { config, providers, log } = ctx;
     if (config.mode !== 'rollback') return { status: 'skipped', reason: `not part of mode ${config.mode}` };
     const { vercel, github } = providers;
     if (!vercel) return { status: 'failed', reason: 'vercel-token is required to roll back' };
     const checks: CheckResult[] = [];
 
     // 1. Who is live, and where to go: all reads, nothing moves yet.
-    const manager = createTrafficManager(config, providers, log, signal);
+    const manager = ctx.traffic();
     const live = await manager.readLive();
     log.info(`Production now: ${live.description}`);
     for (const note of live.notes) log.warning(note);
@@ -136,33 +134,22 @@ export const rollbackStep: Step<Providers> = {
     }
 
     // 4. Watch it, when monitoring is configured.
-    const monitoring = monitoringOf(config);
+    const durationMs = config.validation.windowMs;
+    const watch = await watchProduction(ctx, {
+      durationMs,
+      share: 100,
+      heading: 'Samples after the rollback',
+      onStart: () => log.info(`Watching production on ${target.id} for ${formatSpan(durationMs)}`),
+    });
     let details: Record<string, unknown> = {};
-    if ('skip' in monitoring) {
-      checks.push({ name: 'validation', status: 'skipped', reason: monitoring.skip });
+    let markdown: string | undefined;
+    if (!watch.watched) {
+      checks.push({ name: 'validation', status: 'skipped', reason: watch.skip });
     } else {
-      const analysis = runAnalysis(config);
-      const durationMs = config.validation.windowMs;
-      log.info(`Watching production on ${target.id} for ${formatSpan(durationMs)}`);
-      const { decision } = await sampleWindow({
-        source: monitoring.source,
-        signals: monitoring.signals,
-        policy: monitoring.policy,
-        analysis,
-        durationMs,
-        intervalMs: config.validation.intervalMs,
-        share: 100,
-        signal,
-        log,
-        onSample: (s) => logSample(log, s),
-      });
-      details = analysisDetails(
-        analysis,
-        monitoring.policy,
-        { durationMs, intervalMs: config.validation.intervalMs },
-        'Samples after the rollback',
-      );
-      checks.push(...analysisChecks(analysis, monitoring.policy, monitoring.signals));
+      details = watch.details;
+      markdown = watch.markdown;
+      checks.push(...watch.checks);
+      const { decision } = watch;
       if (decision.kind !== 'continue') {
         // Production is on the target: the record says so (GitHub's active deployment is what serves),
         // and the failed job says it is not healthy either.
@@ -172,6 +159,7 @@ export const rollbackStep: Step<Providers> = {
           reason: `production is on ${target.id}, but it does not pass validation either: ${decision.reason}`,
           checks,
           details,
+          markdown,
         };
       }
     }
@@ -196,6 +184,7 @@ export const rollbackStep: Step<Providers> = {
       reason: `production is back on ${target.id} (from ${live.blue.id}): ${reason}`,
       checks,
       details: { ...details, target, from: live.blue, source: resolved.from, reason },
+      ...(markdown ? { markdown } : {}),
     };
   },
 };

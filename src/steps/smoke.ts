@@ -5,16 +5,16 @@
  * and to the PR comment (its smoke section). Any failed check blocks the switch: production stays
  * on blue.
  */
+import type { RunContext, RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
-import type { Step, StepContext, StepOutcome } from '../pipeline/types.js';
+import type { StepOutcome } from '../pipeline/types.js';
 import { errorMessage } from '../pipeline/verdict.js';
 import { deploymentBaseUrl } from '../providers/health.js';
-import type { Providers } from '../providers/index.js';
 import { upsertPrComment } from '../surfaces/pr-comment.js';
 import { renderSmokeReport, smokeChecks } from './smoke/report.js';
 import { runSmoke, type SmokeResult } from './smoke/run.js';
 
-export const smokeStep: Step<Providers> = {
+export const smokeStep: RunStep = {
   name: 'smoke',
   title: STEP_TITLES.smoke,
   async run(ctx): Promise<StepOutcome> {
@@ -62,7 +62,7 @@ export const smokeStep: Step<Providers> = {
 };
 
 /** The smoke section of the PR comment. A comment failure is a warning, never a failed step. */
-async function commentOnPr(ctx: StepContext<Providers>, markdown: string): Promise<void> {
+async function commentOnPr(ctx: RunContext, markdown: string): Promise<void> {
   const { config, log } = ctx;
   const pull = ctx.state.pullNumber;
   if (!config.cleanup.prComment || pull === undefined) return;

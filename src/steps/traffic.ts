@@ -4,24 +4,23 @@
  * the expected share, and holding each step but the last for `step-duration` with analysis
  * (`analyzeStep`, the validate hook). Before the first mutation the exact prior state is in the
  * run state (and in the GitHub deployment's payload): any failure here makes the runner restore it
- * at once (`restoreFor`), and a run killed mid-switch is restored by the post step (reconcile.ts).
+ * at once (`restoreFor`), and a run killed mid-switch is restored by the post step (`reconcile`).
+ * Both go through the one restore, `restoreBlue` (src/traffic/restore.ts).
  */
+import type { RunContext, RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { RestoreFn } from '../pipeline/restore.js';
-import type { DeploymentRef, Logger, Step, StepContext, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
+import type { DeploymentRef, Logger, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
 import { errorMessage } from '../pipeline/verdict.js';
 import type { Providers } from '../providers/index.js';
-import { isSnapshot, setRecordStatus } from '../records/index.js';
-import { createTrafficManager, restoreFromState, type RoutingCheck, type TrafficManager } from '../traffic/index.js';
+import { setRecordStatus } from '../records/index.js';
+import { createTrafficManager, restoreBlue, type RoutingCheck, type TrafficManager } from '../traffic/index.js';
 import { describeSnapshot, sameTraffic } from '../traffic/snapshot.js';
-import type { RestoreFor } from './index.js';
+import type { Config } from '../config/types.js';
 import { analyzeStep as defaultAnalyzeStep, type StepAnalysis } from './validate-hook.js';
 
 /** Holds one traffic step and analyses production meanwhile (the validate hook's `analyzeStep`). */
-export type StepAnalyzer = (
-  ctx: StepContext<Providers>,
-  opts: { share: number; durationMs: number },
-) => Promise<StepAnalysis>;
+export type StepAnalyzer = (ctx: RunContext, opts: { share: number; durationMs: number }) => Promise<StepAnalysis>;
 
 /** One entry of the weight history in the step's details (and the report). */
 export interface WeightStep {
@@ -38,7 +37,7 @@ export interface WeightStep {
 }
 
 /** The traffic step; `analyzeStep` is injectable for tests. */
-export function createTrafficStep(opts: { analyzeStep?: StepAnalyzer } = {}): Step<Providers> {
+export function createTrafficStep(opts: { analyzeStep?: StepAnalyzer } = {}): RunStep {
   const analyze = opts.analyzeStep ?? defaultAnalyzeStep;
   return {
     name: 'traffic',
@@ -46,8 +45,9 @@ export function createTrafficStep(opts: { analyzeStep?: StepAnalyzer } = {}): St
     async run(ctx): Promise<StepOutcome> {
       const { config } = ctx;
       if (config.mode !== 'deploy') return { status: 'skipped', reason: `not part of mode ${config.mode}` };
+      // The state recorded with the GitHub deployment; an armed one (a restored run state) as it is.
       const { green, blue } = ctx.state;
-      const recorded = recordedTraffic(ctx);
+      const recorded = ctx.state.trafficBefore ?? ctx.state.rollbackTarget;
       if (!green || !blue || !recorded) {
         return {
           status: 'failed',
@@ -68,28 +68,16 @@ export function createTrafficStep(opts: { analyzeStep?: StepAnalyzer } = {}): St
 
 export const trafficStep = createTrafficStep();
 
-/**
- * The traffic state the deploy step recorded in the GitHub deployment's payload (its details carry
- * it; the run state gets it as `trafficBefore` only right before the first mutation). A state
- * already switching (a restored run state) is taken as it is.
- */
-function recordedTraffic(ctx: StepContext<Providers>): TrafficSnapshot | undefined {
-  if (ctx.state.trafficBefore) return ctx.state.trafficBefore;
-  const deploy = [...ctx.results].reverse().find((r) => r.name === 'deploy');
-  const snap = deploy?.details.trafficBefore;
-  return isSnapshot(snap) ? snap : undefined;
-}
-
 async function switchTraffic(
-  ctx: StepContext<Providers>,
+  ctx: RunContext,
   analyze: StepAnalyzer,
   run: { green: DeploymentRef; blue: DeploymentRef; snapshot: TrafficSnapshot },
   history: WeightStep[],
   details: Record<string, unknown>,
 ): Promise<StepOutcome> {
-  const { config, log, signal } = ctx;
+  const { config, log } = ctx;
   const { green, blue, snapshot } = run;
-  const manager = createTrafficManager(config, ctx.providers, log, signal);
+  const manager = ctx.traffic();
 
   // Switch only from the state the record holds: anything else would make the record's undo wrong.
   const live = await manager.readLive();
@@ -106,7 +94,7 @@ async function switchTraffic(
     };
   }
 
-  // The undo record is saved before the first mutation (the state store persists synchronously).
+  // The restore is armed before the first mutation (the state store persists synchronously).
   ctx.update({ phase: 'switching', greenShare: 0, trafficBefore: snapshot });
   details.prepared = await manager.prepareGreen(green, snapshot);
 
@@ -130,7 +118,8 @@ async function switchTraffic(
       return {
         status: 'failed',
         reason: `analysis at ${pct}% stopped the rollout: ${held.reason}`,
-        details: { ...details, analysis: held.details, ...(held.noRollback ? { noRollback: true } : {}) },
+        details: { ...details, analysis: held.details },
+        ...(held.stopWithoutRollback ? { stopWithoutRollback: true } : {}),
       };
     }
     // Production may have drifted during the hold (another change to the load balancer): look again.
@@ -177,7 +166,7 @@ async function verifyStep(
 
 /** A re-run whose earlier attempt already switched: verify, and carry on to validation. */
 async function alreadyLive(
-  ctx: StepContext<Providers>,
+  ctx: RunContext,
   manager: TrafficManager,
   run: { green: DeploymentRef; blue: DeploymentRef; snapshot: TrafficSnapshot },
   history: WeightStep[],
@@ -200,7 +189,7 @@ async function alreadyLive(
 }
 
 /** An `in_progress` status with the current share: progress in GitHub's UI, and the lock's heartbeat. */
-async function heartbeat(ctx: StepContext<Providers>, description: string): Promise<void> {
+async function heartbeat(ctx: RunContext, description: string): Promise<void> {
   const id = ctx.state.githubDeploymentId;
   if (id === undefined) return;
   try {
@@ -215,20 +204,15 @@ async function heartbeat(ctx: StepContext<Providers>, description: string): Prom
 }
 
 /**
- * The runner's restore (registry `restoreFor`): put `state.trafficBefore` back, then check that
- * production answers from blue. Throws when either fails, so the runner reports it loudly.
+ * The runner's restore (registry `restoreFor`): `restoreBlue` over a traffic manager bound to the
+ * restore's own deadline (`rollback-timeout`), not to the run's signal: a restore must not be cut
+ * short by the cancellation of the run it is making safe. Throws when it fails, so the runner
+ * reports it loudly.
  */
-export const restoreFor: RestoreFor = ({ config, providers, log }) => {
+export function restoreFor(run: { config: Config; providers: Providers; log: Logger }): RestoreFn | undefined {
+  const { config, providers, log } = run;
   if (config.mode !== 'deploy') return undefined;
-  const restore: RestoreFn = async (state, reason, signal) => {
-    const done = await restoreFromState(config, providers, state, log, { signal, reason });
-    log.info(done.changed ? `Restored: ${done.what}` : `Nothing to restore: ${done.what}`);
-    if (!state.blue) return;
-    const manager = createTrafficManager(config, providers, log, signal);
-    const check = await manager.verify({ deployment: state.blue, ...(state.green ? { other: state.green } : {}) });
-    if (!check.ok)
-      throw new Error(`the recorded state is back, but production does not answer from blue: ${check.reason}`);
-    log.info(`Production answers from blue ${state.blue.id}: ${check.reason}`);
+  return async (state, reason, signal) => {
+    await restoreBlue(createTrafficManager(config, providers, log, signal), state, reason, log);
   };
-  return restore;
-};
+}

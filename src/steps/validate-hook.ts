@@ -7,10 +7,11 @@
  */
 import { summarize } from '../analysis/analysis.js';
 import { formatSpan } from '../analysis/format.js';
-import type { Decision, Sample } from '../analysis/types.js';
-import type { StepContext } from '../pipeline/types.js';
-import { abortableSleep, sampleWindow } from './validate/sampler.js';
-import { analysisDetails, logSample, monitoringOf, runAnalysis } from './validate/run.js';
+import { policyFromConfig } from '../analysis/policy.js';
+import type { AnalysisState, Decision, Sample } from '../analysis/types.js';
+import type { RunCore } from '../pipeline/types.js';
+import { abortableSleep } from './validate/sampler.js';
+import { watchProduction } from './validate/run.js';
 
 /** What one analysed traffic step concluded. */
 export interface StepAnalysis {
@@ -25,65 +26,60 @@ export interface StepAnalysis {
   /** True when monitoring is not configured: the step was held without analysis. */
   unanalysed?: boolean;
   /**
-   * `no-data: inconclusive`: stop and fail the job WITHOUT rolling back. The traffic step should put
-   * `noRollback: true` in its failed outcome's details (see the validate step).
+   * `no-data: inconclusive`: stop and fail the job WITHOUT rolling back; the traffic step passes it
+   * on as its outcome's `stopWithoutRollback`.
    */
-  noRollback?: boolean;
-  /** Details for the step's report (all of the run's samples so far, totals, chart markdown). */
+  stopWithoutRollback?: boolean;
+  /** Details for the step's report (all of the run's samples so far, totals). */
   details: Record<string, unknown>;
+  /** The chart of the run's samples so far, for the job summary (absent when unanalysed). */
+  markdown?: string;
 }
 
 /**
  * Hold green at `share` percent for `durationMs`, sampling every `validation-interval`. Resolves
  * early with `ok: false` on the first terminal decision. Rejects only when the run is cancelled.
  */
-export async function analyzeStep<P>(
-  ctx: StepContext<P>,
+export async function analyzeStep(
+  ctx: RunCore & { analysis: AnalysisState },
   opts: { share: number; durationMs: number },
 ): Promise<StepAnalysis> {
   const { config, log, signal } = ctx;
   const span = formatSpan(opts.durationMs);
-  const monitoring = monitoringOf(config);
-  if ('skip' in monitoring) {
-    log.info(`Holding green at ${opts.share}% for ${span} without analysis: ${monitoring.skip}`);
+  const intervalMs = config.validation.intervalMs;
+  const watch = await watchProduction(ctx, {
+    durationMs: opts.durationMs,
+    share: opts.share,
+    heading: 'Traffic step analysis',
+    onStart: () => log.info(`Holding green at ${opts.share}% for ${span}, sampling every ${formatSpan(intervalMs)}`),
+  });
+  if (!watch.watched) {
+    log.info(`Holding green at ${opts.share}% for ${span} without analysis: ${watch.skip}`);
     await abortableSleep(opts.durationMs, signal);
     return {
       ok: true,
       decision: { kind: 'continue' },
-      reason: `held ${span} at ${opts.share}% without analysis (${monitoring.skip})`,
+      reason: `held ${span} at ${opts.share}% without analysis (${watch.skip})`,
       samples: [],
       unanalysed: true,
       details: {},
     };
   }
-  const analysis = runAnalysis(config);
-  const intervalMs = config.validation.intervalMs;
-  log.info(`Holding green at ${opts.share}% for ${span}, sampling every ${formatSpan(intervalMs)}`);
-  const { decision, samples } = await sampleWindow({
-    source: monitoring.source,
-    signals: monitoring.signals,
-    policy: monitoring.policy,
-    analysis,
-    durationMs: opts.durationMs,
-    intervalMs,
-    share: opts.share,
-    signal,
-    log,
-    onSample: (s) => logSample(log, s),
-  });
-  const details = analysisDetails(
-    analysis,
-    monitoring.policy,
-    { durationMs: opts.durationMs, intervalMs },
-    'Traffic step analysis',
-  );
+  const { decision, samples, details, markdown } = watch;
   if (decision.kind === 'continue') {
-    const verdict = summarize(analysis, monitoring.policy);
-    return { ok: true, decision, reason: `green at ${opts.share}% for ${span}: ${verdict.reason}`, samples, details };
+    const verdict = summarize(ctx.analysis, policyFromConfig(config));
+    return {
+      ok: true,
+      decision,
+      reason: `green at ${opts.share}% for ${span}: ${verdict.reason}`,
+      samples,
+      details,
+      markdown,
+    };
   }
-  const where = `at ${opts.share}%`;
+  const reason = `${decision.reason} (at ${opts.share}%)`;
   if (decision.kind === 'inconclusive') {
-    return { ok: false, decision, reason: `${decision.reason} (${where})`, samples, noRollback: true, details };
+    return { ok: false, decision, reason, samples, stopWithoutRollback: true, details, markdown };
   }
-  return { ok: false, decision, reason: `${decision.reason} (${where})`, samples, details };
+  return { ok: false, decision, reason, samples, details, markdown };
 }

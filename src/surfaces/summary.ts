@@ -3,11 +3,11 @@
  * fails): the verdict first, then a table of the mode's steps in order (status, duration, one-line
  * reason; steps that never ran say "not run"), then each step's details.
  *
- * Convention for steps that want more than their checks table: put a ready Markdown section in
- * `StepResult.details.markdown` (a string). It is appended verbatim under the step's heading, after
- * the checks — for example the validate step's Mermaid `xychart-beta` of its samples. The step
- * renders it itself and must escape any remote text in it (src/surfaces/markdown.ts); headings in
- * it should be level 4 or below. Any other `details` key stays in the JSON report only.
+ * A step that wants more than its checks table returns a ready Markdown section in
+ * `StepOutcome.markdown`. It is appended verbatim under the step's heading, after the checks — for
+ * example the validate step's Mermaid `xychart-beta` of its samples. The step renders it itself and
+ * must escape any remote text in it (src/surfaces/markdown.ts); headings in it should be level 4 or
+ * below. `details` stay in the JSON report only.
  */
 import * as core from '@actions/core';
 import { formatDuration } from '../config/duration.js';
@@ -95,7 +95,7 @@ function stepsTable(r: Report): string {
 }
 
 function stepDetails(result: StepResult): string {
-  const extra = typeof result.details.markdown === 'string' ? result.details.markdown.trim() : '';
+  const extra = result.markdown?.trim() ?? '';
   if (result.checks.length === 0 && extra === '') return '';
   const parts = [`### ${STEP_ICON[result.status].split(' ')[0]} ${escapeInline(result.title, 80)}`];
   if (result.checks.length > 0) {

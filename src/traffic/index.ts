@@ -1,10 +1,9 @@
 /**
- * Builds the run's TrafficManager from the config (`traffic-manager`) and its providers, and the
- * one way anything outside the traffic step puts blue back: `restoreFromState` (the runner's
- * restore, the post step, automatic rollback).
+ * Builds the run's TrafficManager from the config (`traffic-manager`) and its providers. The one
+ * way back to blue over it is `restoreBlue` (./restore.ts).
  */
 import type { Config } from '../config/types.js';
-import type { Logger, RunState } from '../pipeline/types.js';
+import type { Logger } from '../pipeline/types.js';
 import { deploymentBaseUrl } from '../providers/health.js';
 import type { Providers } from '../providers/index.js';
 import { CloudflareTrafficManager } from './cloudflare.js';
@@ -13,6 +12,7 @@ import { VercelTrafficManager } from './vercel.js';
 import type { VerifyOptions } from './verify.js';
 
 export type { LiveReading, RoutingCheck, RoutingExpectation, TrafficManager } from './types.js';
+export { restoreBlue, type Restored } from './restore.js';
 
 /** The providers a traffic manager uses. */
 export type TrafficProviders = Pick<Providers, 'vercel' | 'cloudflare'>;
@@ -69,20 +69,4 @@ export function createTrafficManager(
     log,
     ...(signal ? { signal } : {}),
   });
-}
-
-/**
- * Put `state.trafficBefore` back (the recorded state before the first mutation). Safe to call
- * again: it changes only what differs. Throws when nothing was recorded or the restore fails.
- */
-export async function restoreFromState(
-  config: Config,
-  providers: TrafficProviders,
-  state: RunState,
-  log: Logger,
-  opts: { signal?: AbortSignal; reason?: string } = {},
-): Promise<{ changed: boolean; what: string }> {
-  if (!state.trafficBefore) throw new Error('no traffic state was recorded before the switch: nothing to restore');
-  const manager = createTrafficManager(config, providers, log, opts.signal);
-  return manager.restore(state.trafficBefore, opts.reason ?? 'restoring blue');
 }

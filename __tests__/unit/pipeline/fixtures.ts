@@ -72,9 +72,8 @@ export function harness(config: Config, initial: Partial<RunState> = {}) {
   );
   const log = recordingLogger();
   const controller = new AbortController();
-  const ctx: PipelineContext<undefined> = {
+  const ctx: PipelineContext = {
     config,
-    providers: undefined,
     log,
     signal: controller.signal,
     get state() {
@@ -87,10 +86,10 @@ export function harness(config: Config, initial: Partial<RunState> = {}) {
 
 export const SNAPSHOT: TrafficSnapshot = { kind: 'vercel', productionDeploymentId: 'dpl_blue' };
 
-type Run = (ctx: StepContext<undefined>) => Promise<StepOutcome>;
+type Run = (ctx: StepContext) => Promise<StepOutcome>;
 
 /** A test step. */
-export function step(name: StepName, run: Run, title = `step ${name}`): Step<undefined> {
+export function step(name: StepName, run: Run, title = `step ${name}`): Step {
   return { name, title, run };
 }
 
@@ -100,7 +99,7 @@ const pass = (reason: string): StepOutcome => ({ status: 'passed', reason });
  * The seven deploy steps as test doubles that advance the phase like the real ones; `override`
  * replaces the behaviour of some of them.
  */
-export function deploySteps(override: Partial<Record<StepName, Run>> = {}): Step<undefined>[] {
+export function deploySteps(override: Partial<Record<StepName, Run>> = {}): Step[] {
   const normal: Record<string, Run> = {
     preflight: async (c) => (c.update({ phase: 'preflight-passed' }), pass('all checks passed')),
     prepare: async (c) => (c.update({ phase: 'prepared' }), pass('ready')),

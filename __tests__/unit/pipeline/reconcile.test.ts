@@ -28,16 +28,16 @@ const MID_SWITCH: RunState = {
  */
 function world(
   initial: RunState | undefined | Error,
-  reconcile?: (ctx: StepContext<string>) => Promise<StepOutcome>,
+  reconcile?: (ctx: StepContext<{ providers: string }>) => Promise<StepOutcome>,
   config: Config = testConfig('deploy'),
-  tidy?: (ctx: StepContext<string>, ends: LooseEnds) => Promise<TidyOutcome>,
+  tidy?: (ctx: StepContext<{ providers: string }>, ends: LooseEnds) => Promise<TidyOutcome>,
 ) {
   const saved: RunState[] = [];
   const failures: string[] = [];
   const log = recordingLogger();
   const controller = new AbortController();
   let current = initial;
-  const deps: PostDeps<string> = {
+  const deps: PostDeps<{ providers: string }> = {
     loadState: () => {
       if (current instanceof Error) throw current;
       return current;
@@ -47,7 +47,7 @@ function world(
       saved.push(structuredClone(state));
     },
     loadConfig: () => config,
-    createProviders: () => 'providers',
+    createServices: () => ({ providers: 'providers' }),
     reconcile,
     logger: () => log,
     signal: controller.signal,

@@ -215,7 +215,7 @@ describe('runPipeline: the error policy, row by row', () => {
         validate: async () => ({
           status: 'failed',
           reason: 'no data for error rate at 12:03:30 (no-data: inconclusive)',
-          details: { noRollback: true },
+          stopWithoutRollback: true,
         }),
       },
       restore.fn,
@@ -236,7 +236,7 @@ describe('runPipeline: the error policy, row by row', () => {
           return {
             status: 'failed',
             reason: 'no data at the 10% step (no-data: inconclusive)',
-            details: { noRollback: true },
+            stopWithoutRollback: true,
           };
         },
       },

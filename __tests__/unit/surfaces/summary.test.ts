@@ -85,10 +85,7 @@ describe('renderSummaryMarkdown', () => {
             ],
           };
         },
-        validate: async (c) => (
-          c.update({ phase: 'validated' }),
-          { status: 'passed', reason: 'ok', details: { markdown: chart } }
-        ),
+        validate: async (c) => (c.update({ phase: 'validated' }), { status: 'passed', reason: 'ok', markdown: chart }),
       }),
     );
     expect(md).toContain('### ✅ step preflight\n\n| Check | Result | Reason |');

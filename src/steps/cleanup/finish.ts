@@ -238,7 +238,7 @@ async function closeAfterRun(opts: Parameters<typeof finishRun>[0]): Promise<voi
  * run finds everything closed and makes no mutating request. `complete` is false when something
  * could not be checked or closed, each said in `warnings`.
  */
-export async function tidyAfterRun(ctx: StepContext<Providers>, ends: LooseEnds): Promise<TidyOutcome> {
+export async function tidyAfterRun(ctx: StepContext<{ providers: Providers }>, ends: LooseEnds): Promise<TidyOutcome> {
   const { config, providers, log } = ctx;
   const out: TidyOutcome = { done: [], warnings: [], failures: [] };
   if (ends.record) {

@@ -1,28 +1,75 @@
 /**
- * The run's one analysis: canary steps (through `analyzeStep`) and the final window (the validate
- * step) add to the same running totals, so `failure-limit` counts breaching samples across the whole
- * rollout, and the report's chart shows every sample of the run, each with green's share.
+ * Watching production: the one routine behind canary holds (the traffic step), post-deployment
+ * validation and the watch after a rollback. Every watch of a run adds to the run's one analysis
+ * (`RunServices.analysis`), so `failure-limit` counts breaching samples across the whole rollout,
+ * and the report's chart shows every sample of the run, each with green's share.
  */
-import { createAnalysis, summarize } from '../../analysis/analysis.js';
+import { summarize } from '../../analysis/analysis.js';
 import { formatMs, formatRatio, formatSpan } from '../../analysis/format.js';
 import { policyFromConfig } from '../../analysis/policy.js';
-import type { AnalysisPolicy, AnalysisState, Sample } from '../../analysis/types.js';
+import type { AnalysisPolicy, AnalysisState, Decision, Sample } from '../../analysis/types.js';
 import type { Config } from '../../config/types.js';
 import type { CheckResult, Logger } from '../../pipeline/types.js';
 import { samplesMarkdown } from '../../surfaces/chart.js';
 import { datadogSource } from './datadog-source.js';
-import { hasSignals, type MetricsSource, type Signals } from './sampler.js';
+import { hasSignals, sampleWindow, type MetricsSource, type Signals } from './sampler.js';
 
-const RUNS = new WeakMap<Config, AnalysisState>();
+/** What watching production concluded. */
+export type Watch =
+  /** Nothing could be watched (no Datadog, no signal): said in `skip`, never a pass. */
+  | { watched: false; skip: string }
+  | {
+      watched: true;
+      /** `continue`: the window passed; otherwise the terminal decision (breach, unobservable, no data). */
+      decision: Decision;
+      /** Samples of this watch (the run's analysis keeps every sample of the run). */
+      samples: Sample[];
+      /** Samples, totals, thresholds and verdict of the run so far, for the report. */
+      details: Record<string, unknown>;
+      /** One check per signal and one for observability, over the run so far. */
+      checks: CheckResult[];
+      /** The samples chart for the job summary. */
+      markdown: string;
+    };
 
-/** The analysis of the run that `config` belongs to (created on first use). */
-export function runAnalysis(config: Config): AnalysisState {
-  let a = RUNS.get(config);
-  if (!a) {
-    a = createAnalysis();
-    RUNS.set(config, a);
-  }
-  return a;
+/**
+ * Watch production for `durationMs`, a sample every `validation-interval`, adding to `analysis`.
+ * Resolves early on the first terminal decision; rejects only when the run is cancelled.
+ */
+export async function watchProduction(
+  run: { config: Config; log: Logger; signal: AbortSignal; analysis: AnalysisState },
+  opts: { durationMs: number; share: number; heading: string; onStart?: () => void },
+): Promise<Watch> {
+  const { config, log, signal, analysis } = run;
+  const monitoring = monitoringOf(config);
+  if ('skip' in monitoring) return { watched: false, skip: monitoring.skip };
+  opts.onStart?.();
+  const intervalMs = config.validation.intervalMs;
+  const { decision, samples } = await sampleWindow({
+    source: monitoring.source,
+    signals: monitoring.signals,
+    policy: monitoring.policy,
+    analysis,
+    durationMs: opts.durationMs,
+    intervalMs,
+    share: opts.share,
+    signal,
+    log,
+    onSample: (s) => logSample(log, s),
+  });
+  const window = { durationMs: opts.durationMs, intervalMs };
+  return {
+    watched: true,
+    decision,
+    samples,
+    details: analysisDetails(analysis, monitoring.policy, window),
+    checks: analysisChecks(analysis, monitoring.policy, monitoring.signals),
+    markdown: samplesMarkdown(
+      analysis.samples,
+      { errorRate: monitoring.policy.errorRateThreshold, latencyMs: monitoring.policy.latencyThresholdMs },
+      opts.heading,
+    ),
+  };
 }
 
 /** The signals the config asks to watch. */
@@ -56,7 +103,7 @@ export function monitoringOf(
 }
 
 /** One log line per sample; breaches and errors as warnings. */
-export function logSample(log: Logger, s: Sample): void {
+function logSample(log: Logger, s: Sample): void {
   const share = s.share === undefined ? '' : ` (green ${s.share}%)`;
   const line = `sample${share}: ${s.outcome} — ${s.reason}`;
   if (s.outcome === 'breach' || s.outcome === 'error') log.warning(line);
@@ -69,7 +116,7 @@ function maxOf(values: (number | null)[]): number | undefined {
 }
 
 /** One check per signal (measured maximum against threshold) and one for observability. */
-export function analysisChecks(a: AnalysisState, policy: AnalysisPolicy, signals: Signals): CheckResult[] {
+function analysisChecks(a: AnalysisState, policy: AnalysisPolicy, signals: Signals): CheckResult[] {
   const checks: CheckResult[] = [];
   const signalCheck = (name: string, values: (number | null)[], threshold: number, fmt: (n: number) => string) => {
     const max = maxOf(values);
@@ -121,12 +168,11 @@ export function analysisChecks(a: AnalysisState, policy: AnalysisPolicy, signals
   return checks;
 }
 
-/** The details every analysis outcome carries: the samples, totals, and the chart. */
-export function analysisDetails(
+/** The details every analysis outcome carries: the samples, totals and verdict. */
+function analysisDetails(
   a: AnalysisState,
   policy: AnalysisPolicy,
   window: { durationMs: number; intervalMs: number },
-  heading: string,
 ): Record<string, unknown> {
   return {
     samples: a.samples,
@@ -139,10 +185,5 @@ export function analysisDetails(
     queryErrors: a.errors,
     noData: a.noData,
     verdict: summarize(a, policy),
-    markdown: samplesMarkdown(
-      a.samples,
-      { errorRate: policy.errorRateThreshold, latencyMs: policy.latencyThresholdMs },
-      heading,
-    ),
   };
 }

@@ -201,7 +201,7 @@ describe('closingSignal', () => {
 });
 
 describe('tidyAfterRun: the post step closes what is still open', () => {
-  function ctx(providers: Partial<Providers>): StepContext<Providers> {
+  function ctx(providers: Partial<Providers>): StepContext<{ providers: Providers }> {
     return {
       config: testConfig('deploy'),
       providers: providers as Providers,

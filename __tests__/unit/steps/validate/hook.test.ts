@@ -6,9 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, Traffic, type RunningService } from '../../../../sandbox/core/service.ts';
 import type { Config } from '../../../../src/config/types.ts';
-import type { Logger, RunState, StepContext } from '../../../../src/pipeline/types.ts';
+import { createAnalysis } from '../../../../src/analysis/analysis.ts';
+import type { AnalysisState } from '../../../../src/analysis/types.ts';
+import type { Logger, RunCore, RunState } from '../../../../src/pipeline/types.ts';
 import { analyzeStep } from '../../../../src/steps/validate-hook.ts';
-import { runAnalysis } from '../../../../src/steps/validate/run.ts';
 
 let dd: RunningService;
 let errorRate = 0.001;
@@ -46,11 +47,11 @@ function config(datadog: boolean): Config {
   } as unknown as Config;
 }
 
-function ctx(c: Config): StepContext<unknown> {
+function ctx(c: Config, analysis: AnalysisState = createAnalysis()): RunCore & { analysis: AnalysisState } {
   const noop = () => {};
   const log: Logger = { info: noop, warning: noop, error: noop, debug: noop, untrusted: noop };
   const state: RunState = { phase: 'switching', mode: 'deploy', environment: 'production', sha: 'a'.repeat(40) };
-  return { config: c, state, providers: {}, log, signal: new AbortController().signal, update: noop, results: [] };
+  return { config: c, state, analysis, log, signal: new AbortController().signal, update: noop };
 }
 
 describe('analyzeStep', () => {
@@ -65,27 +66,29 @@ describe('analyzeStep', () => {
   it('a healthy step passes; its samples carry green’s share and join the run’s analysis', async () => {
     errorRate = 0.001;
     const c = config(true);
-    const r = await analyzeStep(ctx(c), { share: 10, durationMs: 300 });
+    const analysis = createAnalysis();
+    const r = await analyzeStep(ctx(c, analysis), { share: 10, durationMs: 300 });
     expect(r.ok).toBe(true);
     expect(r.samples).toHaveLength(3);
     expect(r.samples.every((s) => s.share === 10)).toBe(true);
     expect(r.reason).toMatch(/^green at 10% for 300ms: 3 samples/);
-    expect(runAnalysis(c).samples).toHaveLength(3);
-    expect(String(r.details.markdown)).toContain('| 10% |');
+    expect(analysis.samples).toHaveLength(3);
+    expect(r.markdown).toContain('| 10% |');
   });
 
   it('a breach stops the rollout at that step, with value against threshold', async () => {
     errorRate = 0.2;
     const c = config(true);
-    const r = await analyzeStep(ctx(c), { share: 10, durationMs: 5000 });
+    const analysis = createAnalysis();
+    const r = await analyzeStep(ctx(c, analysis), { share: 10, durationMs: 5000 });
     expect(r.ok).toBe(false);
     expect(r.samples).toHaveLength(1);
     expect(r.reason).toMatch(
       /^error rate 0\.2 > 0\.01 at \d\d:\d\d:\d\d \(1 breaching sample, failure-limit 0\) \(at 10%\)$/,
     );
-    expect(r.noRollback).toBeUndefined();
+    expect(r.stopWithoutRollback).toBeUndefined();
     // The run's analysis has decided: the next step's hold returns at once with the same decision.
-    const again = await analyzeStep(ctx(c), { share: 50, durationMs: 5000 });
+    const again = await analyzeStep(ctx(c, analysis), { share: 50, durationMs: 5000 });
     expect(again.ok).toBe(false);
     expect(again.samples).toHaveLength(0);
   });
