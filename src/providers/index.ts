@@ -48,6 +48,12 @@ export const POLICIES = {
   github: { timeoutMs: 15_000, retries: 3, maxRateLimitWaitMs: 60_000 },
   /** Vercel's rate limits use one-minute buckets: a wait of up to a minute is worth it for a promote. */
   vercel: { timeoutMs: 20_000, retry: policy(3, 1_000, 8_000, 60_000) },
+  /**
+   * Staging a deployment (`@vercel/client` upload and create): bounded by `health-check-timeout`, as its
+   * requests have no timeout of their own. A create whose outcome was lost is looked up and, when Vercel
+   * does not have it, repeated this many times.
+   */
+  vercelCreate: { retries: 1 },
   /** Cloudflare blocks for five minutes once over its limit: do not wait for that. */
   cloudflare: { timeoutMs: 10_000, retry: policy(3, 500, 5_000, 30_000) },
   datadog: { timeoutMs: 10_000, retry: policy(2, 500, 4_000, 20_000) },
@@ -81,6 +87,7 @@ export function createProviders(config: Config, log: Logger, signal: AbortSignal
       teamId: config.vercel.teamId,
       apiUrl: config.vercel.apiUrl,
       ...POLICIES.vercel,
+      create: POLICIES.vercelCreate,
       ...common,
     });
   }

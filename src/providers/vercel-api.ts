@@ -1,13 +1,19 @@
 /**
- * Vercel REST (the `Platform` of ARCHITECTURE.md, except creating and uploading, which `@vercel/client`
- * does): get/list/delete deployments, aliases, the project, promote, instant rollback, project env, build
- * events. Plain `requestJson` rather than `@vercel/sdk`: the SDK is heavy, rejects unknown enum values
- * (a new `readyState` would break a deploy) and has no retry-after cap.
+ * The Vercel adapter: get/list/find/delete deployments, aliases, the project, promote, instant rollback,
+ * project env, build events over REST, and staging a deployment (upload and create), which
+ * `@vercel/client` does in vercel-deploy.ts. Plain `requestJson` rather than `@vercel/sdk`: the SDK is
+ * heavy, rejects unknown enum values (a new `readyState` would break a deploy) and has no retry-after cap.
  *
  * Shapes follow Vercel's OpenAPI (vercel/sdk `vercel-spec.json`) and the Vercel CLI; `teamId` goes on every call.
  */
 import type { Logger } from '../pipeline/types.js';
 import { ProviderError, formatMs, providerMessage, query, requestJson, sleep, type RetryPolicy } from './http.js';
+import {
+  createStagedDeployment,
+  type CreateOptions,
+  type CreatedDeployment,
+  type StagedDeploymentRequest,
+} from './vercel-deploy.js';
 import {
   mapDeployment,
   type AliasRequest,
@@ -25,6 +31,7 @@ import {
 } from './vercel-types.js';
 
 export type * from './vercel-types.js';
+export type { CreatedDeployment, StagedDeploymentRequest, UploadProgress } from './vercel-deploy.js';
 
 export interface VercelApiOptions {
   token: string;
@@ -33,6 +40,8 @@ export interface VercelApiOptions {
   apiUrl: string;
   timeoutMs: number;
   retry: RetryPolicy;
+  /** Staging: how many times a create whose outcome was lost, and that Vercel does not have, is repeated (default 0). */
+  create?: { retries: number };
   signal?: AbortSignal;
   secrets?: string[];
   log?: Pick<Logger, 'debug'>;
@@ -124,6 +133,47 @@ export class VercelApi {
       })),
       next: body?.pagination?.next ?? null,
     };
+  }
+
+  /**
+   * The newest deployment of the project for `target` (default production) whose meta has every value in
+   * `meta`, among the newest 100: how a re-run finds what an earlier attempt built, and how a create whose
+   * outcome was lost is looked up.
+   */
+  async findDeploymentByMeta(q: {
+    projectId: string;
+    meta: Record<string, string>;
+    target?: 'production' | 'preview';
+  }): Promise<VercelDeploymentSummary | undefined> {
+    const { deployments } = await this.listDeployments({
+      projectId: q.projectId,
+      target: q.target ?? 'production',
+      limit: 100,
+    });
+    const want = Object.entries(q.meta);
+    return deployments
+      .filter((d) => want.every(([k, v]) => d.meta[k] === v))
+      .sort((a, b) => b.createdAt - a.createdAt)[0];
+  }
+
+  /**
+   * Uploads `req.directory` (or its `.vercel/output`, prebuilt) and creates a production deployment that
+   * takes no production domain. No step waits past `o.deadline`. A create whose outcome was lost is
+   * looked up with `o.lookup` before it is repeated (`create.retries` times at most). Throws
+   * ProviderError (`outcomeUnknown` when Vercel may have created it anyway) or the run's abort reason.
+   */
+  createStagedDeployment(req: StagedDeploymentRequest, o: CreateOptions): Promise<CreatedDeployment> {
+    return createStagedDeployment(
+      {
+        token: this.o.token,
+        apiUrl: this.o.apiUrl,
+        teamId: this.o.teamId,
+        secrets: this.o.secrets ?? [],
+        retries: this.o.create?.retries ?? 0,
+      },
+      req,
+      { ...o, signal: o.signal ?? this.o.signal },
+    );
   }
 
   /** Deletes a deployment; `deleted: false` when it was already gone (a repeated delete answers 404). */

@@ -10,7 +10,7 @@ import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, DeploymentRef, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
 import { errorMessage } from '../pipeline/verdict.js';
-import type { VercelApi } from '../providers/vercel-api.js';
+import type { CreatedDeployment, VercelApi } from '../providers/vercel-api.js';
 import {
   activeCommit,
   checkLock,
@@ -22,7 +22,7 @@ import {
 import type { LiveReading } from '../traffic/index.js';
 import { describeSnapshot } from '../traffic/snapshot.js';
 import { waitHealthy, waitReady } from './deploy/readiness.js';
-import { createGreen, findGreen, StageError, type Created } from './deploy/stage.js';
+import { logUpload, runMeta, stagedRequest } from './deploy/stage.js';
 
 const UNUSABLE = new Set(['ERROR', 'CANCELED', 'DELETED']);
 
@@ -185,12 +185,12 @@ async function stageGreen(
   vercel: VercelApi,
   projectName: string,
   deadline: number,
-): Promise<{ green: Created; reused: boolean }> {
+): Promise<{ green: CreatedDeployment; reused: boolean }> {
   const { config, log, signal } = ctx;
   const run = config.run;
-  const q = { projectId: config.vercel.projectId, sha: run.sha, runId: run.runId };
+  const projectId = config.vercel.projectId;
   if (run.runAttempt >= 2) {
-    const prior = await findGreen(vercel, q);
+    const prior = await vercel.findDeploymentByMeta({ projectId, meta: runMeta(config) });
     if (prior?.url && !UNUSABLE.has(prior.state)) {
       log.info(
         `Re-run (attempt ${run.runAttempt}): reusing green ${prior.id} (${prior.state}) built by attempt ${prior.meta.githubRunAttempt ?? '?'}`,
@@ -201,20 +201,21 @@ async function stageGreen(
   log.info(
     `Staging green from ${config.vercel.prebuilt ? `${config.vercel.workingDirectory}/.vercel/output (prebuilt)` : config.vercel.workingDirectory}`,
   );
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return { green: await createGreen(config, projectName, log, { deadline, signal }), reused: false };
-    } catch (err) {
-      if (!(err instanceof StageError) || !err.unknown) throw err;
-      const found = await findGreen(vercel, { ...q, attempt: run.runAttempt });
-      if (found?.url) {
-        log.info(`${err.message}; but Vercel has this run's deployment ${found.id}: using it`);
-        return { green: { id: found.id, url: found.url }, reused: false };
-      }
-      if (attempt >= 2 || Date.now() >= deadline) throw err;
-      log.warning(`${err.message}; Vercel has no deployment of this run, so creating it again`);
-    }
-  }
+  const green = await vercel.createStagedDeployment(stagedRequest(config, projectName), {
+    deadline,
+    signal,
+    onProgress: (p) => logUpload(config, log, p),
+    // Only this attempt's deployment can be the lost create; an earlier attempt's was judged above.
+    lookup: async () => {
+      const found = await vercel.findDeploymentByMeta({ projectId, meta: runMeta(config, run.runAttempt) });
+      return found?.url ? { id: found.id, url: found.url } : undefined;
+    },
+    onLost: ({ error, found, repeating }) => {
+      if (found) log.info(`${error.message}; but Vercel has this run's deployment ${found.id}: using it`);
+      else if (repeating) log.warning(`${error.message}; Vercel has no deployment of this run, so creating it again`);
+    },
+  });
+  return { green, reused: false };
 }
 
 interface Recorded {

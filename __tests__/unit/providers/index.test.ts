@@ -100,6 +100,9 @@ describe('createProviders', () => {
       expect(p.retry.maxRetryAfterMs).toBeLessThanOrEqual(60_000);
     }
     expect(POLICIES.cloudflare.retry.maxRetryAfterMs).toBe(30_000);
+    // A lost create is looked up, then repeated a bounded number of times.
+    expect(POLICIES.vercelCreate.retries).toBeGreaterThan(0);
+    expect(POLICIES.vercelCreate.retries).toBeLessThanOrEqual(2);
     expect(POLICIES.slack.timeoutMs).toBeLessThanOrEqual(5_000);
     expect(POLICIES.s3.requestTimeoutMs).toBeGreaterThan(0);
   });

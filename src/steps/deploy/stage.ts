@@ -1,27 +1,12 @@
 /**
- * Staging green with `@vercel/client`: a production deployment that takes no production domain
- * (`target: production`, `autoAssignCustomDomains: false`, what `vercel deploy --prod --skip-domain`
- * sends), uploaded from `working-directory` or, with `prebuilt`, from `.vercel/output`. The client's
- * own readiness polling is not used (its delays grow to 30 s and it waits for `aliasAssigned`, which
- * a staged deployment may never get): the generator is left at `created`, and readiness.ts polls.
- *
- * The client's requests have no timeout of their own, so every step of the generator is raced
- * against the stage's deadline and the run's signal. A create whose answer was lost is looked up
- * by its meta (run id and attempt) before it is tried again.
+ * What the deploy step asks the Vercel adapter to stage as green, and how it reports the upload: the
+ * project and files from the config, the meta by which a re-run (or the lookup of a create whose outcome
+ * was lost) finds green again. The upload and create themselves are the adapter's
+ * (`VercelApi.createStagedDeployment`).
  */
-import { join } from 'node:path';
-import type { DeploymentOptions, VercelClientOptions } from '@vercel/client';
 import type { Config } from '../../config/types.js';
 import type { Logger } from '../../pipeline/types.js';
-import { oneLine, redact } from '../../providers/http.js';
-import type { VercelApi, VercelDeploymentSummary } from '../../providers/vercel-api.js';
-
-/** A deployment id and URL as Vercel returned them at creation. */
-export interface Created {
-  id: string;
-  url: string;
-  inspectorUrl?: string;
-}
+import type { StagedDeploymentRequest, UploadProgress } from '../../providers/vercel-api.js';
 
 /** The meta every green carries: how a re-run and an unknown-outcome lookup find it again. */
 export function greenMeta(config: Config): Record<string, string> {
@@ -38,38 +23,35 @@ export function greenMeta(config: Config): Record<string, string> {
   };
 }
 
-/** The deployment options sent to `POST /v13/deployments` (pure; exported for tests). */
-export function deploymentOptions(config: Config, projectName: string): DeploymentOptions & { project: string } {
-  const r = config.run;
-  const commitMessage = headCommitMessage(r.event);
+/**
+ * The meta that identifies this run's green: made by this run for this commit and, when `attempt` is
+ * given, by that attempt (pure).
+ */
+export function runMeta(config: Config, attempt?: number): Record<string, string> {
   return {
-    name: projectName,
-    project: config.vercel.projectId,
-    target: 'production',
-    autoAssignCustomDomains: false,
-    meta: greenMeta(config),
-    gitMetadata: {
-      commitSha: r.sha,
-      commitRef: config.branch,
-      remoteUrl: `${r.serverUrl}/${r.owner}/${r.repo}`,
-      dirty: false,
-      ...(commitMessage ? { commitMessage } : {}),
-      ...(r.actor ? { commitAuthorName: r.actor } : {}),
-    },
+    githubRunId: config.run.runId,
+    githubCommitSha: config.run.sha,
+    ...(attempt === undefined ? {} : { githubRunAttempt: String(attempt) }),
   };
 }
 
-/** The client options (pure; exported for tests). The token is passed, never logged. */
-export function clientOptions(config: Config): VercelClientOptions {
-  const v = config.vercel;
+/** What is staged: this commit of the project, from `working-directory` (pure; exported for tests). */
+export function stagedRequest(config: Config, projectName: string): StagedDeploymentRequest {
+  const r = config.run;
+  const commitMessage = headCommitMessage(r.event);
   return {
-    token: v.token,
-    path: v.workingDirectory,
-    apiUrl: v.apiUrl,
-    ...(v.teamId ? { teamId: v.teamId } : {}),
-    isDirectory: true,
-    userAgent: 'production-deploy',
-    ...(v.prebuilt ? { prebuilt: true, vercelOutputDir: join(v.workingDirectory, '.vercel', 'output') } : {}),
+    projectId: config.vercel.projectId,
+    projectName,
+    directory: config.vercel.workingDirectory,
+    prebuilt: config.vercel.prebuilt,
+    meta: greenMeta(config),
+    git: {
+      commitSha: r.sha,
+      commitRef: config.branch,
+      remoteUrl: `${r.serverUrl}/${r.owner}/${r.repo}`,
+      ...(commitMessage ? { commitMessage } : {}),
+      ...(r.actor ? { commitAuthorName: r.actor } : {}),
+    },
   };
 }
 
@@ -78,140 +60,22 @@ function headCommitMessage(event: Record<string, unknown>): string | undefined {
   return typeof head?.message === 'string' ? head.message.slice(0, 1000) : undefined;
 }
 
-/** A failed create: `unknown` when Vercel may have created the deployment anyway. */
-export class StageError extends Error {
-  readonly unknown: boolean;
-  constructor(message: string, unknown: boolean) {
-    super(message);
-    this.name = 'StageError';
-    this.unknown = unknown;
+/** One log line per step of the upload; Vercel's own notices are remote text. */
+export function logUpload(config: Config, log: Logger, p: UploadProgress): void {
+  switch (p.type) {
+    case 'files-collected':
+      log.info(
+        `Collected ${p.count} files from ${config.vercel.prebuilt ? '.vercel/output' : 'the working directory'}`,
+      );
+      break;
+    case 'uploading':
+      log.info(`Uploading ${p.missing} new file(s) of ${p.total}`);
+      break;
+    case 'uploaded':
+      log.info('All files uploaded; creating the deployment');
+      break;
+    case 'notice':
+      log.untrusted(`Vercel ${p.kind}: ${p.text}`);
+      break;
   }
-}
-
-/**
- * Upload and create green. Resolves at the `created` event with green's id and URL. Throws
- * StageError (its message is safe to print) or the run's abort reason.
- */
-export async function createGreen(
-  config: Config,
-  projectName: string,
-  log: Logger,
-  o: { deadline: number; signal?: AbortSignal },
-): Promise<Created> {
-  const secrets = config.secrets;
-  // @vercel/client is 1.5 MB of the bundle and ~140 ms to load: only the step that stages green
-  // loads it (ncc emits it as a chunk), so every other mode and step starts without it.
-  const { createDeployment } = await import('@vercel/client');
-  const events = createDeployment(clientOptions(config), deploymentOptions(config, projectName));
-  try {
-    for (;;) {
-      const next = await raceDeadline(events.next(), o.deadline, o.signal);
-      if (next.done) throw new StageError('Vercel ended the upload without creating a deployment', true);
-      const ev = next.value;
-      switch (ev.type) {
-        case 'hashes-calculated':
-          log.info(
-            `Collected ${Object.keys(ev.payload ?? {}).length} files from ${config.vercel.prebuilt ? '.vercel/output' : 'the working directory'}`,
-          );
-          break;
-        case 'file-count':
-          log.info(`Uploading ${(ev.payload?.missing ?? []).length} new file(s) of ${countFiles(ev.payload?.total)}`);
-          break;
-        case 'all-files-uploaded':
-          log.info('All files uploaded; creating the deployment');
-          break;
-        case 'warning':
-        case 'notice':
-        case 'tip':
-          // Vercel's own words, possibly about the app: remote text.
-          log.untrusted(
-            `Vercel ${ev.type}: ${typeof ev.payload === 'string' ? ev.payload : JSON.stringify(ev.payload)}`,
-          );
-          break;
-        case 'created': {
-          const d = ev.payload as { id?: string; url?: string; inspectorUrl?: string | null };
-          if (!d?.id || !d.url) throw new StageError('Vercel answered the create without a deployment id or URL', true);
-          return { id: d.id, url: d.url, ...(d.inspectorUrl ? { inspectorUrl: d.inspectorUrl } : {}) };
-        }
-        case 'error':
-          throw toStageError(ev.payload, secrets);
-        case 'canceled':
-          throw new StageError('the deployment was canceled on Vercel', false);
-        default:
-          break;
-      }
-    }
-  } finally {
-    // Stop the generator; its pending request (if any) is abandoned, not awaited.
-    void events.return?.(undefined).catch(() => {});
-  }
-}
-
-function countFiles(total: unknown): number {
-  if (total instanceof Map) return total.size;
-  return total && typeof total === 'object' ? Object.keys(total).length : 0;
-}
-
-/** The client yields API errors as `{code, message, status}` and transport errors as Error. */
-export function toStageError(payload: unknown, secrets: readonly string[]): StageError {
-  if (payload instanceof Error) {
-    const cause = (payload as { cause?: { code?: string } }).cause;
-    const code = cause?.code ?? (payload as { code?: string }).code;
-    const known = typeof code === 'string' && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN)$/.test(code);
-    return new StageError(
-      redact(`creating the Vercel deployment failed: ${oneLine(payload.message)}${code ? ` (${code})` : ''}`, secrets),
-      !known,
-    );
-  }
-  const p = (payload ?? {}) as { code?: unknown; message?: unknown; status?: unknown };
-  const status = typeof p.status === 'number' ? p.status : undefined;
-  const text = [p.code, p.message].filter((x) => typeof x === 'string' && x).join(': ');
-  const msg = `Vercel refused the deployment${status ? ` (HTTP ${status})` : ''}: ${oneLine(text || 'no reason given')}`;
-  return new StageError(
-    redact(msg, secrets),
-    status === undefined || status >= 500 || status === 408 || status === 429,
-  );
-}
-
-/** Resolves with `work`, or rejects at the deadline or when the run is aborted. */
-async function raceDeadline<T>(work: Promise<T>, deadline: number, signal?: AbortSignal): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let onAbort: (() => void) | undefined;
-  const stop = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new StageError('no answer from Vercel before health-check-timeout', true)),
-      Math.max(0, deadline - Date.now()),
-    );
-    if (signal) {
-      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
-    }
-  });
-  try {
-    return await Promise.race([work, stop]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-/**
- * This run's green on Vercel, found by meta: the newest production deployment of the project made
- * by `runId` for `sha` (and, when given, by that attempt). Used after a create with an unknown
- * outcome, and by a re-run to reuse what an earlier attempt built.
- */
-export async function findGreen(
-  vercel: Pick<VercelApi, 'listDeployments'>,
-  q: { projectId: string; sha: string; runId: string; attempt?: number },
-): Promise<VercelDeploymentSummary | undefined> {
-  const { deployments } = await vercel.listDeployments({ projectId: q.projectId, target: 'production', limit: 100 });
-  return deployments
-    .filter(
-      (d) =>
-        d.meta.githubRunId === q.runId &&
-        d.meta.githubCommitSha === q.sha &&
-        (q.attempt === undefined || d.meta.githubRunAttempt === String(q.attempt)),
-    )
-    .sort((a, b) => b.createdAt - a.createdAt)[0];
 }

@@ -1,6 +1,7 @@
 /**
  * Staging green and waiting for it, against the sandbox's Vercel miniature (real HTTP, real
- * `@vercel/client` upload flow) and its edge (real health checks); the option builders pure.
+ * `@vercel/client` upload flow through the Vercel adapter) and its edge (real health checks); the
+ * request and option builders pure.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -14,18 +15,12 @@ import { startEdge, startVercel } from '../../../../sandbox/services/vercel.ts';
 import { fromEnv, parseConfig } from '../../../../src/config/index.ts';
 import type { Config } from '../../../../src/config/types.ts';
 import type { Logger } from '../../../../src/pipeline/types.ts';
-import { VercelApi } from '../../../../src/providers/vercel-api.ts';
+import { ProviderError } from '../../../../src/providers/errors.ts';
+import { VercelApi, type CreatedDeployment } from '../../../../src/providers/vercel-api.ts';
+import { clientOptions, deploymentOptions, toCreateError } from '../../../../src/providers/vercel-deploy.ts';
 import { buildLines } from '../../../../src/steps/deploy/build-log.ts';
 import { GreenNotReadyError, pollDelay, waitHealthy, waitReady } from '../../../../src/steps/deploy/readiness.ts';
-import {
-  clientOptions,
-  createGreen,
-  deploymentOptions,
-  findGreen,
-  greenMeta,
-  StageError,
-  toStageError,
-} from '../../../../src/steps/deploy/stage.ts';
+import { greenMeta, logUpload, runMeta, stagedRequest } from '../../../../src/steps/deploy/stage.ts';
 
 const TOKEN = 'stage-test-vercel-token';
 const SHA = 'c063502a72638f829a159c1a27c08e9dc9ef1993';
@@ -70,7 +65,7 @@ function recorder(): Logger & { lines: string[]; untrustedBlocks: string[] } {
 describe('what is sent to create green (pure)', () => {
   const config = configFor({ 'INPUT_WORKING-DIRECTORY': '/tmp', INPUT_PREBUILT: 'true' });
   it('is a staged production deployment of the project, with the run in its meta', () => {
-    const o = deploymentOptions(config, 'sandbox-shop');
+    const o = deploymentOptions(stagedRequest(config, 'sandbox-shop'));
     expect(o).toMatchObject({
       name: 'sandbox-shop',
       project: 'prj_sandboxshop',
@@ -96,7 +91,8 @@ describe('what is sent to create green (pure)', () => {
     });
   });
   it('uploads .vercel/output with prebuilt, to the configured API and team', () => {
-    expect(clientOptions(config)).toMatchObject({
+    const client = { token: TOKEN, apiUrl: 'https://api.vercel.com', teamId: 'team_sandbox', secrets: [], retries: 0 };
+    expect(clientOptions(client, stagedRequest(config, 'sandbox-shop'))).toMatchObject({
       token: TOKEN,
       path: '/tmp',
       teamId: 'team_sandbox',
@@ -106,15 +102,38 @@ describe('what is sent to create green (pure)', () => {
     });
   });
   it("classifies the client's errors: refused is final, lost or 5xx is an unknown outcome; no secret survives", () => {
-    const refused = toStageError({ code: 'forbidden', message: `Not authorized ${TOKEN}`, status: 403 }, [TOKEN]);
-    expect(refused).toBeInstanceOf(StageError);
-    expect(refused.unknown).toBe(false);
+    const refused = toCreateError({ code: 'forbidden', message: `Not authorized ${TOKEN}`, status: 403 }, [TOKEN]);
+    expect(refused).toBeInstanceOf(ProviderError);
+    expect(refused).toMatchObject({
+      provider: 'vercel',
+      operation: 'createDeployment',
+      status: 403,
+      code: 'forbidden',
+    });
+    expect(refused.outcomeUnknown).toBe(false);
     expect(refused.message).toBe('Vercel refused the deployment (HTTP 403): forbidden: Not authorized ***');
-    expect(toStageError({ code: 'internal_server_error', status: 500 }, []).unknown).toBe(true);
+    expect(toCreateError({ code: 'internal_server_error', status: 500 }, []).outcomeUnknown).toBe(true);
     const lost = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNRESET' } });
-    expect(toStageError(lost, []).unknown).toBe(true);
+    expect(toCreateError(lost, []).outcomeUnknown).toBe(true);
     const never = Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } });
-    expect(toStageError(never, []).unknown).toBe(false);
+    expect(toCreateError(never, []).outcomeUnknown).toBe(false);
+  });
+  it('finds green by this run and commit, and by the attempt when given', () => {
+    expect(runMeta(config)).toEqual({ githubRunId: '4242', githubCommitSha: SHA });
+    expect(runMeta(config, 3)).toEqual({ githubRunId: '4242', githubCommitSha: SHA, githubRunAttempt: '3' });
+  });
+  it('reports each step of the upload in one line, Vercel notices as remote text', () => {
+    const log = recorder();
+    logUpload(config, log, { type: 'files-collected', count: 3 });
+    logUpload(config, log, { type: 'uploading', missing: 1, total: 3 });
+    logUpload(config, log, { type: 'uploaded' });
+    logUpload(config, log, { type: 'notice', kind: 'warning', text: '::error::x' });
+    expect(log.lines).toEqual([
+      'Collected 3 files from .vercel/output',
+      'Uploading 1 new file(s) of 3',
+      'All files uploaded; creating the deployment',
+    ]);
+    expect(log.untrustedBlocks).toEqual(['Vercel warning: ::error::x']);
   });
   it('prints build events line by line, marking stderr and commands', () => {
     expect(
@@ -164,6 +183,18 @@ describe('against the Vercel miniature', () => {
     fs.rmSync(world.dir, { recursive: true, force: true });
   });
 
+  /** Stages green as the deploy step does; a lost create finds nothing unless `lookup` is given. */
+  const stage = (
+    config: Config,
+    log: Logger,
+    o: { deadline: number; api?: VercelApi; lookup?: () => Promise<CreatedDeployment | undefined> },
+  ) =>
+    (o.api ?? vercel).createStagedDeployment(stagedRequest(config, 'sandbox-shop'), {
+      deadline: o.deadline,
+      onProgress: (p) => logUpload(config, log, p),
+      lookup: o.lookup ?? (() => Promise.resolve(undefined)),
+    });
+
   const configAt = (app: string, attempt = '1') =>
     configFor({
       'INPUT_WORKING-DIRECTORY': path.join(APP_ROOT, app),
@@ -174,7 +205,8 @@ describe('against the Vercel miniature', () => {
   it('creates green staged, streams its build log fenced, waits until READY and healthy', async () => {
     const config = configAt('v2');
     const log = recorder();
-    const created = await createGreen(config, 'sandbox-shop', log, { deadline: Date.now() + 20_000 });
+    const created = await stage(config, log, { deadline: Date.now() + 20_000 });
+    expect(log.lines.join('\n')).toContain('All files uploaded; creating the deployment');
     expect(created.id).toMatch(/^dpl_/);
     const ready = await waitReady(vercel, created.id, log, { deadline: Date.now() + 20_000, timeoutMs: 20_000 });
     expect(ready.readyState).toBe('READY');
@@ -185,17 +217,16 @@ describe('against the Vercel miniature', () => {
     const health = await waitHealthy(ready.url, '/api/health', { deadline: Date.now() + 5000, timeoutMs: 5000, log });
     expect(health).toMatchObject({ status: 200, attempts: 1 });
     // Found again by its meta, as a re-run or an unknown outcome would.
-    const found = await findGreen(vercel, { projectId: 'prj_sandboxshop', sha: SHA, runId: '4242', attempt: 1 });
-    expect(found?.id).toBe(created.id);
-    expect(
-      await findGreen(vercel, { projectId: 'prj_sandboxshop', sha: SHA, runId: '4242', attempt: 2 }),
-    ).toBeUndefined();
-    expect(await findGreen(vercel, { projectId: 'prj_sandboxshop', sha: SHA, runId: '9999' })).toBeUndefined();
+    const find = (meta: Record<string, string>) => vercel.findDeploymentByMeta({ projectId: 'prj_sandboxshop', meta });
+    expect((await find(runMeta(config, 1)))?.id).toBe(created.id);
+    expect((await find(runMeta(config)))?.id).toBe(created.id);
+    expect(await find(runMeta(config, 2))).toBeUndefined();
+    expect(await find({ ...runMeta(config), githubRunId: '9999' })).toBeUndefined();
   });
 
   it('a failed build stops with Vercel’s reason', async () => {
     const log = recorder();
-    const created = await createGreen(configAt('broken-build'), 'sandbox-shop', log, { deadline: Date.now() + 20_000 });
+    const created = await stage(configAt('broken-build'), log, { deadline: Date.now() + 20_000 });
     const err = await waitReady(vercel, created.id, log, { deadline: Date.now() + 20_000, timeoutMs: 20_000 }).catch(
       (e: unknown) => e,
     );
@@ -205,7 +236,7 @@ describe('against the Vercel miniature', () => {
 
   it('an unhealthy green is reported with the last status at the deadline', async () => {
     const log = recorder();
-    const created = await createGreen(configAt('bad-health'), 'sandbox-shop', log, { deadline: Date.now() + 20_000 });
+    const created = await stage(configAt('bad-health'), log, { deadline: Date.now() + 20_000 });
     const ready = await waitReady(vercel, created.id, log, { deadline: Date.now() + 20_000, timeoutMs: 20_000 });
     const started = Date.now();
     const err = await waitHealthy(ready.url, '/api/health', {
@@ -223,11 +254,25 @@ describe('against the Vercel miniature', () => {
       VERCEL_API_URL: world.urls.vercel!,
       'INPUT_VERCEL-TOKEN': 'a-wrong-token-value',
     });
-    const err = await createGreen(config, 'sandbox-shop', recorder(), { deadline: Date.now() + 10_000 }).catch(
+    const api = new VercelApi({
+      token: 'a-wrong-token-value',
+      teamId: 'team_sandbox',
+      apiUrl: world.urls.vercel!,
+      timeoutMs: 5000,
+      retry: policy,
+      create: { retries: 1 },
+    });
+    let lookups = 0;
+    const lookup = () => {
+      lookups++;
+      return Promise.resolve(undefined);
+    };
+    const err = await stage(config, recorder(), { deadline: Date.now() + 10_000, api, lookup }).catch(
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(StageError);
-    expect((err as StageError).unknown).toBe(false);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).outcomeUnknown).toBe(false);
+    expect(lookups).toBe(0);
     expect((err as Error).message).toMatch(/^Vercel refused the deployment \(HTTP 40[13]\)/);
     expect((err as Error).message).not.toContain('a-wrong-token-value');
   });
@@ -236,12 +281,88 @@ describe('against the Vercel miniature', () => {
     world.traffic.faults.push({ service: 'vercel', method: 'POST', path: '/v13/deployments', hang: true, times: 5 });
     try {
       const started = Date.now();
-      const err = await createGreen(configAt('v2', '3'), 'sandbox-shop', recorder(), {
-        deadline: Date.now() + 800,
-      }).catch((e: unknown) => e);
+      const err = await stage(configAt('v2', '3'), recorder(), { deadline: Date.now() + 800 }).catch((e: unknown) => e);
       expect(Date.now() - started).toBeLessThan(4000);
-      expect(err).toBeInstanceOf(StageError);
-      expect((err as StageError).unknown).toBe(true);
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).outcomeUnknown).toBe(true);
+      expect((err as Error).message).toBe('no answer from Vercel before health-check-timeout');
+    } finally {
+      world.traffic.faults.length = 0;
+    }
+  });
+
+  it('a lost create that Vercel has is looked up and used, not repeated', async () => {
+    const config = configAt('v2', '5');
+    const earlier = await stage(config, recorder(), { deadline: Date.now() + 20_000 });
+    world.traffic.faults.push({ service: 'vercel', method: 'POST', path: '/v13/deployments', hang: true, times: 1 });
+    try {
+      const lost: { found?: string; repeating: boolean }[] = [];
+      const green = await vercel.createStagedDeployment(stagedRequest(config, 'sandbox-shop'), {
+        deadline: Date.now() + 800,
+        lookup: async () => {
+          const d = await vercel.findDeploymentByMeta({ projectId: 'prj_sandboxshop', meta: runMeta(config, 5) });
+          return d?.url ? { id: d.id, url: d.url } : undefined;
+        },
+        onLost: (i) => lost.push({ found: i.found?.id, repeating: i.repeating }),
+      });
+      expect(green).toEqual({ id: earlier.id, url: expect.any(String), lookedUp: true });
+      expect(lost).toEqual([{ found: earlier.id, repeating: false }]);
+    } finally {
+      world.traffic.faults.length = 0;
+    }
+  });
+
+  it('a lost create that Vercel does not have is repeated as often as the policy allows', async () => {
+    const unavailable = { error: { code: 'service_unavailable', message: 'try again later' } };
+    const api = new VercelApi({
+      token: TOKEN,
+      teamId: 'team_sandbox',
+      apiUrl: world.urls.vercel!,
+      timeoutMs: 5000,
+      retry: policy,
+      create: { retries: 1 },
+    });
+    world.traffic.faults.push({
+      service: 'vercel',
+      method: 'POST',
+      path: '/v13/deployments',
+      status: 503,
+      body: unavailable,
+      times: 1,
+    });
+    try {
+      const lost: { status?: number; repeating: boolean }[] = [];
+      const green = await api.createStagedDeployment(stagedRequest(configAt('v2', '6'), 'sandbox-shop'), {
+        deadline: Date.now() + 20_000,
+        lookup: () => Promise.resolve(undefined),
+        onLost: (i) => lost.push({ status: i.error.status, repeating: i.repeating }),
+      });
+      expect(green.id).toMatch(/^dpl_/);
+      expect(green.lookedUp).toBeUndefined();
+      expect(lost).toEqual([{ status: 503, repeating: true }]);
+
+      world.traffic.faults.push({
+        service: 'vercel',
+        method: 'POST',
+        path: '/v13/deployments',
+        status: 503,
+        body: unavailable,
+        times: 2,
+      });
+      lost.length = 0;
+      const err = await api
+        .createStagedDeployment(stagedRequest(configAt('v2', '7'), 'sandbox-shop'), {
+          deadline: Date.now() + 20_000,
+          lookup: () => Promise.resolve(undefined),
+          onLost: (i) => lost.push({ status: i.error.status, repeating: i.repeating }),
+        })
+        .catch((e: unknown) => e);
+      expect((err as ProviderError).outcomeUnknown).toBe(true);
+      expect((err as Error).message).toMatch(/^Vercel refused the deployment \(HTTP 503\)/);
+      expect(lost).toEqual([
+        { status: 503, repeating: true },
+        { status: 503, repeating: false },
+      ]);
     } finally {
       world.traffic.faults.length = 0;
     }
