@@ -9,8 +9,8 @@ import { policyFromConfig } from '../../analysis/policy.js';
 import type { AnalysisPolicy, AnalysisState, Sample } from '../../analysis/types.js';
 import type { Config } from '../../config/types.js';
 import type { CheckResult, Logger } from '../../pipeline/types.js';
+import { createDatadog } from '../../providers/index.js';
 import { samplesMarkdown } from '../../surfaces/chart.js';
-import { datadogSource } from './datadog-source.js';
 import { hasSignals, type MetricsSource, type Signals } from './sampler.js';
 
 const RUNS = new WeakMap<Config, AnalysisState>();
@@ -49,7 +49,7 @@ export function monitoringOf(
     return { skip: 'no error-rate-query, latency-query or datadog-monitor-tags is set: nothing to watch' };
   }
   return {
-    source: datadogSource(dd, { intervalMs: config.validation.intervalMs, secrets: config.secrets }),
+    source: createDatadog(dd, { secrets: config.secrets }).sampler(config.validation.intervalMs),
     signals,
     policy: policyFromConfig(config),
   };
