@@ -1,13 +1,30 @@
 /**
- * Datadog (the `Monitor` of ARCHITECTURE.md): metric queries for post-deploy validation, alerting
- * monitors for the prepare gate, an event and a DORA deployment record for the run.
+ * Datadog, the one client of a run: metric queries (for post-deploy validation and `mode: plan`),
+ * monitors (for the prepare gate and validation), an event and a DORA deployment record for the run.
  *
  * Plain `requestJson` with `DD-API-KEY` / `DD-APPLICATION-KEY`: the official client is 10 MB bundled and
  * its retry waits whatever `X-RateLimit-Reset` says. A 429's `X-RateLimit-Reset` (seconds until the
  * window resets) is honoured up to the policy's cap. Errors are `{errors:["…"]}`.
+ *
+ * A call can carry its own policy: a validation sample must answer within its tick, so it uses the
+ * `sample` policy (one quick retry, a timeout below the interval, never a long rate-limit wait).
  */
+import type { MonitorResult, QueryResult } from '../analysis/types.js';
 import type { Logger } from '../pipeline/types.js';
-import { ProviderError, oneLine, providerMessage, query, redact, requestJson, type RetryPolicy } from './http.js';
+import { alertingMonitors, secondsWindow, valueOfQueryResponse } from './datadog-parse.js';
+import { oneLine, query, requestJson, type RetryPolicy } from './http.js';
+
+/** A timeout (per attempt) and retry policy for one call, in place of the client's own. */
+export interface CallPolicy {
+  timeoutMs: number;
+  retry: RetryPolicy;
+}
+
+/** How one call is made: its policy (default: the client's) and signal (default: the run's). */
+export interface CallOptions {
+  policy?: CallPolicy;
+  signal?: AbortSignal;
+}
 
 export interface DatadogOptions {
   apiKey: string;
@@ -17,22 +34,11 @@ export interface DatadogOptions {
   baseUrl: string;
   timeoutMs: number;
   retry: RetryPolicy;
+  /** The policy of one validation sample, taken every `intervalMs`. */
+  sample: (intervalMs: number) => CallPolicy;
   signal?: AbortSignal;
   secrets?: string[];
   log?: Pick<Logger, 'debug'>;
-}
-
-/** One sample: `t` in ms since epoch, `v` null when the bucket had no data. */
-export interface MetricPoint {
-  t: number;
-  v: number | null;
-}
-
-export interface MetricQueryResult {
-  /** Points of the first series (the usual case: the query aggregates to one series), oldest first. */
-  points: MetricPoint[];
-  /** Every series the query returned, with its scope (`env:prod,service:web`). */
-  series: { scope: string; points: MetricPoint[] }[];
 }
 
 export interface DatadogMonitor {
@@ -70,13 +76,21 @@ export interface DoraDeployment {
   team?: string;
 }
 
-/** The newest non-null value of a series, or undefined when every point is null (no data). */
-export function lastValue(points: readonly MetricPoint[]): number | undefined {
-  for (let i = points.length - 1; i >= 0; i--) {
-    const v = points[i]!.v;
-    if (v !== null && Number.isFinite(v)) return v;
-  }
-  return undefined;
+/**
+ * What the validation sampler reads, at the `sample` policy. Never throws for a provider failure
+ * (it becomes `{kind: 'error'}`, counted by the analysis); rejects only when `signal` is aborted.
+ */
+export interface DatadogSampler {
+  /** The value of a metrics query over [fromMs, toMs] (see `queryValue`). */
+  query(q: string, fromMs: number, toMs: number, signal: AbortSignal): Promise<QueryResult>;
+  /** Monitors with all of `tags` that are in Alert. */
+  alerting(tags: string[], signal: AbortSignal): Promise<MonitorResult>;
+}
+
+const MISSING_APP_KEY = 'datadog-app-key is not set: Datadog needs an application key to read metrics and monitors';
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? oneLine(err.message) : oneLine(String(err));
 }
 
 /** The Datadog client of one run (one site, one pair of keys). */
@@ -91,7 +105,12 @@ export class Datadog {
     return [this.o.apiKey, ...(this.o.appKey ? [this.o.appKey] : []), ...(this.o.secrets ?? [])];
   }
 
-  private async req<R>(operation: string, method: string, path: string, opts: { body?: unknown; app?: boolean } = {}) {
+  private async req<R>(
+    operation: string,
+    method: string,
+    path: string,
+    opts: { body?: unknown; app?: boolean; call?: CallOptions } = {},
+  ) {
     const headers: Record<string, string> = { 'dd-api-key': this.o.apiKey };
     if (opts.app !== false && this.o.appKey) headers['dd-application-key'] = this.o.appKey;
     return requestJson<R>({
@@ -101,42 +120,59 @@ export class Datadog {
       url: `${this.o.baseUrl}${path}`,
       headers,
       body: opts.body,
-      timeoutMs: this.o.timeoutMs,
-      retry: this.o.retry,
+      timeoutMs: opts.call?.policy?.timeoutMs ?? this.o.timeoutMs,
+      retry: opts.call?.policy?.retry ?? this.o.retry,
       // Events and DORA records have no lookup: a POST with an unknown outcome is reported, not repeated.
       idempotent: method === 'GET',
-      signal: this.o.signal,
+      signal: opts.call?.signal ?? this.o.signal,
       secrets: this.secrets(),
       onRetry: (i) => this.o.log?.debug(`Datadog ${operation}: retry ${i.attempt} in ${i.delayMs} ms (${i.reason})`),
     });
   }
 
   /**
-   * `GET /api/v1/query` over [fromSec, toSec] (seconds since epoch). A 200 whose `status` is `error`
-   * (a bad query) is a ProviderError.
+   * The value of a metrics query (`GET /api/v1/query`) over [fromMs, toMs], asked in whole seconds that
+   * have ended: the newest point of the worst series (`valueOfQueryResponse`), so validation and
+   * `mode: plan` judge a query grouped `by {…}` alike. Never throws for a provider failure or a query
+   * Datadog cannot run: `{kind: 'error'}` with a message that holds no secret. Rejects only when the
+   * call's signal is aborted.
    */
-  async queryMetrics(q: string, fromSec: number, toSec: number): Promise<MetricQueryResult> {
-    const path = `/api/v1/query${query({ from: Math.floor(fromSec), to: Math.ceil(toSec), query: q })}`;
-    const { status, body } = await this.req<RawQuery>('queryMetrics', 'GET', path);
-    if (body?.status === 'error' || body?.error) {
-      throw new ProviderError({
-        provider: 'datadog',
-        operation: 'queryMetrics',
-        status,
-        code: 'query_error',
-        message: redact(
-          providerMessage('datadog', 'queryMetrics', `HTTP ${status}: ${oneLine(body.error || 'the query failed')}`),
-          this.secrets(),
-        ),
-      });
+  async queryValue(q: string, fromMs: number, toMs: number, call: CallOptions = {}): Promise<QueryResult> {
+    if (!this.o.appKey) return { kind: 'error', error: MISSING_APP_KEY };
+    const w = secondsWindow(fromMs, toMs);
+    try {
+      const path = `/api/v1/query${query({ from: w.from, to: w.to, query: q })}`;
+      const { body } = await this.req<unknown>('query metrics', 'GET', path, { call });
+      return valueOfQueryResponse(body);
+    } catch (err) {
+      if ((call.signal ?? this.o.signal)?.aborted) throw err;
+      return { kind: 'error', error: errorText(err) };
     }
-    const series = (body?.series ?? []).map((s) => ({
-      scope: s.scope ?? '',
-      points: (s.pointlist ?? [])
-        .filter((p): p is [number, number | null] => Array.isArray(p) && typeof p[0] === 'number')
-        .map(([t, v]) => ({ t, v: typeof v === 'number' && Number.isFinite(v) ? v : null })),
-    }));
-    return { points: series[0]?.points ?? [], series };
+  }
+
+  /**
+   * Monitors with all of `tags` that are in Alert (the first page of up to 1000, which a tag set of one
+   * service does not exceed). Never throws for a provider failure; rejects only when aborted.
+   */
+  async monitorsInAlert(tags: string[], call: CallOptions = {}): Promise<MonitorResult> {
+    if (!this.o.appKey) return { kind: 'error', error: MISSING_APP_KEY };
+    try {
+      const path = `/api/v1/monitor${query({ monitor_tags: tags.join(','), page: 0, page_size: 1000 })}`;
+      const { body } = await this.req<unknown>('list monitors', 'GET', path, { call });
+      return { kind: 'ok', alerting: alertingMonitors(body, tags) };
+    } catch (err) {
+      if ((call.signal ?? this.o.signal)?.aborted) throw err;
+      return { kind: 'error', error: errorText(err) };
+    }
+  }
+
+  /** The client as the validation sampler sees it: every call at the `sample` policy of `intervalMs`. */
+  sampler(intervalMs: number): DatadogSampler {
+    const policy = this.o.sample(intervalMs);
+    return {
+      query: (q, fromMs, toMs, signal) => this.queryValue(q, fromMs, toMs, { policy, signal }),
+      alerting: (tags, signal) => this.monitorsInAlert(tags, { policy, signal }),
+    };
   }
 
   /** Monitors with all of `monitorTags` (e.g. `service:web`), optionally only groups in `groupStates`. */
@@ -209,12 +245,6 @@ export class Datadog {
     const { body } = await this.req<{ valid?: boolean }>('validate', 'GET', '/api/v1/validate', { app: false });
     return body?.valid === true;
   }
-}
-
-interface RawQuery {
-  status?: string;
-  error?: string;
-  series?: { scope?: string; pointlist?: unknown[] }[];
 }
 
 interface RawMonitor {

@@ -5,10 +5,10 @@
  * Every timeout and retry policy lives in POLICIES below, one row per provider, so the whole picture of
  * "how long can a call to X take" is in one place.
  */
-import type { Config } from '../config/types.js';
+import type { Config, DatadogConfig } from '../config/types.js';
 import type { Logger } from '../pipeline/types.js';
 import { CloudflareLb } from './cloudflare.js';
-import { Datadog } from './datadog.js';
+import { Datadog, type CallPolicy } from './datadog.js';
 import { GitHub } from './github.js';
 import type { RetryPolicy } from './http.js';
 import type { BackupStore as S3BackupStore, BackupStoreOptions } from './s3.js';
@@ -17,7 +17,7 @@ import { VercelApi } from './vercel-api.js';
 
 export { ProviderError } from './http.js';
 export type { CloudflareLb } from './cloudflare.js';
-export type { Datadog } from './datadog.js';
+export type { Datadog, DatadogSampler } from './datadog.js';
 export type { GitHub } from './github.js';
 /**
  * What the steps use of the backup bucket. The AWS SDK behind it is 1.3 MB of the bundle and ~300 ms
@@ -56,7 +56,13 @@ export const POLICIES = {
   vercelCreate: { retries: 1 },
   /** Cloudflare blocks for five minutes once over its limit: do not wait for that. */
   cloudflare: { timeoutMs: 10_000, retry: policy(3, 500, 5_000, 30_000) },
-  datadog: { timeoutMs: 10_000, retry: policy(2, 500, 4_000, 20_000) },
+  /**
+   * `sample`: one validation sample (a query or the monitors, every `validation-interval`). One quick
+   * retry inside the tick, a timeout below the interval, never a long wait for a rate limit: a failed
+   * tick counts as a query error and the next tick retries, so the analysis' consecutive-error limit
+   * (not an HTTP retry budget) decides when production is unobservable.
+   */
+  datadog: { timeoutMs: 10_000, retry: policy(2, 500, 4_000, 20_000), sample: datadogSamplePolicy },
   /** A notification must never hold up the run. */
   slack: { timeoutMs: 5_000, retries: 1, maxRetryAfterMs: 2_000 },
   /** A part is 8 MiB: a minute per request allows ~140 KB/s; the SDK's standard mode makes 3 attempts. */
@@ -65,6 +71,18 @@ export const POLICIES = {
 
 function policy(retries: number, baseDelayMs: number, maxDelayMs: number, maxRetryAfterMs: number): RetryPolicy {
   return { retries, baseDelayMs, maxDelayMs, maxRetryAfterMs };
+}
+
+/** Per attempt: a sample slower than this is an error for its tick (clamped to 2–10 s by the interval). */
+export function tickTimeoutMs(intervalMs: number): number {
+  return Math.min(10_000, Math.max(2_000, Math.round(intervalMs * 0.8)));
+}
+
+function datadogSamplePolicy(intervalMs: number): CallPolicy {
+  return {
+    timeoutMs: tickTimeoutMs(intervalMs),
+    retry: policy(1, Math.min(500, Math.max(50, Math.round(intervalMs / 10))), 1_000, Math.min(2_000, intervalMs)),
+  };
 }
 
 /** The configured adapters, sharing the run's signal, secrets and logger. No network call is made. */
@@ -104,15 +122,7 @@ export function createProviders(config: Config, log: Logger, signal: AbortSignal
     });
   }
   const dd = config.validation.datadog;
-  if (dd) {
-    providers.datadog = new Datadog({
-      apiKey: dd.apiKey,
-      appKey: dd.appKey,
-      baseUrl: dd.baseUrl,
-      ...POLICIES.datadog,
-      ...common,
-    });
-  }
+  if (dd) providers.datadog = createDatadog(dd, common);
   const slack = config.cleanup.slack;
   if (slack) {
     providers.slack = new Slack({ token: slack.token, apiUrl: slack.apiUrl, ...POLICIES.slack, ...common });
@@ -128,6 +138,17 @@ export function createProviders(config: Config, log: Logger, signal: AbortSignal
     });
   }
   return providers;
+}
+
+/**
+ * The Datadog client for `dd`, at the POLICIES of the table above. createProviders builds the run's
+ * with it; the validation sampler (which reads only the config) builds its own the same way.
+ */
+export function createDatadog(
+  dd: DatadogConfig,
+  common: { secrets?: string[]; signal?: AbortSignal; log?: Pick<Logger, 'debug'> } = {},
+): Datadog {
+  return new Datadog({ apiKey: dd.apiKey, appKey: dd.appKey, baseUrl: dd.baseUrl, ...POLICIES.datadog, ...common });
 }
 
 /** A BackupStore that loads the S3 adapter (and the AWS SDK) on its first call. */

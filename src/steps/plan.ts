@@ -10,7 +10,6 @@ import { formatDuration } from '../config/duration.js';
 import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, StepOutcome } from '../pipeline/types.js';
-import { lastValue } from '../providers/datadog.js';
 import { codeSpan, escapeCell, table } from '../surfaces/markdown.js';
 import { readSlots, type SlotReading } from '../traffic/cloudflare-model.js';
 import { formatMs, formatRatio } from '../analysis/format.js';
@@ -167,19 +166,22 @@ async function readQueries(ctx: RunContext): Promise<CheckResult[]> {
   const dd = ctx.providers.datadog;
   if (!dd)
     return queries.map((q) => ({ name: q.name, status: 'not-checked' as const, reason: 'Datadog is not configured' }));
-  const toSec = Date.now() / 1000;
+  const toMs = Date.now();
   // A window of at least a minute: one sampling interval alone may hold no point yet.
-  const fromSec = toSec - Math.max(60_000, v.intervalMs) / 1000;
+  const fromMs = toMs - Math.max(60_000, v.intervalMs);
   return Promise.all(
     queries.map(async (q): Promise<CheckResult> => {
       try {
-        const value = lastValue((await dd.queryMetrics(q.query!, fromSec, toSec)).points);
-        if (value === undefined)
+        // The same call and judgement as a validation sample: the worst series of a grouped query.
+        const result = await dd.queryValue(q.query!, fromMs, toMs);
+        if (result.kind === 'error') return { name: q.name, status: 'not-checked', reason: result.error };
+        if (result.kind === 'no-data')
           return {
             name: q.name,
             status: 'warn',
-            reason: `no data in the last ${formatDuration((toSec - fromSec) * 1000)} (no-data: ${v.noData})`,
+            reason: `no data in the last ${formatDuration(toMs - fromMs)} (no-data: ${v.noData})`,
           };
+        const { value } = result;
         const over = value > q.limit;
         return {
           name: q.name,
@@ -188,6 +190,7 @@ async function readQueries(ctx: RunContext): Promise<CheckResult[]> {
           details: { value, threshold: q.limit },
         };
       } catch (err) {
+        // Only a cancelled run gets here (queryValue answers provider failures with kind 'error').
         return { name: q.name, status: 'not-checked', reason: errorText(err) };
       }
     }),

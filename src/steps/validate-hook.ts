@@ -8,10 +8,9 @@
 import { summarize } from '../analysis/analysis.js';
 import { formatSpan } from '../analysis/format.js';
 import { policyFromConfig } from '../analysis/policy.js';
-import type { AnalysisState, Decision, Sample } from '../analysis/types.js';
-import type { RunCore } from '../pipeline/types.js';
+import type { Decision, Sample } from '../analysis/types.js';
 import { abortableSleep } from './validate/sampler.js';
-import { watchProduction } from './validate/run.js';
+import { watchProduction, type WatchContext } from './validate/run.js';
 
 /** What one analysed traffic step concluded. */
 export interface StepAnalysis {
@@ -41,7 +40,7 @@ export interface StepAnalysis {
  * early with `ok: false` on the first terminal decision. Rejects only when the run is cancelled.
  */
 export async function analyzeStep(
-  ctx: RunCore & { analysis: AnalysisState },
+  ctx: WatchContext,
   opts: { share: number; durationMs: number },
 ): Promise<StepAnalysis> {
   const { config, log, signal } = ctx;

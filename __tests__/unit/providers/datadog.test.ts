@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SandboxRequest, SandboxResponse } from '../../../sandbox/core/service.ts';
-import { Datadog, lastValue } from '../../../src/providers/datadog.ts';
+import { Datadog } from '../../../src/providers/datadog.ts';
 import { fastRetry, rejection, startApi } from './helpers.ts';
 
 const API_KEY = 'ddapi_Secret0123456789';
@@ -17,26 +17,13 @@ async function datadog(routes: Record<string, (req: SandboxRequest) => SandboxRe
     baseUrl: api.url,
     timeoutMs: 1_000,
     retry: fastRetry(2, 5_000),
+    sample: () => ({ timeoutMs: 500, retry: fastRetry(1, 100) }),
   });
   return { api, dd };
 }
 
-describe('lastValue', () => {
-  it('is the newest non-null value, or undefined when there is no data', () => {
-    expect(
-      lastValue([
-        { t: 1, v: 0.1 },
-        { t: 2, v: 0.3 },
-        { t: 3, v: null },
-      ]),
-    ).toBe(0.3);
-    expect(lastValue([{ t: 1, v: null }])).toBeUndefined();
-    expect(lastValue([])).toBeUndefined();
-  });
-});
-
 describe('Datadog', () => {
-  it('queries metrics with from/to in seconds and returns points in ms with nulls kept', async () => {
+  it("queries metrics over whole, finished seconds and takes the worst series' newest point", async () => {
     const { api, dd } = await datadog({
       'GET /api/v1/query': () => ({
         status: 200,
@@ -45,39 +32,86 @@ describe('Datadog', () => {
           res_type: 'time_series',
           series: [
             {
-              scope: 'service:web',
+              scope: 'host:a',
               pointlist: [
                 [1700000000000, 0.01],
                 [1700000010000, null],
                 [1700000020000, 0.02],
               ],
             },
+            { scope: 'host:b', pointlist: [[1700000010000, 0.3]] },
           ],
         },
       }),
     });
-    const r = await dd.queryMetrics('sum:errors{service:web}.as_count()', 1700000000.4, 1700000060.2);
-    expect(r.points).toEqual([
-      { t: 1700000000000, v: 0.01 },
-      { t: 1700000010000, v: null },
-      { t: 1700000020000, v: 0.02 },
-    ]);
-    expect(r.series[0]!.scope).toBe('service:web');
+    const r = await dd.queryValue('sum:errors{service:web} by {host}.as_count()', 1700000000400, 1700000060200);
+    expect(r).toEqual({ kind: 'value', value: 0.3, pointAt: 1700000010000 });
     const q = api.requests()[0]!;
-    expect(q.query).toEqual({ from: '1700000000', to: '1700000061', query: 'sum:errors{service:web}.as_count()' });
+    expect(q.query).toEqual({
+      from: '1700000000',
+      to: '1700000060',
+      query: 'sum:errors{service:web} by {host}.as_count()',
+    });
     expect(q.headers['dd-api-key']).toBe('[redacted]');
     expect(q.headers['dd-application-key']).toBe('[redacted]');
   });
 
-  it('a query error answered with 200 is an error', async () => {
+  it('a query error answered with 200 is an error result, not a throw', async () => {
     const { dd } = await datadog({
       'GET /api/v1/query': () => ({
         status: 200,
         body: { status: 'error', error: 'Error parsing query: unknown function', series: [] },
       }),
     });
-    const err = await rejection(dd.queryMetrics('bad(', 0, 1));
-    expect(err.message).toBe('Datadog queryMetrics failed: HTTP 200: Error parsing query: unknown function');
+    expect(await dd.queryValue('bad(', 0, 1000)).toEqual({
+      kind: 'error',
+      error: 'Datadog could not run the query: Error parsing query: unknown function',
+    });
+  });
+
+  it('a provider failure is an error result without the keys; only an aborted call rejects', async () => {
+    const { api, dd } = await datadog({
+      'GET /api/v1/query': (req) => ({
+        status: 403,
+        body: { errors: [`Forbidden: ${String(req.headers['dd-api-key'])}`] },
+      }),
+    });
+    const r = await dd.queryValue('q', 0, 1000);
+    expect(r.kind).toBe('error');
+    expect(JSON.stringify(r)).toContain('HTTP 403');
+    expect(JSON.stringify(r)).not.toContain(API_KEY);
+    const ac = new AbortController();
+    ac.abort(new Error('cancelled by test'));
+    await expect(dd.queryValue('q', 0, 1000, { signal: ac.signal })).rejects.toThrow();
+    await expect(dd.sampler(1000).alerting(['a'], ac.signal)).rejects.toThrow();
+    expect(api.requests('GET', '/api/v1/monitor')).toHaveLength(0);
+  });
+
+  it('the sampler calls at the sample policy: one retry, not the client’s two', async () => {
+    const { api, dd } = await datadog({ 'GET /api/v1/query': () => ({ status: 200, body: { series: [] } }) });
+    api.fault({ status: 500, body: { errors: ['Internal error'] } });
+    const r = await dd.sampler(1000).query('q', 0, 1000, new AbortController().signal);
+    expect(r.kind).toBe('error');
+    expect(api.requests()).toHaveLength(2);
+    await dd.queryValue('q', 0, 1000);
+    expect(api.requests()).toHaveLength(5);
+  });
+
+  it('the sampler lists monitors in Alert that carry every tag', async () => {
+    const { api, dd } = await datadog({
+      'GET /api/v1/monitor': () => ({
+        status: 200,
+        body: [
+          { id: 1, name: 'web 5xx', overall_state: 'Alert', tags: ['service:web'] },
+          { id: 2, name: 'web p95', overall_state: 'OK', tags: ['service:web'] },
+        ],
+      }),
+    });
+    expect(await dd.sampler(1000).alerting(['service:web'], new AbortController().signal)).toEqual({
+      kind: 'ok',
+      alerting: [{ id: 1, name: 'web 5xx', state: 'Alert' }],
+    });
+    expect(api.requests()[0]!.query).toEqual({ monitor_tags: 'service:web', page: '0', page_size: '1000' });
   });
 
   it('honours X-RateLimit-Reset on a 429', async () => {

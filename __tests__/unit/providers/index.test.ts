@@ -4,7 +4,7 @@ import type { Logger } from '../../../src/pipeline/types.ts';
 import { CloudflareLb } from '../../../src/providers/cloudflare.ts';
 import { Datadog } from '../../../src/providers/datadog.ts';
 import { GitHub } from '../../../src/providers/github.ts';
-import { POLICIES, createProviders } from '../../../src/providers/index.ts';
+import { POLICIES, createProviders, tickTimeoutMs } from '../../../src/providers/index.ts';
 import { Slack } from '../../../src/providers/slack.ts';
 import { VercelApi } from '../../../src/providers/vercel-api.ts';
 import { startApi } from './helpers.ts';
@@ -105,5 +105,20 @@ describe('createProviders', () => {
     expect(POLICIES.vercelCreate.retries).toBeLessThanOrEqual(2);
     expect(POLICIES.slack.timeoutMs).toBeLessThanOrEqual(5_000);
     expect(POLICIES.s3.requestTimeoutMs).toBeGreaterThan(0);
+  });
+
+  it('a validation sample times out below the interval, within 2–10 s, retries once and never waits long', () => {
+    expect(tickTimeoutMs(500)).toBe(2000);
+    expect(tickTimeoutMs(30_000)).toBe(10_000);
+    expect(tickTimeoutMs(5000)).toBe(4000);
+    expect(POLICIES.datadog.sample(30_000)).toEqual({
+      timeoutMs: 10_000,
+      retry: { retries: 1, baseDelayMs: 500, maxDelayMs: 1_000, maxRetryAfterMs: 2_000 },
+    });
+    expect(POLICIES.datadog.sample(100)).toEqual({
+      timeoutMs: 2_000,
+      retry: { retries: 1, baseDelayMs: 50, maxDelayMs: 1_000, maxRetryAfterMs: 100 },
+    });
+    expect(POLICIES.datadog.sample(2_000).retry.baseDelayMs).toBe(200);
   });
 });

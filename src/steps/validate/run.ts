@@ -10,9 +10,18 @@ import { policyFromConfig } from '../../analysis/policy.js';
 import type { AnalysisPolicy, AnalysisState, Decision, Sample } from '../../analysis/types.js';
 import type { Config } from '../../config/types.js';
 import type { CheckResult, Logger } from '../../pipeline/types.js';
+import type { Datadog } from '../../providers/index.js';
 import { samplesMarkdown } from '../../surfaces/chart.js';
-import { datadogSource } from './datadog-source.js';
 import { hasSignals, sampleWindow, type MetricsSource, type Signals } from './sampler.js';
+
+/** What a watch needs of the run: its core, the run's Datadog adapter and the run's analysis. */
+export interface WatchContext {
+  config: Config;
+  log: Logger;
+  signal: AbortSignal;
+  analysis: AnalysisState;
+  providers: { datadog?: Datadog | undefined };
+}
 
 /** What watching production concluded. */
 export type Watch =
@@ -37,11 +46,11 @@ export type Watch =
  * Resolves early on the first terminal decision; rejects only when the run is cancelled.
  */
 export async function watchProduction(
-  run: { config: Config; log: Logger; signal: AbortSignal; analysis: AnalysisState },
+  run: WatchContext,
   opts: { durationMs: number; share: number; heading: string; onStart?: () => void },
 ): Promise<Watch> {
   const { config, log, signal, analysis } = run;
-  const monitoring = monitoringOf(config);
+  const monitoring = monitoringOf(config, run.providers.datadog);
   if ('skip' in monitoring) return { watched: false, skip: monitoring.skip };
   opts.onStart?.();
   const intervalMs = config.validation.intervalMs;
@@ -88,15 +97,17 @@ export function signalsOf(config: Config): Signals {
  */
 export function monitoringOf(
   config: Config,
+  datadog: Datadog | undefined,
 ): { source: MetricsSource; signals: Signals; policy: AnalysisPolicy } | { skip: string } {
-  const dd = config.validation.datadog;
-  if (!dd) return { skip: 'Datadog is not configured (datadog-api-key): production was not watched' };
+  if (!config.validation.datadog || !datadog) {
+    return { skip: 'Datadog is not configured (datadog-api-key): production was not watched' };
+  }
   const signals = signalsOf(config);
   if (!hasSignals(signals)) {
     return { skip: 'no error-rate-query, latency-query or datadog-monitor-tags is set: nothing to watch' };
   }
   return {
-    source: datadogSource(dd, { intervalMs: config.validation.intervalMs, secrets: config.secrets }),
+    source: datadog.sampler(config.validation.intervalMs),
     signals,
     policy: policyFromConfig(config),
   };

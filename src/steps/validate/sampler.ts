@@ -21,7 +21,7 @@ import type {
 } from '../../analysis/types.js';
 import type { Logger } from '../../pipeline/types.js';
 
-/** Where samples come from (Datadog in production; see ./datadog-source.ts). Never throws. */
+/** Where samples come from (Datadog in production: `Datadog.sampler`). Never throws. */
 export interface MetricsSource {
   /** The newest value of a metrics query over [fromMs, toMs]. */
   query(query: string, fromMs: number, toMs: number, signal: AbortSignal): Promise<QueryResult>;

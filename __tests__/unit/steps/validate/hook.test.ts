@@ -8,8 +8,10 @@ import { startService, Traffic, type RunningService } from '../../../../sandbox/
 import type { Config } from '../../../../src/config/types.ts';
 import { createAnalysis } from '../../../../src/analysis/analysis.ts';
 import type { AnalysisState } from '../../../../src/analysis/types.ts';
-import type { Logger, RunCore, RunState } from '../../../../src/pipeline/types.ts';
+import type { Logger } from '../../../../src/pipeline/types.ts';
+import { createDatadog } from '../../../../src/providers/index.ts';
 import { analyzeStep } from '../../../../src/steps/validate-hook.ts';
+import type { WatchContext } from '../../../../src/steps/validate/run.ts';
 
 let dd: RunningService;
 let errorRate = 0.001;
@@ -47,11 +49,12 @@ function config(datadog: boolean): Config {
   } as unknown as Config;
 }
 
-function ctx(c: Config, analysis: AnalysisState = createAnalysis()): RunCore & { analysis: AnalysisState } {
+function ctx(c: Config, analysis: AnalysisState = createAnalysis()): WatchContext {
   const noop = () => {};
   const log: Logger = { info: noop, warning: noop, error: noop, debug: noop, untrusted: noop };
-  const state: RunState = { phase: 'switching', mode: 'deploy', environment: 'production', sha: 'a'.repeat(40) };
-  return { config: c, state, analysis, log, signal: new AbortController().signal, update: noop };
+  const dd = c.validation.datadog;
+  const providers = dd ? { datadog: createDatadog(dd) } : {};
+  return { config: c, analysis, providers, log, signal: new AbortController().signal };
 }
 
 describe('analyzeStep', () => {

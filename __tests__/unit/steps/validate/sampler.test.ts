@@ -1,11 +1,11 @@
 /**
- * The sampling loop and the Datadog source against a real local HTTP server (startService from the
+ * The sampling loop and the Datadog client's sampler against a real local HTTP server (startService from the
  * sandbox plumbing, with its fault rules), with sub-second intervals.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, Traffic, type RunningService } from '../../../../sandbox/core/service.ts';
 import { createAnalysis, type AnalysisPolicy } from '../../../../src/analysis/index.ts';
-import { datadogSource } from '../../../../src/steps/validate/datadog-source.ts';
+import { createDatadog } from '../../../../src/providers/index.ts';
 import { sampleWindow, type Signals } from '../../../../src/steps/validate/sampler.ts';
 import type { Logger } from '../../../../src/pipeline/types.ts';
 
@@ -72,7 +72,7 @@ const policy: AnalysisPolicy = {
 const signals: Signals = { errorRateQuery: 'err{*}', latencyQuery: 'lat{*}', monitorTags: [] };
 
 function source(intervalMs: number) {
-  return datadogSource({ apiKey: API_KEY, appKey: APP_KEY, baseUrl: dd.url }, { intervalMs });
+  return createDatadog({ apiKey: API_KEY, appKey: APP_KEY, baseUrl: dd.url }).sampler(intervalMs);
 }
 
 describe('sampleWindow over a Datadog API', () => {
@@ -210,7 +210,7 @@ describe('sampleWindow over a Datadog API', () => {
 
   it('a missing application key is a query error, not a silent pass', async () => {
     reset();
-    const src = datadogSource({ apiKey: API_KEY, baseUrl: dd.url }, { intervalMs: 100 });
+    const src = createDatadog({ apiKey: API_KEY, baseUrl: dd.url }).sampler(100);
     const res = await src.query('err{*}', Date.now() - 100, Date.now(), new AbortController().signal);
     expect(res).toMatchObject({ kind: 'error' });
     expect(traffic.requests).toHaveLength(0);

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { newestPoint, valueOfQueryResponse } from '../../../../src/steps/validate/points.ts';
-import { alertingMonitors, secondsWindow, tickTimeoutMs } from '../../../../src/steps/validate/datadog-source.ts';
+import {
+  alertingMonitors,
+  newestPoint,
+  secondsWindow,
+  valueOfQueryResponse,
+} from '../../../src/providers/datadog-parse.ts';
 
 describe('reading a v1 query answer', () => {
   it('takes the newest non-null point of a series', () => {
@@ -51,17 +55,12 @@ describe('reading a v1 query answer', () => {
   });
 });
 
-describe('Datadog request shapes', () => {
+describe('Datadog request and monitor shapes', () => {
   it('asks for the last interval in whole, finished seconds, at least one wide', () => {
     expect(secondsWindow(10_500, 11_000)).toEqual({ from: 10, to: 11 });
     expect(secondsWindow(10_600, 11_100)).toEqual({ from: 10, to: 11 });
     expect(secondsWindow(10_000, 10_000)).toEqual({ from: 9, to: 10 });
     expect(secondsWindow(10_000, 40_000)).toEqual({ from: 10, to: 40 });
-  });
-  it('a tick times out below the interval, within 2–10 s', () => {
-    expect(tickTimeoutMs(500)).toBe(2000);
-    expect(tickTimeoutMs(30_000)).toBe(10_000);
-    expect(tickTimeoutMs(5000)).toBe(4000);
   });
   it('only monitors in Alert that carry every tag count', () => {
     const list = [
