@@ -7,6 +7,7 @@
  */
 import type { CheckResult, Step, StepOutcome } from '../pipeline/types.js';
 import type { Providers } from '../providers/index.js';
+import { createTrafficManager } from '../traffic/index.js';
 import {
   finishRecord,
   pruneDeployments,
@@ -42,7 +43,9 @@ export const cleanupStep: Step<Providers> = {
       }),
     );
     if (shipped) for (const c of shipped.commits) log.untrusted(`shipped ${c.sha.slice(0, 7)} ${c.message}`);
-    checks.push(await task('retire blue', () => retireBlue(providers.cloudflare, ctx.state)));
+    checks.push(
+      await task('retire blue', () => retireBlue(createTrafficManager(config, providers, log, ctx.signal), ctx.state)),
+    );
     checks.push(await task('GitHub deployment', () => finishRecord(providers.github, config, ctx.state, shipped)));
     checks.push(
       await task('Datadog deployment', () =>
