@@ -102,13 +102,13 @@ describe('cleanup tasks against the sandbox', () => {
     const greenPool = Object.keys(live.snapshot.slots).find((p) => p !== bluePool)!;
     // The switch the traffic step would have made: all of production on green's pool.
     await manager.setGreenShare(100, { id: 'dpl_green', url: 'x' }, live.snapshot);
-    const check = await retireBlue(providers.cloudflare, { ...base, trafficBefore: live.snapshot, blue: live.blue });
+    const check = await retireBlue(manager, { ...base, trafficBefore: live.snapshot, blue: live.blue });
     expect(check.status, check.reason).toBe('pass');
     const lb = await providers.cloudflare!.getLoadBalancer();
     expect(lb.fallback_pool).toBe(greenPool);
     expect(lb.random_steering?.pool_weights?.[bluePool]).toBe(0);
     // A second run changes nothing and still passes.
-    expect((await retireBlue(providers.cloudflare, { ...base, trafficBefore: live.snapshot })).status).toBe('pass');
+    expect((await retireBlue(manager, { ...base, trafficBefore: live.snapshot })).status).toBe('pass');
     // Put production back for the other tests.
     await manager.restore(live.snapshot, 'test done');
   });

@@ -42,7 +42,7 @@ export const cleanupStep: RunStep = {
       }),
     );
     if (shipped) for (const c of shipped.commits) log.untrusted(`shipped ${c.sha.slice(0, 7)} ${c.message}`);
-    checks.push(await task('retire blue', () => retireBlue(providers.cloudflare, ctx.state)));
+    checks.push(await task('retire blue', () => retireBlue(ctx.traffic(), ctx.state)));
     checks.push(await task('GitHub deployment', () => finishRecord(providers.github, config, ctx.state, shipped)));
     checks.push(
       await task('Datadog deployment', () =>

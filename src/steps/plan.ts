@@ -11,7 +11,7 @@ import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, StepOutcome } from '../pipeline/types.js';
 import { codeSpan, escapeCell, table } from '../surfaces/markdown.js';
-import { readSlots, type SlotReading } from '../traffic/cloudflare-model.js';
+import { describeProduction, type SlotsView } from '../traffic/index.js';
 import { formatMs, formatRatio } from '../analysis/format.js';
 
 /** One row of the weight schedule, relative to T = the moment the first switch starts. */
@@ -69,44 +69,25 @@ function errorText(err: unknown): string {
 interface Production {
   rows: CheckResult[];
   blue?: { id: string; url?: string };
-  slots?: SlotReading;
-  /** slot pool → the deployment its hostname points at, when read. */
-  slotDeployments: Record<string, string | undefined>;
+  slots?: SlotsView;
 }
 
 async function readProduction(ctx: RunContext): Promise<Production> {
   const { config } = ctx;
-  const { vercel, cloudflare } = ctx.providers;
+  const view = await describeProduction(config, ctx.providers, ctx.traffic);
   const rows: CheckResult[] = [];
-  const out: Production = { rows, slotDeployments: {} };
-  const cf = config.traffic.cloudflare;
-  const [project, lb] = await Promise.all([
-    vercel
-      ? vercel.getProject(config.vercel.projectId).then(
-          (p) => ({ ok: true as const, p }),
-          (err: unknown) => ({ ok: false as const, err }),
-        )
-      : undefined,
-    cloudflare && cf
-      ? Promise.all([cloudflare.getLoadBalancer(), Promise.all(cf.pools.map((id) => cloudflare.getPool(id)))]).then(
-          ([lbv, pools]) => ({ ok: true as const, reading: readSlots(lbv, pools, cf.pools) }),
-          (err: unknown) => ({ ok: false as const, err }),
-        )
-      : undefined,
-  ]);
+  const out: Production = { rows, ...(view.blue ? { blue: view.blue } : {}) };
 
-  if (!project) rows.push({ name: 'Production deployment', status: 'not-checked', reason: 'vercel-token is not set' });
-  else if (!project.ok)
-    rows.push({ name: 'Production deployment', status: 'not-checked', reason: errorText(project.err) });
-  else if (!project.p.productionDeployment) {
+  const v = view.vercel;
+  if (v.state !== 'read') rows.push({ name: 'Production deployment', status: 'not-checked', reason: v.reason });
+  else if (!v.value.deployment) {
     rows.push({
       name: 'Production deployment',
       status: 'warn',
-      reason: `project ${project.p.name} has no production deployment yet: there is no blue to roll back to`,
+      reason: `project ${v.value.project} has no production deployment yet: there is no blue to roll back to`,
     });
   } else {
-    const prod = project.p.productionDeployment;
-    out.blue = { id: prod.id, url: prod.url };
+    const prod = v.value.deployment;
     rows.push({
       name: 'Production deployment',
       status: 'pass',
@@ -114,42 +95,21 @@ async function readProduction(ctx: RunContext): Promise<Production> {
     });
   }
 
-  if (config.traffic.manager === 'cloudflare') {
-    if (!lb) rows.push({ name: 'Load balancer', status: 'not-checked', reason: 'Cloudflare is not configured' });
-    else if (!lb.ok)
-      rows.push({ name: 'Load balancer', status: 'fail', reason: `cannot read the live slot: ${errorText(lb.err)}` });
-    else {
-      const r = lb.reading;
-      out.slots = r;
-      // Which deployment each slot hostname serves (an alias look-up each; read-only).
-      if (vercel) {
-        await Promise.all(
-          Object.entries(r.hostnames).map(async ([pool, host]) => {
-            out.slotDeployments[pool] = await vercel.getAlias(host).then(
-              (a) => a?.deploymentId ?? undefined,
-              () => undefined,
-            );
-          }),
-        );
-      }
-      const live = `pool ${r.livePool} (${r.hostnames[r.livePool]}) is live with ${Math.round(r.shares[r.livePool] ?? 0)} % of the traffic`;
-      const notes = r.notes.length ? `; ${r.notes.join('; ')}` : '';
-      rows.push({
-        name: 'Load balancer',
-        status: r.notes.length ? 'warn' : 'pass',
-        reason: `${live}; pool ${r.idlePool} (${r.hostnames[r.idlePool]}) is idle${notes}`,
-      });
-      const liveDeployment = out.slotDeployments[r.livePool];
-      if (liveDeployment && out.blue && liveDeployment !== out.blue.id) {
-        rows.push({
-          name: 'Slot consistency',
-          status: 'warn',
-          reason: `the live slot ${r.hostnames[r.livePool]} serves ${liveDeployment}, but Vercel's production deployment is ${out.blue.id}`,
-        });
-      }
-      if (liveDeployment)
-        out.blue = { id: liveDeployment, url: out.blue?.id === liveDeployment ? out.blue.url : undefined };
-    }
+  const lb = view.slots;
+  if (lb?.state === 'not-configured') rows.push({ name: 'Load balancer', status: 'not-checked', reason: lb.reason });
+  else if (lb?.state === 'failed')
+    rows.push({ name: 'Load balancer', status: 'fail', reason: `cannot read the live slot: ${lb.reason}` });
+  else if (lb?.state === 'read') {
+    const r = lb.value;
+    out.slots = r;
+    const live = `pool ${r.livePool} (${r.hostnames[r.livePool]}) is live with ${Math.round(r.shares[r.livePool] ?? 0)} % of the traffic`;
+    const notes = r.notes.length ? `; ${r.notes.join('; ')}` : '';
+    rows.push({
+      name: 'Load balancer',
+      status: r.notes.length ? 'warn' : 'pass',
+      reason: `${live}; pool ${r.idlePool} (${r.hostnames[r.idlePool]}) is idle${notes}`,
+    });
+    if (view.slotMismatch) rows.push({ name: 'Slot consistency', status: 'warn', reason: view.slotMismatch });
   }
   return out;
 }
@@ -198,10 +158,7 @@ async function readQueries(ctx: RunContext): Promise<CheckResult[]> {
 }
 
 /** The plan as Markdown for the job summary (remote text escaped). */
-export function planMarkdown(
-  config: Config,
-  p: { blue?: { id: string }; slots?: SlotReading; slotDeployments: Record<string, string | undefined> },
-): string {
+export function planMarkdown(config: Config, p: { blue?: { id: string }; slots?: SlotsView }): string {
   const lines: string[] = ['#### What deploy would do', ''];
   const green = p.slots
     ? `pool ${codeSpan(p.slots.idlePool)}, hostname ${codeSpan(p.slots.hostnames[p.slots.idlePool] ?? '?')}`
@@ -249,7 +206,7 @@ async function run(ctx: RunContext): Promise<StepOutcome> {
       livePool: prod.slots?.livePool,
       idlePool: prod.slots?.idlePool,
       hostnames: prod.slots?.hostnames,
-      slotDeployments: prod.slotDeployments,
+      slotDeployments: prod.slots?.deployments ?? {},
       schedule,
       thresholds: thresholdLines(config),
     },

@@ -18,18 +18,29 @@ import {
   sharePatch,
   type CloudflareSnapshot,
 } from './cloudflare-model.js';
-import type { LiveReading, RoutingCheck, RoutingExpectation, TrafficManager } from './types.js';
-import { verifyRouting, type VerifyOptions } from './verify.js';
+import { productionView, readSlotsView, readVercelProduction } from './describe.js';
+import type {
+  LiveReading,
+  ProductionView,
+  RetireOutcome,
+  RoutingCheck,
+  RoutingExpectation,
+  TrafficManager,
+} from './types.js';
+import { verifyConfigured, type VerifyOptions } from './verify.js';
 
 export interface CloudflareManagerDeps {
   lb: Pick<CloudflareLb, 'getLoadBalancer' | 'patchLoadBalancer' | 'getPool' | 'getPoolHealth'>;
-  vercel: Pick<VercelApi, 'getAlias' | 'assignAlias' | 'getDeployment'>;
+  vercel: Pick<VercelApi, 'getAlias' | 'assignAlias' | 'getDeployment' | 'getProject'>;
+  /** The Vercel project, for its production deployment (plan reports it beside the slots). */
+  projectId: string;
   pools: [string, string];
   /** How long a freshly assigned slot may take to report healthy (`health-check-timeout`). */
   healthTimeoutMs: number;
   /** Pause between pool health reads (default 2 s). */
   healthIntervalMs?: number;
-  verify: VerifyOptions;
+  /** Absent without `production-url` (allowed in `mode: plan`, which verifies nothing). */
+  verify?: VerifyOptions;
   log: Logger;
   signal?: AbortSignal;
 }
@@ -189,7 +200,7 @@ export class CloudflareTrafficManager implements TrafficManager {
   }
 
   verify(expect: RoutingExpectation): Promise<RoutingCheck> {
-    return verifyRouting(expect, this.d.verify);
+    return verifyConfigured(expect, this.d.verify);
   }
 
   async moveTo(target: DeploymentRef, snapshot: TrafficSnapshot, reason: string): Promise<string> {
@@ -207,6 +218,44 @@ export class CloudflareTrafficManager implements TrafficManager {
       staged = `${await this.stageOnIdle(target, snap, 'the rollback target')}; `;
     await this.setGreenShare(100, target, snap);
     return `${staged}pool ${idle} with ${target.id} has all of production (${reason})`;
+  }
+
+  async describeProduction(): Promise<ProductionView> {
+    const { lb, vercel, pools, projectId } = this.d;
+    const [production, slots] = await Promise.all([
+      readVercelProduction(vercel, projectId),
+      readSlotsView(lb, pools, vercel),
+    ]);
+    return productionView(this.kind, production, slots);
+  }
+
+  async retireBlue(snapshot: TrafficSnapshot, blue?: DeploymentRef): Promise<RetireOutcome> {
+    const snap = asCloudflare(snapshot);
+    const { lb } = this.d;
+    const bluePool = snap.livePool;
+    const greenPool = Object.keys(snap.slots).find((p) => p !== bluePool);
+    if (!greenPool) return { ok: false, what: `the recorded state has no slot besides ${bluePool}` };
+    // Read first: a second cleanup (a re-run) finds green already the fallback and changes nothing.
+    const now = await lb.getLoadBalancer();
+    const after = now.fallback_pool === greenPool ? now : await lb.patchLoadBalancer({ fallback_pool: greenPool });
+    const blueWeight = after.random_steering?.pool_weights?.[bluePool];
+    const host = snap.slots[bluePool]?.hostname ?? bluePool;
+    if (after.fallback_pool !== greenPool) {
+      return {
+        ok: false,
+        what: `Cloudflare still reports fallback pool ${after.fallback_pool}, not green's ${greenPool}`,
+      };
+    }
+    if (blueWeight !== undefined && blueWeight !== 0) {
+      return {
+        ok: false,
+        what: `fallback pool is green's ${greenPool}, but blue's pool ${bluePool} still has weight ${blueWeight}`,
+      };
+    }
+    return {
+      ok: true,
+      what: `fallback pool is now green's ${greenPool}; blue's pool ${bluePool} keeps weight 0 and ${host} stays on ${blue?.id ?? 'blue'} for rollback`,
+    };
   }
 }
 

@@ -1,17 +1,29 @@
 /**
- * Builds the run's TrafficManager from the config (`traffic-manager`) and its providers. The one
- * way back to blue over it is `restoreBlue` (./restore.ts).
+ * Builds the run's TrafficManager from the config (`traffic-manager`) and its providers, and what
+ * `mode: plan` reads of production (`describeProduction`). The one way back to blue over it is
+ * `restoreBlue` (./restore.ts).
  */
 import type { Config } from '../config/types.js';
 import type { Logger } from '../pipeline/types.js';
 import { deploymentBaseUrl } from '../providers/health.js';
 import type { Providers } from '../providers/index.js';
 import { CloudflareTrafficManager } from './cloudflare.js';
-import type { TrafficManager } from './types.js';
+import { notConfigured, productionView, readSlotsView, readVercelProduction } from './describe.js';
+import type { ProductionView, TrafficManager } from './types.js';
 import { VercelTrafficManager } from './vercel.js';
 import type { VerifyOptions } from './verify.js';
 
-export type { LiveReading, RoutingCheck, RoutingExpectation, TrafficManager } from './types.js';
+export type {
+  LiveReading,
+  ProductionView,
+  ReadPart,
+  RetireOutcome,
+  RoutingCheck,
+  RoutingExpectation,
+  SlotsView,
+  TrafficManager,
+  VercelProduction,
+} from './types.js';
 export { restoreBlue, type Restored } from './restore.js';
 
 /** The providers a traffic manager uses. */
@@ -31,7 +43,8 @@ export function verifyOptions(config: Config, log: Logger, signal?: AbortSignal)
 
 /**
  * The traffic manager of `traffic-manager`. Throws with the missing input named when its provider
- * is not configured (config validation normally catches that first).
+ * is not configured (config validation normally catches that first). Without `production-url`
+ * (allowed in `mode: plan` only) it is built, and only `verify` fails.
  */
 export function createTrafficManager(
   config: Config,
@@ -41,7 +54,7 @@ export function createTrafficManager(
 ): TrafficManager {
   const vercel = providers.vercel;
   if (!vercel) throw new Error('traffic switch needs Vercel: vercel-token is not set');
-  const verify = verifyOptions(config, log, signal);
+  const verify = config.productionUrl ? verifyOptions(config, log, signal) : undefined;
   if (config.traffic.manager === 'vercel') {
     return new VercelTrafficManager({
       vercel,
@@ -63,10 +76,42 @@ export function createTrafficManager(
   return new CloudflareTrafficManager({
     lb: providers.cloudflare,
     vercel,
+    projectId: config.vercel.projectId,
     pools: cf.pools,
     healthTimeoutMs: config.vercel.healthCheckTimeoutMs,
     verify,
     log,
     ...(signal ? { signal } : {}),
   });
+}
+
+/**
+ * What `mode: plan` shows of production (GET requests only), through the run's traffic manager.
+ * When that cannot be built for a missing provider, the configured ones are still read and each
+ * missing one is reported as not configured, so a plan says everything it can.
+ */
+export async function describeProduction(
+  config: Config,
+  providers: TrafficProviders,
+  /** The run's traffic manager (built once, by the run context); throws when it cannot be built. */
+  traffic: () => TrafficManager,
+): Promise<ProductionView> {
+  let manager: TrafficManager | undefined;
+  try {
+    manager = traffic();
+  } catch {
+    // A provider is missing: read what the others can tell below.
+  }
+  if (manager) return manager.describeProduction();
+  const { vercel, cloudflare } = providers;
+  const cf = config.traffic.cloudflare;
+  const [production, slots] = await Promise.all([
+    vercel ? readVercelProduction(vercel, config.vercel.projectId) : notConfigured('vercel-token is not set'),
+    config.traffic.manager !== 'cloudflare'
+      ? undefined
+      : cloudflare && cf
+        ? readSlotsView(cloudflare, cf.pools, vercel)
+        : notConfigured('Cloudflare is not configured'),
+  ]);
+  return productionView(config.traffic.manager, production, slots);
 }

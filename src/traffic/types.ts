@@ -1,7 +1,8 @@
 /**
  * The TrafficManager: how production traffic moves between blue and green, whatever carries it
  * (a Cloudflare Load Balancer over two slot hostnames, or Vercel's own promote / instant rollback).
- * The traffic step, the runner's restore, the post step and rollback mode all go through it.
+ * The traffic step, the runner's restore, the post step, rollback mode, `mode: plan` (what serves
+ * production) and cleanup (retiring blue) all go through it.
  */
 import type { TrafficManagerKind } from '../config/types.js';
 import type { DeploymentRef, TrafficSnapshot } from '../pipeline/types.js';
@@ -18,6 +19,52 @@ export interface LiveReading {
   description: string;
   /** What a user should know (a mid-switch state found, a slot pointing nowhere…). */
   notes: string[];
+}
+
+/** One part of production as read: its value, or why it is unknown (`not-configured`: no provider for it). */
+export type ReadPart<T> = { state: 'read'; value: T } | { state: 'not-configured' | 'failed'; reason: string };
+
+/** Vercel's side of production: the project and its production deployment (none before a first deploy). */
+export interface VercelProduction {
+  project: string;
+  deployment?: { id: string; url?: string };
+}
+
+/** The two slots of a Cloudflare load balancer, as read. */
+export interface SlotsView {
+  livePool: string;
+  idlePool: string;
+  /** pool id → slot hostname */
+  hostnames: Record<string, string>;
+  /** Effective share of each slot pool, percent (0–100) of the traffic the two split. */
+  shares: Record<string, number>;
+  /** pool id → the deployment its slot hostname points at, when that could be read. */
+  deployments: Record<string, string | undefined>;
+  /** What a user should know (a mid-switch state found…). */
+  notes: string[];
+}
+
+/** Production as `mode: plan` shows it: read with GET requests only, each part on its own. */
+export interface ProductionView {
+  kind: TrafficManagerKind;
+  /** Vercel's production deployment (read with either manager: plan reports it on its own). */
+  vercel: ReadPart<VercelProduction>;
+  /** Cloudflare only: the live and idle slots. */
+  slots?: ReadPart<SlotsView>;
+  /**
+   * Blue, the rollback target: the deployment the live slot's hostname points at (Cloudflare, when
+   * read), else Vercel's production deployment. `url` only when Vercel names it for that deployment.
+   */
+  blue?: { id: string; url?: string };
+  /** Set when the live slot serves a deployment other than Vercel's production deployment. */
+  slotMismatch?: string;
+}
+
+/** What retiring blue found: `ok: false` when the provider is not in the state asked for (a warning). */
+export interface RetireOutcome {
+  ok: boolean;
+  /** One line: what was done or found. */
+  what: string;
 }
 
 /** What routing verification found. `notChecked`: responses could not be attributed (see reason). */
@@ -58,4 +105,17 @@ export interface TrafficManager {
    * first and record it: this is the first mutation. Returns a line saying what was done.
    */
   moveTo(target: DeploymentRef, snapshot: TrafficSnapshot, reason: string): Promise<string>;
+  /**
+   * `mode: plan`: who serves production and, with Cloudflare, the live and idle slots, each slot's
+   * share and the deployment its hostname points at. GET requests only; a part that cannot be read
+   * says why instead of throwing.
+   */
+  describeProduction(): Promise<ProductionView>;
+  /**
+   * Cleanup, once green has stood through validation: retire blue without taking it away.
+   * Cloudflare: green's pool (the idle slot of `snapshot`) becomes the fallback pool; blue's pool
+   * keeps weight 0 and its slot hostname stays on blue, so a later rollback is still one weight
+   * change. Vercel: nothing to do, blue stays the Instant Rollback target. `blue` names it in the line.
+   */
+  retireBlue(snapshot: TrafficSnapshot, blue?: DeploymentRef): Promise<RetireOutcome>;
 }

@@ -6,15 +6,24 @@
  */
 import type { DeploymentRef, Logger, TrafficSnapshot } from '../pipeline/types.js';
 import type { VercelApi } from '../providers/vercel-api.js';
-import type { LiveReading, RoutingCheck, RoutingExpectation, TrafficManager } from './types.js';
-import { verifyRouting, type VerifyOptions } from './verify.js';
+import { productionView, readVercelProduction } from './describe.js';
+import type {
+  LiveReading,
+  ProductionView,
+  RetireOutcome,
+  RoutingCheck,
+  RoutingExpectation,
+  TrafficManager,
+} from './types.js';
+import { verifyConfigured, type VerifyOptions } from './verify.js';
 
 export interface VercelManagerDeps {
   vercel: Pick<VercelApi, 'getProject' | 'getDeployment' | 'promote' | 'rollback' | 'waitForAliasRequest'>;
   projectId: string;
   /** How long a promote or rollback may take to complete on Vercel's side. */
   aliasTimeoutMs: number;
-  verify: VerifyOptions;
+  /** Absent without `production-url` (allowed in `mode: plan`, which verifies nothing). */
+  verify?: VerifyOptions;
   log: Logger;
   signal?: AbortSignal;
 }
@@ -105,10 +114,19 @@ export class VercelTrafficManager implements TrafficManager {
   }
 
   verify(expect: RoutingExpectation): Promise<RoutingCheck> {
-    return verifyRouting(expect, this.d.verify);
+    return verifyConfigured(expect, this.d.verify);
   }
 
   async moveTo(target: DeploymentRef, _snapshot: TrafficSnapshot, reason: string): Promise<string> {
     return (await this.rollbackTo(target.id, reason)).what;
+  }
+
+  async describeProduction(): Promise<ProductionView> {
+    return productionView(this.kind, await readVercelProduction(this.d.vercel, this.d.projectId));
+  }
+
+  /** Nothing to retire: Vercel keeps blue for Instant Rollback without anything being set. */
+  async retireBlue(snapshot: TrafficSnapshot): Promise<RetireOutcome> {
+    return { ok: true, what: `Vercel keeps ${productionOf(snapshot)} as the instant-rollback target` };
   }
 }

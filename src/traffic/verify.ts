@@ -31,6 +31,18 @@ export interface VerifyOptions {
 
 const CONCURRENCY = 8;
 
+/**
+ * `verifyRouting` with the run's options; without them (no `production-url`, which only `mode: plan`
+ * allows) it fails saying so, when a verification is asked for rather than when the manager is built.
+ */
+export async function verifyConfigured(
+  expect: RoutingExpectation,
+  o: VerifyOptions | undefined,
+): Promise<RoutingCheck> {
+  if (!o) throw new Error('production-url is required to verify routing');
+  return verifyRouting(expect, o);
+}
+
 /** Verify that production follows `expect`. Never throws for a routing mismatch (see `ok`). */
 export async function verifyRouting(expect: RoutingExpectation, o: VerifyOptions): Promise<RoutingCheck> {
   const [green, blue, expected] =

@@ -97,6 +97,7 @@ describe('Cloudflare: two slots behind the load balancer', () => {
     cf = new CloudflareTrafficManager({
       lb,
       vercel,
+      projectId: 'prj_sandboxshop',
       pools,
       healthTimeoutMs: 5000,
       healthIntervalMs: 100,
@@ -123,6 +124,27 @@ describe('Cloudflare: two slots behind the load balancer', () => {
       hostname: 'blue.example.com',
       deploymentId: 'dpl_blue_v1',
     });
+  });
+
+  it('describes production for a plan with reads only: both slots, their shares and deployments', async () => {
+    const mark = lastSeq();
+    const view = await cf.describeProduction();
+    expect(mutations(mark)).toEqual([]);
+    expect(view.kind).toBe('cloudflare');
+    expect(view.vercel).toMatchObject({ state: 'read', value: { deployment: { id: 'dpl_blue_v1' } } });
+    expect(view.blue?.id).toBe('dpl_blue_v1');
+    expect(view.blue?.url).toBeTruthy();
+    expect(view.slotMismatch).toBeUndefined();
+    expect(view.slots?.state).toBe('read');
+    if (view.slots?.state !== 'read') return;
+    expect(view.slots.value).toMatchObject({
+      livePool: pools[0],
+      idlePool: pools[1],
+      hostnames: { [pools[0]]: 'blue.example.com', [pools[1]]: 'green.example.com' },
+      shares: { [pools[0]]: 100, [pools[1]]: 0 },
+      notes: [],
+    });
+    expect(view.slots.value.deployments[pools[0]]).toBe('dpl_blue_v1');
   });
 
   it('stages green on the idle slot and waits until its pool is healthy', async () => {
@@ -171,6 +193,7 @@ describe('Cloudflare: two slots behind the load balancer', () => {
     const sick = new CloudflareTrafficManager({
       lb,
       vercel,
+      projectId: 'prj_sandboxshop',
       pools,
       healthTimeoutMs: 800,
       healthIntervalMs: 100,
@@ -195,6 +218,27 @@ describe('Cloudflare: two slots behind the load balancer', () => {
     expect(after.snapshot.kind === 'cloudflare' && after.snapshot.livePool).toBe(pools[1]);
     await cf.restore(before, 'back');
     expect(cloudflareState(world).loadBalancers.size).toBe(1);
+  });
+
+  it('cleanup: retires blue (green’s pool the fallback, blue’s weight 0), then finds nothing to change', async () => {
+    const before = await cf.snapshot();
+    await cf.setGreenShare(100, green, before);
+    // Green's slot is live now while Vercel still names blue as production: plan says so.
+    const view = await cf.describeProduction();
+    expect(view.blue?.id).toBe('dpl_green_v2');
+    expect(view.slotMismatch).toBe(
+      "the live slot green.example.com serves dpl_green_v2, but Vercel's production deployment is dpl_blue_v1",
+    );
+    const retired = await cf.retireBlue(before, blue);
+    expect(retired).toEqual({
+      ok: true,
+      what: `fallback pool is now green's ${pools[1]}; blue's pool ${pools[0]} keeps weight 0 and blue.example.com stays on dpl_blue_v1 for rollback`,
+    });
+    expect((await lb.getLoadBalancer()).fallback_pool).toBe(pools[1]);
+    const mark = lastSeq();
+    expect((await cf.retireBlue(before)).ok).toBe(true);
+    expect(mutations(mark)).toEqual([]);
+    await cf.restore(before, 'back');
   });
 });
 
@@ -228,6 +272,18 @@ describe('Vercel: promote and Instant Rollback', () => {
     expect(await vm.restore(live.snapshot, 'again')).toEqual({
       changed: false,
       what: 'dpl_blue_v1 already serves production',
+    });
+    expect(mutations(mark)).toEqual([]);
+  });
+
+  it('describes production as the project’s production deployment, and retires nothing', async () => {
+    const mark = lastSeq();
+    const view = await vm.describeProduction();
+    expect(view).toMatchObject({ kind: 'vercel', blue: { id: 'dpl_blue_v1' } });
+    expect(view.slots).toBeUndefined();
+    expect(await vm.retireBlue({ kind: 'vercel', productionDeploymentId: 'dpl_blue_v1' })).toEqual({
+      ok: true,
+      what: 'Vercel keeps dpl_blue_v1 as the instant-rollback target',
     });
     expect(mutations(mark)).toEqual([]);
   });

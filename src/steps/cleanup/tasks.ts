@@ -4,12 +4,12 @@
  */
 import type { Config } from '../../config/types.js';
 import type { CheckResult, Logger, RunState } from '../../pipeline/types.js';
-import type { CloudflareLb } from '../../providers/cloudflare.js';
 import type { Datadog } from '../../providers/datadog.js';
 import type { GitHub } from '../../providers/github.js';
 import type { VercelApi } from '../../providers/vercel-api.js';
 import { loadRecords, setRecordStatus, type RecordsApi } from '../../records/github.js';
 import { escapeInline } from '../../surfaces/markdown.js';
+import type { TrafficManager } from '../../traffic/index.js';
 import {
   doraId,
   planDeletions,
@@ -103,50 +103,16 @@ export function shippedMarkdown(s: Shipped, repoUrl: string): string {
 }
 
 /**
- * Retire blue on Cloudflare: green's pool becomes the fallback pool; blue's pool keeps weight 0 and its
- * slot hostname stays on blue, so `mode: rollback` to it is still one weight change.
+ * Retire blue through the traffic manager: on Cloudflare green's pool becomes the fallback pool while
+ * blue's pool keeps weight 0 and its slot hostname stays on blue, so `mode: rollback` to it is still
+ * one weight change; on Vercel nothing changes. A state other than asked for is a warning.
  */
-export async function retireBlue(
-  cf: Pick<CloudflareLb, 'getLoadBalancer' | 'patchLoadBalancer'> | undefined,
-  state: RunState,
-): Promise<CheckResult> {
+export async function retireBlue(traffic: Pick<TrafficManager, 'retireBlue'>, state: RunState): Promise<CheckResult> {
   const name = 'retire blue';
   const snap = state.trafficBefore;
   if (!snap) return { name, status: 'skipped', reason: 'no traffic switch was recorded' };
-  if (snap.kind === 'vercel') {
-    return {
-      name,
-      status: 'pass',
-      reason: `Vercel keeps ${snap.productionDeploymentId} as the instant-rollback target`,
-    };
-  }
-  if (!cf) return { name, status: 'warn', reason: 'Cloudflare is not configured: the fallback pool was left as it is' };
-  const bluePool = snap.livePool;
-  const greenPool = Object.keys(snap.slots).find((p) => p !== bluePool);
-  if (!greenPool) return { name, status: 'warn', reason: `the recorded state has no slot besides ${bluePool}` };
-  const lb = await cf.getLoadBalancer();
-  const after = lb.fallback_pool === greenPool ? lb : await cf.patchLoadBalancer({ fallback_pool: greenPool });
-  const blueWeight = after.random_steering?.pool_weights?.[bluePool];
-  const host = snap.slots[bluePool]?.hostname ?? bluePool;
-  if (after.fallback_pool !== greenPool) {
-    return {
-      name,
-      status: 'warn',
-      reason: `Cloudflare still reports fallback pool ${after.fallback_pool}, not green's ${greenPool}`,
-    };
-  }
-  if (blueWeight !== undefined && blueWeight !== 0) {
-    return {
-      name,
-      status: 'warn',
-      reason: `fallback pool is green's ${greenPool}, but blue's pool ${bluePool} still has weight ${blueWeight}`,
-    };
-  }
-  return {
-    name,
-    status: 'pass',
-    reason: `fallback pool is now green's ${greenPool}; blue's pool ${bluePool} keeps weight 0 and ${host} stays on ${state.blue?.id ?? 'blue'} for rollback`,
-  };
+  const r = await traffic.retireBlue(snap, state.blue);
+  return { name, status: r.ok ? 'pass' : 'warn', reason: r.what };
 }
 
 /** The run's GitHub deployment gets `success` (with what shipped); the previous live record goes `inactive`. */

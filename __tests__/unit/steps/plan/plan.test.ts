@@ -64,9 +64,9 @@ describe('plan text', () => {
         idlePool: 'pool-b',
         hostnames: { 'pool-a': 'blue.example.com', 'pool-b': 'green.example.com' },
         shares: {},
+        deployments: {},
         notes: [],
       },
-      slotDeployments: {},
     });
     expect(md).toContain('as green on pool `pool-b`, hostname `green.example.com`');
     expect(md).toContain('Rollback target: `dpl_blue` on `pool-a`');
