@@ -9,7 +9,8 @@
  * - No data: `warn` passes with a warning, `fail` was already judged a breach, `inconclusive`
  *   stops the analysis without rolling back.
  */
-import { formatClock, formatMs, formatRatio } from './format.js';
+import { formatClock, formatRatio } from './format.js';
+import { formatMs } from '../text.js';
 import { judgeSample } from './judge.js';
 import type { AnalysisPolicy, AnalysisState, Decision, Observation, Sample } from './types.js';
 

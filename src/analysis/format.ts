@@ -13,13 +13,6 @@ export function formatRatio(value: number): string {
   return text.includes('e') ? rounded.toFixed(12).replace(/\.?0+$/, '') : text;
 }
 
-/** Milliseconds as a latency: whole ms from 10 ms up, one decimal below. */
-export function formatMs(value: number): string {
-  if (!Number.isFinite(value)) return `${value} ms`;
-  const text = Math.abs(value) >= 10 ? String(Math.round(value)) : String(Math.round(value * 10) / 10);
-  return `${text} ms`;
-}
-
 /** `HH:MM:SS` in UTC. */
 export function formatClock(at: number | string | Date): string {
   const d = at instanceof Date ? at : new Date(at);

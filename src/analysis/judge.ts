@@ -3,7 +3,8 @@
  * Precedence, most serious first: a breach (it was observed, and it is bad) > a query error
  * (production unobserved: retried, counted apart) > no data > pass.
  */
-import { formatClock, formatMs, formatRatio } from './format.js';
+import { formatClock, formatRatio } from './format.js';
+import { formatMs } from '../text.js';
 import type { AnalysisPolicy, Observation, QueryResult, Sample, SampleOutcome } from './types.js';
 
 interface SignalVerdict {

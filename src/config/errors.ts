@@ -3,6 +3,7 @@
  * accepts; `parseConfig` collects them all and throws one `InputError` listing every line, so a user
  * fixes their workflow in one round trip instead of one per bad input.
  */
+import { redact } from '../text.js';
 
 /** One bad input: which, what it got (already described, quoted or hidden), what it accepts. */
 export interface InputProblem {
@@ -37,15 +38,6 @@ function formatLine(p: InputProblem): string {
 function formatProblems(list: readonly InputProblem[]): string {
   if (list.length === 1) return `Invalid input ${formatLine(list[0]!)}`;
   return [`${list.length} inputs are invalid:`, ...list.map((p) => `- ${formatLine(p)}`)].join('\n');
-}
-
-/** Longest first, so a secret that contains another is replaced whole. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of [...secrets].filter((x) => x.length > 0).sort((a, b) => b.length - a.length)) {
-    out = out.split(s).join('***');
-  }
-  return out;
 }
 
 const MAX_SHOWN = 80;

@@ -3,7 +3,8 @@
  * `process.env`. Parsers are exported one by one so steps and surfaces reuse them.
  */
 export { parseConfig } from './parse.js';
-export { InputError, redact, describeValue, type InputProblem } from './errors.js';
+export { InputError, describeValue, type InputProblem } from './errors.js';
+export { redact } from '../text.js';
 export {
   fromActions,
   fromEnv,

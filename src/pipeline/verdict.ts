@@ -6,21 +6,7 @@ import type { Mode } from '../config/types.js';
 import { MID_SWITCH_PHASES } from './phase.js';
 import type { Report, RunState, StepResult } from './types.js';
 
-/** The message of anything thrown (Error or not), on one line. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return oneLine(err.message || err.name);
-  if (typeof err === 'string') return oneLine(err);
-  try {
-    return oneLine(JSON.stringify(err) ?? String(err));
-  } catch {
-    return String(err);
-  }
-}
-
-/** Collapses whitespace (newlines included) so remote text cannot start a new log line. */
-export function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
-}
+export { errorMessage, oneLine } from '../text.js';
 
 /** Why a run that met no failure succeeded, with its warnings named. */
 export function successReason(mode: Mode, results: readonly StepResult[], state: RunState): string {

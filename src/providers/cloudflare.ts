@@ -10,7 +10,8 @@
  * sends (`pop_health` keyed by region, origins keyed by address).
  */
 import type { Logger } from '../pipeline/types.js';
-import { ProviderError, extractProviderError, providerMessage, redact, requestJson, type RetryPolicy } from './http.js';
+import { ProviderError, extractProviderError, providerMessage, requestJson, type RetryPolicy } from './http.js';
+import { redact } from '../text.js';
 
 export interface CloudflareOptions {
   apiToken: string;

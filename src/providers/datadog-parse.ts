@@ -5,6 +5,7 @@
  * worse". This is the one judgement of a query: validation samples and `mode: plan` both use it.
  */
 import type { AlertingMonitor, QueryResult } from '../analysis/types.js';
+import { oneLine } from '../text.js';
 
 /** The newest non-null point of one `pointlist` (`[[ts_ms, value|null], …]`), or undefined. */
 export function newestPoint(pointlist: unknown): { at: number; value: number } | undefined {
@@ -28,7 +29,7 @@ export function valueOfQueryResponse(body: unknown): QueryResult {
   const b = body as { status?: unknown; error?: unknown; series?: unknown };
   if (b.status === 'error' || (typeof b.error === 'string' && b.error !== '')) {
     const why = typeof b.error === 'string' && b.error ? b.error : 'status error';
-    return { kind: 'error', error: `Datadog could not run the query: ${oneLine(why)}` };
+    return { kind: 'error', error: `Datadog could not run the query: ${oneLine(why, 200)}` };
   }
   if (b.series === undefined || b.series === null) return { kind: 'no-data' };
   if (!Array.isArray(b.series)) return { kind: 'error', error: 'the answer has no series list' };
@@ -70,15 +71,9 @@ export function alertingMonitors(body: unknown, tags: string[]): AlertingMonitor
     if (!ALERT.has(state)) continue;
     out.push({
       id: typeof mon.id === 'number' || typeof mon.id === 'string' ? mon.id : '?',
-      name: oneLine(typeof mon.name === 'string' ? mon.name : 'unnamed monitor').slice(0, 120),
+      name: oneLine(typeof mon.name === 'string' ? mon.name : 'unnamed monitor', 200).slice(0, 120),
       state,
     });
   }
   return out;
-}
-
-function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 200 ? `${flat.slice(0, 197)}...` : flat;
 }

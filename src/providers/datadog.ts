@@ -12,7 +12,8 @@
 import type { MonitorResult, QueryResult } from '../analysis/types.js';
 import type { Logger } from '../pipeline/types.js';
 import { alertingMonitors, secondsWindow, valueOfQueryResponse } from './datadog-parse.js';
-import { oneLine, query, requestJson, type RetryPolicy } from './http.js';
+import { query, requestJson, type RetryPolicy, PROVIDER_TEXT_MAX } from './http.js';
+import { oneLine } from '../text.js';
 
 /** A timeout (per attempt) and retry policy for one call, in place of the client's own. */
 export interface CallPolicy {
@@ -90,7 +91,7 @@ export interface DatadogSampler {
 const MISSING_APP_KEY = 'datadog-app-key is not set: Datadog needs an application key to read metrics and monitors';
 
 function errorText(err: unknown): string {
-  return err instanceof Error ? oneLine(err.message) : oneLine(String(err));
+  return err instanceof Error ? oneLine(err.message, PROVIDER_TEXT_MAX) : oneLine(String(err), PROVIDER_TEXT_MAX);
 }
 
 /** The Datadog client of one run (one site, one pair of keys). */

@@ -2,6 +2,7 @@
  * The one error type the adapters throw, and the text helpers that keep its messages safe to print:
  * redaction of secrets, the providers' error envelopes flattened to one line, transport error codes.
  */
+import { oneLine } from '../text.js';
 
 /** Which outside system a call went to; used in error messages and the report. */
 export type ProviderName = 'github' | 'vercel' | 'cloudflare' | 'datadog' | 'slack' | 's3' | 'http';
@@ -59,42 +60,6 @@ export function providerMessage(p: ProviderName, operation: string, detail: stri
   return `${DISPLAY[p]} ${operation} failed: ${detail}`;
 }
 
-const TOKEN_PATTERNS: RegExp[] = [
-  // Any authorization header value, however it reached the text.
-  /(authorization["']?\s*[:=]\s*["']?)(bearer|token|basic)?\s*[^\s"',;}]+/gi,
-  // A scheme followed by something token-like (has a digit): "invalid token provided" stays readable.
-  /\b(bearer|token|basic)\s+(?=\S*\d)[A-Za-z0-9._~+/=-]{12,}/gi,
-  // Well-known token shapes: GitHub, Slack, AWS access keys.
-  /\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})/g,
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}/g,
-  /\b(AKIA|ASIA)[A-Z0-9]{16}\b/g,
-];
-
-/**
- * Removes every secret (and its URL-encoded, JSON-escaped and base64 forms) and anything that looks like
- * an authorization value or a well-known token from a text. Secrets shorter than 4 characters are ignored
- * (masking every "a" would make messages unreadable and protects nothing).
- */
-export function redact(text: string, secrets: readonly string[] = []): string {
-  let out = text;
-  const forms = new Set<string>();
-  for (const s of secrets) {
-    if (!s || s.length < 4) continue;
-    forms.add(s);
-    forms.add(encodeURIComponent(s));
-    forms.add(JSON.stringify(s).slice(1, -1));
-    forms.add(Buffer.from(s).toString('base64'));
-  }
-  // Longest first, so a secret that contains another is removed whole.
-  for (const f of [...forms].sort((a, b) => b.length - a.length)) out = out.split(f).join('***');
-  for (const re of TOKEN_PATTERNS) {
-    out = out.replace(re, (m, p1: string | undefined) =>
-      typeof p1 === 'string' && /authorization/i.test(p1) ? `${p1}***` : m.replace(/\S+$/, '***'),
-    );
-  }
-  return out;
-}
-
 /**
  * The provider's own error code and message from a body, whichever envelope it uses: Vercel
  * `{error:{code,message}}`, Cloudflare `{errors:[{code,message}]}`, Datadog `{errors:["…"]}` or JSON:API
@@ -103,7 +68,7 @@ export function redact(text: string, secrets: readonly string[] = []): string {
  */
 export function extractProviderError(body: unknown): { code?: string; message?: string } {
   const line = (v: unknown): string | undefined =>
-    v === undefined || v === null || v === '' ? undefined : oneLine(String(v));
+    v === undefined || v === null || v === '' ? undefined : oneLine(String(v), PROVIDER_TEXT_MAX);
   if (typeof body === 'string') return { message: line(body.slice(0, 300)) };
   if (!body || typeof body !== 'object') return {};
   const b = body as Record<string, unknown>;
@@ -130,12 +95,8 @@ export function extractProviderError(body: unknown): { code?: string; message?: 
   return {};
 }
 
-/** One line of at most 300 characters, with control characters gone. */
-export function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
-}
+/** How long a provider's text may be in a message: enough for its error, never a whole page. */
+export const PROVIDER_TEXT_MAX = 300;
 
 /** Secret values carried by request headers, so they are redacted even if the caller forgot them. */
 export function headerSecrets(headers: Record<string, string> | undefined): string[] {
@@ -159,7 +120,7 @@ export function classifyNetworkError(err: unknown): { code: string; maybeSent: b
     c?.code ??
     e?.code ??
     c?.errors?.[0]?.code ??
-    (c?.message ? oneLine(c.message).slice(0, 80) : undefined) ??
+    (c?.message ? oneLine(c.message, PROVIDER_TEXT_MAX).slice(0, 80) : undefined) ??
     e?.name ??
     'network_error';
   // The connection was never made: nothing reached the provider, so repeating is safe.
@@ -167,7 +128,7 @@ export function classifyNetworkError(err: unknown): { code: string; maybeSent: b
   return { code: String(code), maybeSent: !notSent.test(String(code)) };
 }
 
-/** `500 ms`, `12 s`: a duration for a message. */
-export function formatMs(ms: number): string {
+/** `500 ms`, `12 s`: a wait or timeout for a message. */
+export function formatWait(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${Math.round(ms / 100) / 10} s`;
 }

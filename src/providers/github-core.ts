@@ -18,12 +18,11 @@ import {
   backoffDelay,
   classifyNetworkError,
   extractProviderError,
-  formatMs,
-  oneLine,
+  formatWait,
   providerMessage,
-  redact,
-  sleep,
+  PROVIDER_TEXT_MAX,
 } from './http.js';
+import { oneLine, redact, sleep } from '../text.js';
 
 type Octokit = ReturnType<typeof getOctokit>;
 type OctokitPlugin = Parameters<typeof getOctokit>[2];
@@ -172,10 +171,10 @@ export class GitHubCore {
       detail = err.message;
     } else if (status !== undefined) {
       const pe = extractProviderError(e.response?.data);
-      detail = `HTTP ${status}: ${pe.message ?? oneLine(e.message ?? '')}`;
+      detail = `HTTP ${status}: ${pe.message ?? oneLine(e.message ?? '', PROVIDER_TEXT_MAX)}`;
     } else {
       code = classifyNetworkError(e.cause ?? err).code;
-      detail = code === 'timeout' ? `no answer within ${formatMs(this.o.timeoutMs)}` : `network error ${code}`;
+      detail = code === 'timeout' ? `no answer within ${formatWait(this.o.timeoutMs)}` : `network error ${code}`;
     }
     const denied =
       status === 403 && /not accessible by integration|must have (admin rights|.*access)|permission/i.test(detail);

@@ -5,7 +5,8 @@
  */
 import type * as T from './github-types.js';
 import { GitHubCore, mapDeployment, mapPull, mapStatus, type OctokitError } from './github-core.js';
-import { ProviderError, extractProviderError, oneLine, providerMessage, redact } from './http.js';
+import { ProviderError, extractProviderError, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
+import { oneLine, redact } from '../text.js';
 
 export type * from './github-types.js';
 export type { GitHubOptions } from './github-core.js';
@@ -175,7 +176,7 @@ export class GitHub extends GitHubCore {
       return data.map((a) => ({
         number: a.number,
         severity: a.rule.security_severity_level ?? a.rule.severity ?? 'unknown',
-        summary: oneLine(a.rule.description ?? a.rule.id ?? ''),
+        summary: oneLine(a.rule.description ?? a.rule.id ?? '', PROVIDER_TEXT_MAX),
         htmlUrl: a.html_url,
       }));
     });
@@ -195,7 +196,7 @@ export class GitHub extends GitHubCore {
       return data.map((a) => ({
         number: a.number,
         severity: a.security_advisory.severity,
-        summary: oneLine(`${a.dependency.package?.name ?? ''}: ${a.security_advisory.summary}`),
+        summary: oneLine(`${a.dependency.package?.name ?? ''}: ${a.security_advisory.summary}`, PROVIDER_TEXT_MAX),
         htmlUrl: a.html_url,
       }));
     });
@@ -256,7 +257,8 @@ export class GitHub extends GitHubCore {
           request: { retries: 0 },
         });
         if (res.status !== 201 || !('id' in res.data)) {
-          const msg = 'message' in res.data ? oneLine(String(res.data.message)) : 'no deployment was created';
+          const msg =
+            'message' in res.data ? oneLine(String(res.data.message), PROVIDER_TEXT_MAX) : 'no deployment was created';
           throw new ProviderError({
             provider: 'github',
             operation: op,

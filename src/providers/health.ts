@@ -4,7 +4,8 @@
  * same-scheme-family redirects) with a timeout, timed with `performance.now`, and it never throws for an
  * HTTP or network failure: the caller judges the result. Only the run being cancelled throws.
  */
-import { attemptSignal, classifyNetworkError, redact } from './http.js';
+import { attemptSignal, classifyNetworkError } from './http.js';
+import { redact } from '../text.js';
 
 export interface ProbeOptions {
   method?: string;

@@ -11,13 +11,14 @@ import {
   ProviderError,
   classifyNetworkError,
   extractProviderError,
-  formatMs,
+  formatWait,
   headerSecrets,
-  oneLine,
   providerMessage,
-  redact,
   type ProviderName,
+  PROVIDER_TEXT_MAX,
 } from './errors.js';
+import { abortReason, sleep } from '../text.js';
+import { oneLine, redact } from '../text.js';
 
 // Adapters and steps import everything HTTP-related from here.
 export * from './errors.js';
@@ -116,27 +117,6 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
   return Math.round(d / 2 + random() * (d / 2));
 }
 
-/** Resolves after `ms`, or rejects with the signal's reason when the run is aborted. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(abortError(signal!));
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-function abortError(signal: AbortSignal): Error {
-  const r: unknown = signal.reason;
-  return r instanceof Error ? r : new Error('The run was cancelled');
-}
-
 /** The signal of one attempt: the run's signal and a per-attempt timeout. */
 export function attemptSignal(timeoutMs: number, run?: AbortSignal): AbortSignal {
   const t = AbortSignal.timeout(timeoutMs);
@@ -190,7 +170,7 @@ export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse
   }
 
   for (let attempt = 1; ; attempt++) {
-    if (o.signal?.aborted) throw abortError(o.signal);
+    if (o.signal?.aborted) throw abortReason(o.signal);
     let failure: Failure;
     let status = 0;
     let resHeaders = new Headers();
@@ -243,10 +223,10 @@ export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse
         };
       }
     } catch (err) {
-      if (o.signal?.aborted) throw abortError(o.signal);
+      if (o.signal?.aborted) throw abortReason(o.signal);
       const n = classifyNetworkError(err);
       failure = {
-        detail: n.code === 'timeout' ? `no answer within ${formatMs(o.timeoutMs)}` : `network error ${n.code}`,
+        detail: n.code === 'timeout' ? `no answer within ${formatWait(o.timeoutMs)}` : `network error ${n.code}`,
         status: status || undefined,
         code: n.code,
         retryable: true,
@@ -264,8 +244,8 @@ export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse
         waited = true;
         found = await o.lookup();
       } catch (err) {
-        if (o.signal?.aborted) throw abortError(o.signal);
-        const why = err instanceof Error ? oneLine(err.message) : 'lookup failed';
+        if (o.signal?.aborted) throw abortReason(o.signal);
+        const why = err instanceof Error ? oneLine(err.message, PROVIDER_TEXT_MAX) : 'lookup failed';
         throw fail(failure, attempt, `the outcome is unknown and looking it up failed (${why})`);
       }
       if (found !== undefined) return { status: 0, headers: resHeaders, body: found, lookedUp: true };
@@ -287,7 +267,7 @@ export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse
 
 /** "the provider asked to wait 300 s before retrying, more than the 30 s this action waits" */
 export function waitMessage(waitMs: number, capMs: number): string {
-  return `the provider asked to wait ${formatMs(waitMs)} before retrying, more than the ${formatMs(capMs)} this action waits`;
+  return `the provider asked to wait ${formatWait(waitMs)} before retrying, more than the ${formatWait(capMs)} this action waits`;
 }
 
 /** `?a=1&b=2` from defined values only (arrays repeat the key). */

@@ -21,7 +21,8 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 // A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { ProviderError, oneLine, providerMessage, redact } from './http.js';
+import { ProviderError, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
+import { oneLine, redact } from '../text.js';
 
 export interface BackupStoreOptions {
   region: string;
@@ -120,7 +121,9 @@ export class BackupStore {
     };
     const status = e.$metadata?.httpStatusCode;
     const code = e.Code ?? e.name;
-    const text = detail ?? `${status ? `HTTP ${status} ` : ''}${code ?? 'error'}: ${oneLine(e.message ?? String(err))}`;
+    const text =
+      detail ??
+      `${status ? `HTTP ${status} ` : ''}${code ?? 'error'}: ${oneLine(e.message ?? String(err), PROVIDER_TEXT_MAX)}`;
     return new ProviderError({
       provider: 's3',
       operation,
@@ -177,7 +180,9 @@ export class BackupStore {
       // error then replaces the original one: report the original. Either way nothing was completed, so no
       // object (partial or whole) exists under the key.
       const cause = streamError ?? err;
-      const why = streamError ? `the backup stream failed: ${oneLine(streamError.message)}` : undefined;
+      const why = streamError
+        ? `the backup stream failed: ${oneLine(streamError.message, PROVIDER_TEXT_MAX)}`
+        : undefined;
       throw this.toError(
         'streamUpload',
         cause,

@@ -35,7 +35,8 @@ import {
   type RunMessageQuery,
   type SlackMetadata,
 } from './slack-history.js';
-import { ProviderError, classifyNetworkError, formatMs, oneLine, providerMessage, redact, sleep } from './http.js';
+import { ProviderError, classifyNetworkError, formatWait, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
+import { oneLine, redact, sleep } from '../text.js';
 
 export interface SlackOptions {
   token: string;
@@ -252,13 +253,13 @@ export class Slack {
       status = err.statusCode;
       retryable = status >= 500;
       unknown = operation === 'postMessage' && status >= 500;
-      detail = `HTTP ${status}${err.body ? `: ${oneLine(String(err.body)).slice(0, 200)}` : ''}`;
+      detail = `HTTP ${status}${err.body ? `: ${oneLine(String(err.body), PROVIDER_TEXT_MAX).slice(0, 200)}` : ''}`;
     } else {
       const n = classifyNetworkError(err instanceof WebAPIRequestError ? err.original : err);
       code = n.code;
       retryable = true;
       unknown = operation === 'postMessage' && n.maybeSent;
-      detail = n.code === 'timeout' ? `no answer within ${formatMs(this.o.timeoutMs)}` : `network error ${n.code}`;
+      detail = n.code === 'timeout' ? `no answer within ${formatWait(this.o.timeoutMs)}` : `network error ${n.code}`;
     }
     if (unknown) detail += '; the message may have been posted: it was not posted again';
     return new ProviderError({
@@ -321,7 +322,7 @@ export class SafeNotifier {
       if (r === 'deadline')
         return {
           found: undefined,
-          problem: { message: `no answer within ${formatMs(this.deadlineMs)}`, code: 'timeout' },
+          problem: { message: `no answer within ${formatWait(this.deadlineMs)}`, code: 'timeout' },
         };
       return { found: r };
     } catch (err) {
@@ -350,7 +351,7 @@ export class SafeNotifier {
     try {
       const r = await Promise.race([fn(this.slack), deadline]);
       if (r === 'deadline') {
-        this.warn(`Could not ${what}: no answer within ${formatMs(this.deadlineMs)} (the run goes on)`);
+        this.warn(`Could not ${what}: no answer within ${formatWait(this.deadlineMs)} (the run goes on)`);
         return undefined;
       }
       return r;

@@ -7,7 +7,7 @@
  * Shapes follow Vercel's OpenAPI (vercel/sdk `vercel-spec.json`) and the Vercel CLI; `teamId` goes on every call.
  */
 import type { Logger } from '../pipeline/types.js';
-import { ProviderError, formatMs, providerMessage, query, requestJson, sleep, type RetryPolicy } from './http.js';
+import { ProviderError, formatWait, providerMessage, query, requestJson, type RetryPolicy } from './http.js';
 import {
   createStagedDeployment,
   type CreateOptions,
@@ -29,6 +29,7 @@ import {
   type VercelEnvVar,
   type VercelProject,
 } from './vercel-types.js';
+import { sleep } from '../text.js';
 
 export type * from './vercel-types.js';
 export type { CreatedDeployment, StagedDeploymentRequest, UploadProgress } from './vercel-deploy.js';
@@ -325,7 +326,7 @@ export class VercelApi {
       if (Date.now() >= deadline) {
         throw fail(
           'timeout',
-          `production did not move to ${toDeploymentId} within ${formatMs(o.timeoutMs)} (last: ${r ? `${r.type} ${r.jobStatus}` : 'none'})`,
+          `production did not move to ${toDeploymentId} within ${formatWait(o.timeoutMs)} (last: ${r ? `${r.type} ${r.jobStatus}` : 'none'})`,
         );
       }
       await sleep(Math.min(o.intervalMs ?? 1000, Math.max(0, deadline - Date.now())), o.signal ?? this.o.signal);

@@ -12,7 +12,8 @@
  */
 import { join } from 'node:path';
 import type { DeploymentOptions, VercelClientOptions } from '@vercel/client';
-import { ProviderError, oneLine, redact } from './errors.js';
+import { ProviderError, PROVIDER_TEXT_MAX } from './errors.js';
+import { oneLine, redact } from '../text.js';
 
 /** What to stage: the project, the files, and the meta that finds the deployment again. */
 export interface StagedDeploymentRequest {
@@ -217,18 +218,21 @@ export function toCreateError(payload: unknown, secrets: readonly string[]): Pro
     const code = cause?.code ?? (payload as { code?: string }).code;
     const known = typeof code === 'string' && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN)$/.test(code);
     return createError(
-      redact(`creating the Vercel deployment failed: ${oneLine(payload.message)}${code ? ` (${code})` : ''}`, secrets),
+      redact(
+        `creating the Vercel deployment failed: ${oneLine(payload.message, PROVIDER_TEXT_MAX)}${code ? ` (${code})` : ''}`,
+        secrets,
+      ),
       !known,
-      typeof code === 'string' ? { code: redact(oneLine(code), secrets) } : {},
+      typeof code === 'string' ? { code: redact(oneLine(code, PROVIDER_TEXT_MAX), secrets) } : {},
     );
   }
   const p = (payload ?? {}) as { code?: unknown; message?: unknown; status?: unknown };
   const status = typeof p.status === 'number' ? p.status : undefined;
   const text = [p.code, p.message].filter((x) => typeof x === 'string' && x).join(': ');
-  const msg = `Vercel refused the deployment${status ? ` (HTTP ${status})` : ''}: ${oneLine(text || 'no reason given')}`;
+  const msg = `Vercel refused the deployment${status ? ` (HTTP ${status})` : ''}: ${oneLine(text || 'no reason given', PROVIDER_TEXT_MAX)}`;
   return createError(redact(msg, secrets), status === undefined || status >= 500 || status === 408 || status === 429, {
     ...(status !== undefined ? { status } : {}),
-    ...(typeof p.code === 'string' && p.code ? { code: redact(oneLine(p.code), secrets) } : {}),
+    ...(typeof p.code === 'string' && p.code ? { code: redact(oneLine(p.code, PROVIDER_TEXT_MAX), secrets) } : {}),
   });
 }
 

@@ -12,7 +12,8 @@ import { STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, StepOutcome } from '../pipeline/types.js';
 import { codeSpan, escapeCell, table } from '../surfaces/markdown.js';
 import { describeProduction, type SlotsView } from '../traffic/index.js';
-import { formatMs, formatRatio } from '../analysis/format.js';
+import { formatRatio } from '../analysis/format.js';
+import { formatMs } from '../text.js';
 
 /** One row of the weight schedule, relative to T = the moment the first switch starts. */
 export interface ScheduleRow {

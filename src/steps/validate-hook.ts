@@ -9,8 +9,8 @@ import { summarize } from '../analysis/analysis.js';
 import { formatSpan } from '../analysis/format.js';
 import { policyFromConfig } from '../analysis/policy.js';
 import type { Decision, Sample } from '../analysis/types.js';
-import { abortableSleep } from './validate/sampler.js';
 import { watchProduction, type WatchContext } from './validate/run.js';
+import { sleep } from '../text.js';
 
 /** What one analysed traffic step concluded. */
 export interface StepAnalysis {
@@ -54,7 +54,7 @@ export async function analyzeStep(
   });
   if (!watch.watched) {
     log.info(`Holding green at ${opts.share}% for ${span} without analysis: ${watch.skip}`);
-    await abortableSleep(opts.durationMs, signal);
+    await sleep(opts.durationMs, signal);
     return {
       ok: true,
       decision: { kind: 'continue' },

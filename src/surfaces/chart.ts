@@ -3,9 +3,10 @@
  * per signal (GitHub renders Mermaid in markdown), the threshold as a second line, and the sample
  * table under a `<details>` fold. The validate step puts it in `details.markdown`.
  */
-import { formatClock, formatMs, formatRatio } from '../analysis/format.js';
+import { formatClock, formatRatio } from '../analysis/format.js';
 import type { Sample } from '../analysis/types.js';
 import { escapeCell } from './markdown.js';
+import { formatMs } from '../text.js';
 
 /** More points than this are bucketed (max per bucket: the chart must not hide a spike). */
 export const MAX_POINTS = 60;

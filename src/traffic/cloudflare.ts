@@ -6,7 +6,7 @@
  */
 import type { DeploymentRef, Logger, TrafficSnapshot } from '../pipeline/types.js';
 import type { CloudflareLb, LoadBalancer } from '../providers/cloudflare.js';
-import { ProviderError, sleep } from '../providers/http.js';
+import { ProviderError } from '../providers/http.js';
 import type { VercelApi } from '../providers/vercel-api.js';
 import {
   buildSnapshot,
@@ -28,6 +28,7 @@ import type {
   TrafficManager,
 } from './types.js';
 import { verifyConfigured, type VerifyOptions } from './verify.js';
+import { sleep } from '../text.js';
 
 export interface CloudflareManagerDeps {
   lb: Pick<CloudflareLb, 'getLoadBalancer' | 'patchLoadBalancer' | 'getPool' | 'getPoolHealth'>;

@@ -6,9 +6,9 @@
  */
 import type { DeploymentRef, Logger } from '../pipeline/types.js';
 import { probe } from '../providers/health.js';
-import { sleep } from '../providers/http.js';
 import { attribute, chooseFingerprint, judgeShare, type Fingerprint, type Served } from './routing.js';
 import type { RoutingCheck, RoutingExpectation } from './types.js';
+import { sleep } from '../text.js';
 
 export interface VerifyOptions {
   /** `production-url` plus the path requested (the health check path: cheap and always there). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatClock, formatMs, formatRatio, formatSpan } from '../../../src/analysis/index.ts';
+import { formatClock, formatRatio, formatSpan } from '../../../src/analysis/index.ts';
+import { formatMs } from '../../../src/text.ts';
 import { policyFromConfig } from '../../../src/analysis/index.ts';
 
 describe('formatting', () => {

@@ -5,10 +5,10 @@
  * configured. Both share one deadline: `health-check-timeout` from the start of staging.
  */
 import type { Logger } from '../../pipeline/types.js';
-import { oneLine, sleep } from '../../providers/http.js';
 import { deploymentBaseUrl, probe } from '../../providers/health.js';
 import type { VercelApi, VercelDeployment } from '../../providers/vercel-api.js';
 import { BuildLogStream } from './build-log.js';
+import { oneLine, sleep } from '../../text.js';
 
 /** Why green is not usable: the build failed, or it was not ready/healthy in time. */
 export class GreenNotReadyError extends Error {
@@ -50,7 +50,7 @@ export async function waitReady(
     if (d.readyState === 'ERROR' || d.readyState === 'CANCELED') {
       const why = [d.errorCode, d.errorMessage]
         .filter(Boolean)
-        .map((x) => oneLine(String(x)))
+        .map((x) => oneLine(String(x), 300))
         .join(': ');
       throw new GreenNotReadyError(
         `green's build ${d.readyState === 'ERROR' ? 'failed' : 'was canceled'}${why ? ` (${why})` : ''}`,

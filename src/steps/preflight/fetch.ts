@@ -8,7 +8,6 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Severity } from '../../config/types.js';
 import type { GitHub, PullRequest } from '../../providers/github.js';
-import { sleep as abortableSleep } from '../../providers/http.js';
 import type { BenchmarkData } from './benchmarks.js';
 import { classifyChecks, shouldKeepWaiting, type ChecksData, type ChecksPolicy } from './checks.js';
 import type { SecurityData } from './security.js';
@@ -23,6 +22,7 @@ import {
   type ReviewInfo,
   type StatusInfo,
 } from './types.js';
+import { sleep } from '../../text.js';
 
 /** The GitHub calls pre-flight makes (the real adapter in production). */
 export type PreflightGitHub = Pick<
@@ -203,7 +203,7 @@ export async function waitForChecks(
   o: WaitOptions,
 ): Promise<{ data: ChecksData; waitedMs: number }> {
   const clock = o.clock ?? Date.now;
-  const sleep = o.sleep ?? abortableSleep;
+  const wait = o.sleep ?? sleep;
   const started = clock();
   for (let n = 1; ; n++) {
     const data = await readChecks(gh, sha, o.signal);
@@ -214,7 +214,7 @@ export async function waitForChecks(
     if (!shouldKeepWaiting(c) || remaining <= 0) return { data, waitedMs: elapsed };
     const delayMs = Math.min(pollDelay(n, o.timeoutMs), remaining);
     o.onWait?.({ pending: [...c.pending, ...c.missing], delayMs, elapsedMs: elapsed });
-    await sleep(delayMs, o.signal);
+    await wait(delayMs, o.signal);
   }
 }
 

@@ -11,8 +11,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { BackupConfig } from '../../config/types.js';
 import type { BackupInFlight, BackupRecord, CheckResult, Logger } from '../../pipeline/types.js';
 import type { BackupStore } from '../../providers/index.js';
-import { oneLine, redact } from '../../providers/http.js';
 import type { Lookup } from '../preflight/types.js';
+import { oneLine, redact } from '../../text.js';
 
 export const BACKUP_CHECK = 'Database backup';
 
@@ -126,7 +126,7 @@ export function spawnBackup(command: string, o: { signal?: AbortSignal; secrets?
       running = false;
       o.signal?.removeEventListener('abort', onAbort);
       // The tail may hold a connection string: redact credentials in URLs and every known secret.
-      const tail = oneLine(redact(stderr.replace(/(\/\/)[^/@\s:]+:[^/@\s]+@/g, '$1***@'), o.secrets ?? []));
+      const tail = oneLine(redact(stderr.replace(/(\/\/)[^/@\s:]+:[^/@\s]+@/g, '$1***@'), o.secrets ?? []), 300);
       const exit: CommandExit = {
         code: spawnError ? null : code,
         signal: sig,

@@ -5,7 +5,7 @@
  */
 import type { CheckResult } from '../../pipeline/types.js';
 import { probe } from '../../providers/health.js';
-import { sleep } from '../../providers/http.js';
+import { sleep } from '../../text.js';
 
 export const DEPS_CHECK = 'Service dependencies';
 

@@ -10,7 +10,8 @@
 import type { SmokeCheck } from '../../config/types.js';
 import { probe } from '../../providers/health.js';
 import { deepEqual, resolvePointer } from './json-pointer.js';
-import { formatMs, percentile } from './stats.js';
+import { percentile } from './stats.js';
+import { formatMs } from '../../text.js';
 
 /** One request of a check. */
 export interface SmokeSample {

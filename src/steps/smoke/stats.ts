@@ -11,9 +11,3 @@ export function percentile(values: readonly number[], p: number): number {
   const rank = Math.ceil((Math.min(Math.max(p, 0), 100) / 100) * sorted.length);
   return sorted[Math.min(Math.max(rank, 1), sorted.length) - 1]!;
 }
-
-/** Milliseconds for a report: whole numbers above 10 ms, one decimal below. */
-export function formatMs(ms: number): string {
-  if (!Number.isFinite(ms)) return '–';
-  return ms >= 10 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
-}

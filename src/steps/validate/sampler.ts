@@ -20,6 +20,7 @@ import type {
   Sample,
 } from '../../analysis/types.js';
 import type { Logger } from '../../pipeline/types.js';
+import { sleep } from '../../text.js';
 
 /** Where samples come from (Datadog in production: `Datadog.sampler`). Never throws. */
 export interface MetricsSource {
@@ -89,29 +90,13 @@ export async function takeObservation(
   return obs;
 }
 
-/** Waits `ms`, or rejects with the run's abort reason as soon as the run is cancelled. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('cancelled'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * Sample for `durationMs` (at least one sample), then for as long as the window ended on errors.
  * Returns the first terminal decision, or `continue` when the window passed.
  */
 export async function sampleWindow(o: WindowOptions): Promise<WindowResult> {
   const now = o.now ?? Date.now;
-  const sleep = o.sleep ?? abortableSleep;
+  const pause = o.sleep ?? sleep;
   const interval = Math.max(1, o.intervalMs);
   const ticks = Math.max(1, Math.floor(o.durationMs / interval));
   const start = now();
@@ -120,7 +105,7 @@ export async function sampleWindow(o: WindowOptions): Promise<WindowResult> {
   for (let k = 1; ; k++) {
     const due = start + k * interval;
     const wait = due - now();
-    if (wait > 0) await sleep(wait, o.signal);
+    if (wait > 0) await pause(wait, o.signal);
     const at = now();
     const obs = await takeObservation(o.source, o.signals, at, interval, o.signal, o.share);
     const { sample, decision } = observe(o.analysis, obs, o.policy);
