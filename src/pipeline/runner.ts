@@ -111,7 +111,8 @@ export async function runPipeline<P>(options: RunPipelineOptions<P>): Promise<Pi
     const where = last ? `after ${last.title}` : 'before the first step';
     const phase = ctx.state.phase;
     // Green serves production and passed validation: only cleanup was cut short. `failed` would say
-    // blue is untouched; the phase stays, so the record is closed as success (finishRun, post step).
+    // blue is untouched; the phase stays, so the record is closed as success (`finalStatus`, at the
+    // end of the main step or by the post step).
     const validated = mode === 'deploy' && phase === 'validated';
     let tail = '';
     if (MID_SWITCH_PHASES.includes(phase) && !ctx.state.restored) {

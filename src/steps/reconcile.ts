@@ -8,7 +8,7 @@
 import type { StepContext, StepOutcome } from '../pipeline/types.js';
 import { errorMessage } from '../pipeline/verdict.js';
 import type { Providers } from '../providers/index.js';
-import { markInterrupted } from '../records/index.js';
+import { closeRecord, finalStatus } from '../records/index.js';
 import { createTrafficManager } from '../traffic/index.js';
 import type { Reconcile } from './index.js';
 
@@ -36,12 +36,14 @@ export const reconcile: Reconcile = async (ctx: StepContext<Providers>): Promise
   let record = '';
   if (state.githubDeploymentId !== undefined) {
     try {
-      const marked = await markInterrupted(providers.github, {
-        id: state.githubDeploymentId,
-        description: `Interrupted mid-switch (${state.phase}); blue restored by the post step`,
-        logUrl: config.run.runUrl,
-      });
-      record = marked ? `; GitHub deployment ${state.githubDeploymentId} marked error` : '';
+      const marked = await closeRecord(
+        providers.github,
+        config,
+        state.githubDeploymentId,
+        finalStatus({ at: 'post-restored', state }),
+        { check: { skipIf: 'same', ifUnreadable: 'throw' } },
+      );
+      record = marked.wrote ? `; GitHub deployment ${state.githubDeploymentId} marked error` : '';
     } catch (err) {
       log.warning(`Could not mark GitHub deployment ${state.githubDeploymentId} as error: ${errorMessage(err)}`);
     }
