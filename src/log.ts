@@ -6,8 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import * as core from '@actions/core';
-import { createRedactor } from './pipeline/redact.js';
 import type { Logger } from './pipeline/types.js';
+import { createRedactor } from './text.js';
 
 /** What the logger writes to; @actions/core by default, a recorder in tests. */
 export interface LogSink {

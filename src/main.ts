@@ -7,19 +7,19 @@ import { fromActions, InputError, parseConfig } from './config/index.js';
 import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { createRunContext } from './pipeline/context.js';
-import { createRedactor } from './pipeline/redact.js';
+import { closingSignal, finishRun } from './pipeline/close-run.js';
 import { buildReport, reportPath, setOutputs, writeReport } from './pipeline/report.js';
 import { runPipeline, type PipelineResult } from './pipeline/runner.js';
 import { RunStateStore } from './pipeline/state-store.js';
 import type { Logger, Report, RunState } from './pipeline/types.js';
-import { errorMessage, failureMessage } from './pipeline/verdict.js';
+import { failureMessage } from './pipeline/verdict.js';
 import { createProviders, SafeNotifier, type Providers } from './providers/index.js';
 import { restoreFor, stepsFor } from './steps/index.js';
-import { closingSignal, finishRun } from './steps/cleanup/finish.js';
 import { saveRunState } from './state.js';
 import { escapeInline } from './surfaces/markdown.js';
 import { createSlackNotifier } from './surfaces/slack-message.js';
 import { writeSummary } from './surfaces/summary.js';
+import { createRedactor, errorMessage } from './text.js';
 
 /** The secrets of the current run, for the top-level error handler (src/index.ts). */
 let runSecrets: readonly string[] = [];

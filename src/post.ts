@@ -8,14 +8,13 @@
 import * as core from '@actions/core';
 import { fromActions, parseConfig } from './config/index.js';
 import { createLogger } from './log.js';
+import { tidyAfterRun } from './pipeline/close-run.js';
 import { createRunServices } from './pipeline/context.js';
 import { runPost } from './pipeline/reconcile.js';
-import { createRedactor } from './pipeline/redact.js';
-import { errorMessage } from './pipeline/verdict.js';
 import { createProviders } from './providers/index.js';
-import { tidyAfterRun } from './steps/cleanup/finish.js';
 import { reconcile } from './steps/index.js';
 import { loadRunState, saveRunState } from './state.js';
+import { createRedactor, errorMessage } from './text.js';
 
 const controller = new AbortController();
 const onSignal = (signal: NodeJS.Signals): void => controller.abort(new Error(signal));

@@ -5,8 +5,8 @@
  * redacted anyway before it is written.
  */
 import * as core from '@actions/core';
-import { redactDeep } from './pipeline/redact.js';
 import type { Phase, RunState } from './pipeline/types.js';
+import { redactDeep } from './text.js';
 
 const KEY = 'run';
 

@@ -25,10 +25,10 @@ export function errorMessage(err: unknown): string {
   }
 }
 
-/** A measured duration in milliseconds (a latency): `812 ms`, `5.0 ms` below 10 ms, `–` when unknown. */
+/** A measured duration in milliseconds (a latency): `812 ms`, `9.6 ms` and `5 ms` below 10 ms, `–` when unknown. */
 export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
-  return Math.abs(ms) >= 10 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
+  return Math.abs(ms) >= 10 ? `${Math.round(ms)} ms` : `${Math.round(ms * 10) / 10} ms`;
 }
 
 /** Resolves after `ms`; rejects at once with the signal's reason when `signal` aborts (the run is cancelled). */

@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioFrom, startSandbox, type Sandbox } from '../../sandbox/index.ts';
 import { fromEnv, parseConfig } from '../../src/config/index.ts';
 import type { Config } from '../../src/config/types.ts';
+import { finishRun } from '../../src/pipeline/close-run.ts';
 import type { Logger, RunState } from '../../src/pipeline/types.ts';
 import { createProviders, type Providers } from '../../src/providers/index.ts';
 import { PAYLOAD_TOOL } from '../../src/records/payload.ts';
 import { createTrafficManager } from '../../src/traffic/index.ts';
-import { finishRun } from '../../src/steps/cleanup/finish.ts';
 import {
   finishRecord,
   pruneDeployments,

@@ -8,18 +8,14 @@
  * this is tested without a runner.
  */
 import type { Config } from '../config/types.js';
+import { finalStatus, type FinalStatus } from '../records/closing.js';
 import { MID_SWITCH_PHASES } from './phase.js';
-import { createRedactor } from './redact.js';
 import { RunStateStore } from './state-store.js';
-import type { BackupInFlight, Logger, Phase, RunState, StepContext, StepOutcome } from './types.js';
-import { errorMessage, oneLine } from './verdict.js';
+import type { BackupInFlight, Logger, RunState, StepContext, StepOutcome } from './types.js';
+import { createRedactor, errorMessage, oneLine } from '../text.js';
 
 /** A final status for the run's GitHub deployment, written only if the record is still open. */
-export interface RecordClosing {
-  id: number;
-  state: 'success' | 'failure' | 'error';
-  description: string;
-}
+export type RecordClosing = FinalStatus & { id: number };
 
 /** What the main step may have left open, apart from traffic. */
 export interface LooseEnds {
@@ -38,13 +34,10 @@ export interface TidyOutcome {
 /** How long the post step may spend closing records and removing an abandoned upload. */
 export const TIDY_TIMEOUT_MS = 60_000;
 
-const BEFORE_SWITCH: readonly Phase[] = ['started', 'preflight-passed', 'prepared', 'staged', 'smoke-passed'];
-
 /**
- * What is left open in a saved state, besides traffic (which `postDecision` covers). Pure. The
- * record's final status follows from where production is: green live and validated → `success`;
- * stopped before traffic moved → `error`; rolled back → `failure`. Deploy runs only: a rollback
- * run's record is closed by its own step or the main step's `finishRun`.
+ * What is left open in a saved state, besides traffic (which `postDecision` covers). Pure. What the
+ * record should say is `finalStatus`'s post-step decision (src/records/closing.ts): deploy runs only,
+ * and nothing while traffic is mid-switch (the restore closes it then).
  */
 export function looseEnds(state: RunState | undefined): LooseEnds {
   if (!state || state.reconciled) return {};
@@ -52,27 +45,8 @@ export function looseEnds(state: RunState | undefined): LooseEnds {
   const flying = state.backupInFlight;
   if (flying && flying.key !== state.backup?.key) ends.backup = flying;
   const id = state.githubDeploymentId;
-  if (id === undefined || state.mode !== 'deploy') return ends;
-  const green = state.green ? `green ${state.green.id}` : `green (${state.sha.slice(0, 7)})`;
-  const moved = state.trafficBefore !== undefined && !state.restored && (state.greenShare ?? 0) > 0;
-  const by = '(closed by the post step)';
-  if (state.phase === 'validated') {
-    ends.record = {
-      id,
-      state: 'success',
-      description: `Live: ${green} is live and validated; cleanup was interrupted ${by}`,
-    };
-  } else if (state.phase === 'cleaned') {
-    ends.record = { id, state: 'success', description: `Live: ${green} is live and validated ${by}` };
-  } else if (state.phase === 'rolled-back') {
-    ends.record = { id, state: 'failure', description: `Rolled back: production is back on blue ${by}` };
-  } else if (BEFORE_SWITCH.includes(state.phase) || (state.phase === 'failed' && !moved)) {
-    const where = state.restored ? 'production is back on blue' : 'production still serves blue';
-    const what = state.restored ? 'Stopped' : 'Cancelled before traffic moved';
-    ends.record = { id, state: 'error', description: `${what}: ${where} ${by}` };
-  }
-  // Mid-switch: the restore closes it. `failed` with green serving: which it should say is for a
-  // person to judge (the run's log says why it stopped), not to guess here.
+  const status = id === undefined ? undefined : finalStatus({ at: 'post', state });
+  if (id !== undefined && status) ends.record = { id, ...status };
   return ends;
 }
 
@@ -129,7 +103,7 @@ export interface PostDeps<S> {
   fail(message: string): void;
   /** Appends a section to the job summary; may throw (no summary file). */
   appendSummary(markdown: string): Promise<void>;
-  /** Closes the loose ends (the registry's `tidyAfterRun`); undefined: this build cannot. */
+  /** Closes the loose ends (`tidyAfterRun`, src/pipeline/close-run.ts); undefined: this build cannot. */
   tidy?: (ctx: StepContext<S>, ends: LooseEnds) => Promise<TidyOutcome>;
 }
 

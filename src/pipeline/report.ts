@@ -7,9 +7,9 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as core from '@actions/core';
 import type { Config } from '../config/types.js';
-import { redactDeep } from './redact.js';
 import type { PipelineResult } from './runner.js';
 import type { Report, RunState } from './types.js';
+import { redactDeep } from '../text.js';
 
 /** Every output of INTERFACE.md, in its order. */
 export const OUTPUT_NAMES = [

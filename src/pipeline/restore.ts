@@ -4,8 +4,8 @@
  * reported as failed, because a job that hangs while production is on a bad release is worse than
  * one that fails loudly and says how to recover.
  */
-import { errorMessage } from './verdict.js';
 import type { Logger, RunState } from './types.js';
+import { errorMessage } from '../text.js';
 
 /**
  * Puts the traffic state recorded in `state.trafficBefore` back. Must be safe to call again after a

@@ -19,7 +19,8 @@ import type {
   StepResult,
   StepStatus,
 } from './types.js';
-import { errorMessage, oneLine, restoreFailedMessage, successReason } from './verdict.js';
+import { restoreFailedMessage, successReason } from './verdict.js';
+import { errorMessage, oneLine } from '../text.js';
 
 export type { RestoreFn } from './restore.js';
 
@@ -99,7 +100,8 @@ export async function runPipeline<S>(options: RunPipelineOptions<S>): Promise<Pi
     const where = last ? `after ${last.title}` : 'before the first step';
     const phase = ctx.state.phase;
     // Green serves production and passed validation: only cleanup was cut short. `failed` would say
-    // blue is untouched; the phase stays, so the record is closed as success (finishRun, post step).
+    // blue is untouched; the phase stays, so the record is closed as success (`finalStatus`, at the
+    // end of the main step or by the post step).
     const validated = mode === 'deploy' && phase === 'validated';
     let tail = '';
     if (MID_SWITCH_PHASES.includes(phase) && !ctx.state.restored) {

@@ -6,8 +6,6 @@ import type { Mode } from '../config/types.js';
 import { MID_SWITCH_PHASES } from './phase.js';
 import type { Report, RunState, StepResult } from './types.js';
 
-export { errorMessage, oneLine } from '../text.js';
-
 /** Why a run that met no failure succeeded, with its warnings named. */
 export function successReason(mode: Mode, results: readonly StepResult[], state: RunState): string {
   const warned = results.filter((r) => r.status === 'warned').map((r) => r.title);

@@ -14,6 +14,7 @@ import type { Logger } from '../pipeline/types.js';
 import { alertingMonitors, secondsWindow, valueOfQueryResponse } from './datadog-parse.js';
 import { query, requestJson, type RetryPolicy, PROVIDER_TEXT_MAX } from './http.js';
 import { oneLine } from '../text.js';
+import { errorMessage } from '../text.js';
 
 /** A timeout (per attempt) and retry policy for one call, in place of the client's own. */
 export interface CallPolicy {
@@ -90,10 +91,6 @@ export interface DatadogSampler {
 
 const MISSING_APP_KEY = 'datadog-app-key is not set: Datadog needs an application key to read metrics and monitors';
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? oneLine(err.message, PROVIDER_TEXT_MAX) : oneLine(String(err), PROVIDER_TEXT_MAX);
-}
-
 /** The Datadog client of one run (one site, one pair of keys). */
 export class Datadog {
   private readonly o: DatadogOptions;
@@ -147,7 +144,7 @@ export class Datadog {
       return valueOfQueryResponse(body);
     } catch (err) {
       if ((call.signal ?? this.o.signal)?.aborted) throw err;
-      return { kind: 'error', error: errorText(err) };
+      return { kind: 'error', error: oneLine(errorMessage(err), PROVIDER_TEXT_MAX) };
     }
   }
 
@@ -163,7 +160,7 @@ export class Datadog {
       return { kind: 'ok', alerting: alertingMonitors(body, tags) };
     } catch (err) {
       if ((call.signal ?? this.o.signal)?.aborted) throw err;
-      return { kind: 'error', error: errorText(err) };
+      return { kind: 'error', error: oneLine(errorMessage(err), PROVIDER_TEXT_MAX) };
     }
   }
 

@@ -1,8 +1,9 @@
 /**
  * The run's GitHub deployment record over the GitHub adapter: reading the environment's records,
  * the lock, creating the record once per run (or taking over the record of an earlier attempt of
- * the same run), and its statuses. The issue-6 steps (validation, cleanup, rollback mode) finish
- * the record through `setRecordStatus` / `finalizeRecord` (records/index.ts).
+ * the same run), and its statuses. A run's record gets its final status through `closeRecord`
+ * (records/close.ts), the only caller of `setRecordStatus` with a final state besides the lock's own
+ * back-outs here.
  */
 import type { GitHub } from '../providers/github.js';
 import type { Logger } from '../pipeline/types.js';

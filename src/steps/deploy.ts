@@ -9,7 +9,6 @@ import type { RunContext, RunStep } from '../pipeline/context.js';
 import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, DeploymentRef, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
-import { errorMessage } from '../pipeline/verdict.js';
 import type { CreatedDeployment, VercelApi } from '../providers/vercel-api.js';
 import {
   activeCommit,
@@ -23,6 +22,7 @@ import type { LiveReading } from '../traffic/index.js';
 import { describeSnapshot } from '../traffic/snapshot.js';
 import { waitHealthy, waitReady } from './deploy/readiness.js';
 import { logUpload, runMeta, stagedRequest } from './deploy/stage.js';
+import { errorMessage } from '../text.js';
 
 const UNUSABLE = new Set(['ERROR', 'CANCELED', 'DELETED']);
 

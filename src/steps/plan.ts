@@ -14,6 +14,7 @@ import { codeSpan, escapeCell, table } from '../surfaces/markdown.js';
 import { describeProduction, type SlotsView } from '../traffic/index.js';
 import { formatRatio } from '../analysis/format.js';
 import { formatMs } from '../text.js';
+import { errorMessage } from '../text.js';
 
 /** One row of the weight schedule, relative to T = the moment the first switch starts. */
 export interface ScheduleRow {
@@ -60,10 +61,6 @@ export function thresholdLines(config: Config): string[] {
     `no data: ${v.noData}`,
     `a rollback must finish within ${formatDuration(v.rollbackTimeoutMs)}`,
   ];
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** What was read about production. */
@@ -152,7 +149,7 @@ async function readQueries(ctx: RunContext): Promise<CheckResult[]> {
         };
       } catch (err) {
         // Only a cancelled run gets here (queryValue answers provider failures with kind 'error').
-        return { name: q.name, status: 'not-checked', reason: errorText(err) };
+        return { name: q.name, status: 'not-checked', reason: errorMessage(err) };
       }
     }),
   );

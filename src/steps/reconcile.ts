@@ -7,9 +7,9 @@
  */
 import type { RunContext } from '../pipeline/context.js';
 import type { StepOutcome } from '../pipeline/types.js';
-import { errorMessage } from '../pipeline/verdict.js';
-import { markInterrupted } from '../records/index.js';
+import { closeRecord, finalStatus } from '../records/index.js';
 import { restoreBlue, type Restored } from '../traffic/index.js';
+import { errorMessage } from '../text.js';
 
 /** The post step's reconcile (the registry's `reconcile`). */
 export async function reconcile(ctx: RunContext): Promise<StepOutcome> {
@@ -29,12 +29,14 @@ export async function reconcile(ctx: RunContext): Promise<StepOutcome> {
   let record = '';
   if (state.githubDeploymentId !== undefined) {
     try {
-      const marked = await markInterrupted(providers.github, {
-        id: state.githubDeploymentId,
-        description: `Interrupted mid-switch (${state.phase}); blue restored by the post step`,
-        logUrl: config.run.runUrl,
-      });
-      record = marked ? `; GitHub deployment ${state.githubDeploymentId} marked error` : '';
+      const marked = await closeRecord(
+        providers.github,
+        config,
+        state.githubDeploymentId,
+        finalStatus({ at: 'post-restored', state }),
+        { check: { skipIf: 'same', ifUnreadable: 'throw' } },
+      );
+      record = marked.wrote ? `; GitHub deployment ${state.githubDeploymentId} marked error` : '';
     } catch (err) {
       log.warning(`Could not mark GitHub deployment ${state.githubDeploymentId} as error: ${errorMessage(err)}`);
     }

@@ -22,10 +22,7 @@ import {
 } from './rollback/record.js';
 import { checkTarget, ownRollbackRecord, parseTargetSpec, resolveTarget, RollbackRefused } from './rollback/target.js';
 import { watchProduction } from './validate/run.js';
-
-function why(err: unknown): string {
-  return err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
-}
+import { errorMessage } from '../text.js';
 
 /** The rollback step (the only step of `mode: rollback`). */
 export const rollbackStep: RunStep = {
@@ -53,7 +50,7 @@ export const rollbackStep: RunStep = {
       try {
         resumed = ownRollbackRecord(await loadOwnRecords(), config.run.runId);
       } catch (err) {
-        log.warning(`Could not read attempt 1's rollback record: ${why(err)}; resolving rollback-to again`);
+        log.warning(`Could not read attempt 1's rollback record: ${errorMessage(err)}; resolving rollback-to again`);
       }
     }
     let resolved;
@@ -90,8 +87,14 @@ export const rollbackStep: RunStep = {
         : await openRollbackRecord(github, config, rollbackPayload(config, target, live.blue, live.snapshot, reason));
       ctx.update({ githubDeploymentId: recordId });
     } catch (err) {
-      checks.push({ name: 'GitHub deployment', status: 'warn', reason: `could not record the rollback: ${why(err)}` });
-      log.warning(`Could not create the GitHub deployment for the rollback: ${why(err)} (rolling back anyway)`);
+      checks.push({
+        name: 'GitHub deployment',
+        status: 'warn',
+        reason: `could not record the rollback: ${errorMessage(err)}`,
+      });
+      log.warning(
+        `Could not create the GitHub deployment for the rollback: ${errorMessage(err)} (rolling back anyway)`,
+      );
     }
     const finish = async (ok: boolean, text: string): Promise<void> => {
       if (recordId === undefined) return;
@@ -102,7 +105,11 @@ export const rollbackStep: RunStep = {
           reason: await closeRollbackRecord(github, config, recordId, ok, text),
         });
       } catch (err) {
-        checks.push({ name: 'GitHub deployment', status: 'warn', reason: `could not finish the record: ${why(err)}` });
+        checks.push({
+          name: 'GitHub deployment',
+          status: 'warn',
+          reason: `could not finish the record: ${errorMessage(err)}`,
+        });
       }
     };
 
@@ -113,7 +120,7 @@ export const rollbackStep: RunStep = {
       moved = await manager.moveTo(target, live.snapshot, reason);
     } catch (err) {
       await finish(false, `Rollback to ${target.id} failed`);
-      return { status: 'failed', reason: `moving production to ${target.id} failed: ${why(err)}`, checks };
+      return { status: 'failed', reason: `moving production to ${target.id} failed: ${errorMessage(err)}`, checks };
     }
     ctx.update({ phase: 'switched', greenShare: 100 });
     checks.push({ name: 'traffic', status: 'pass', reason: moved });
@@ -175,7 +182,11 @@ export const rollbackStep: RunStep = {
           reason: await rollbackEvent(providers.datadog, config, target, live.blue, reason),
         });
       } catch (err) {
-        checks.push({ name: 'Datadog event', status: 'warn', reason: `could not post the event: ${why(err)}` });
+        checks.push({
+          name: 'Datadog event',
+          status: 'warn',
+          reason: `could not post the event: ${errorMessage(err)}`,
+        });
       }
     }
     const warned = checks.some((c) => c.status === 'warn');

@@ -8,11 +8,11 @@
 import type { RunContext, RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { StepOutcome } from '../pipeline/types.js';
-import { errorMessage } from '../pipeline/verdict.js';
 import { deploymentBaseUrl } from '../providers/health.js';
 import { upsertPrComment } from '../surfaces/pr-comment.js';
 import { renderSmokeReport, smokeChecks } from './smoke/report.js';
 import { runSmoke, type SmokeResult } from './smoke/run.js';
+import { errorMessage } from '../text.js';
 
 export const smokeStep: RunStep = {
   name: 'smoke',

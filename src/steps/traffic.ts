@@ -11,13 +11,13 @@ import type { RunContext, RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { RestoreFn } from '../pipeline/restore.js';
 import type { DeploymentRef, Logger, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
-import { errorMessage } from '../pipeline/verdict.js';
 import type { Providers } from '../providers/index.js';
 import { setRecordStatus } from '../records/index.js';
 import { createTrafficManager, restoreBlue, type RoutingCheck, type TrafficManager } from '../traffic/index.js';
 import { describeSnapshot, sameTraffic } from '../traffic/snapshot.js';
 import type { Config } from '../config/types.js';
 import { analyzeStep as defaultAnalyzeStep, type StepAnalysis } from './validate-hook.js';
+import { errorMessage } from '../text.js';
 
 /** Holds one traffic step and analyses production meanwhile (the validate hook's `analyzeStep`). */
 export type StepAnalyzer = (ctx: RunContext, opts: { share: number; durationMs: number }) => Promise<StepAnalysis>;

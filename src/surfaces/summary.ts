@@ -13,8 +13,8 @@ import * as core from '@actions/core';
 import { formatDuration } from '../config/duration.js';
 import { MODE_STEPS, STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, Logger, Report, RunStatus, StepName, StepResult, StepStatus } from '../pipeline/types.js';
-import { errorMessage } from '../pipeline/verdict.js';
 import { codeSpan, escapeCell, escapeInline, table } from './markdown.js';
+import { errorMessage } from '../text.js';
 
 const VERDICT: Record<RunStatus, string> = {
   success: '✅ Success',

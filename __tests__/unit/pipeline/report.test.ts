@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRedactor, redactDeep, REDACTED } from '../../../src/pipeline/redact.ts';
+import { createRedactor, redactDeep, REDACTED } from '../../../src/text.ts';
 import { buildReport, OUTPUT_NAMES, reportPath, setOutputs, writeReport } from '../../../src/pipeline/report.ts';
 import { runPipeline } from '../../../src/pipeline/runner.ts';
 import type { RunState } from '../../../src/pipeline/types.ts';

@@ -17,13 +17,14 @@ import { GitHub } from '../../../src/providers/github.ts';
 import {
   activeCommit,
   checkLock,
+  closeRecord,
   createRecord,
   EnvironmentLockedError,
-  finalizeRecord,
+  finalStatus,
   findRunRecord,
   loadRecords,
-  markInterrupted,
   previousReleases,
+  type ClosingConfig,
   type RecordPayload,
 } from '../../../src/records/index.ts';
 
@@ -173,21 +174,35 @@ describe('the run record and the environment lock', () => {
     expect(status!.description).toBe('Backed out: the record could not be set up (see the run)');
   });
 
-  it('marks an interrupted run error once, and finalizes a run by its status', async () => {
+  it('marks an interrupted run error once, and closes a run by its final status', async () => {
     const id = await create('300', 'uat');
-    expect(await markInterrupted(github, { id, description: 'Interrupted mid-switch', logUrl: 'u' })).toBe(true);
+    const config: ClosingConfig = {
+      environment: 'uat',
+      productionUrl: 'https://www.example.com',
+      run: { runUrl: 'u', sha: SHA },
+    };
+    const interrupted = { state: 'error', description: 'Interrupted mid-switch' } as const;
+    const same = { check: { skipIf: 'same', ifUnreadable: 'throw' } } as const;
+    expect(await closeRecord(github, config, id, interrupted, same)).toEqual({ wrote: true, inactive: [] });
     const mark = lastSeq();
-    expect(await markInterrupted(github, { id, description: 'Interrupted mid-switch', logUrl: 'u' })).toBe(false);
+    expect(await closeRecord(github, config, id, interrupted, same)).toEqual({ wrote: false, inactive: [] });
     expect(mutations(mark)).toEqual([]);
-    expect(await finalizeRecord(github, { id, status: 'success', reason: 'dpl_x is live', logUrl: 'u' })).toBe(
-      'success',
-    );
-    expect(await finalizeRecord(github, { id, status: 'no-go', reason: 'x', logUrl: 'u' })).toBeUndefined();
+    const live = finalStatus({ at: 'cleanup', description: 'Live: dpl_x is live' });
+    expect(await closeRecord(github, config, id, live)).toEqual({ wrote: true, inactive: [] });
+    // Closed already: the main step's and the post step's check write nothing more.
+    const closed = { check: { skipIf: 'closed', ifUnreadable: 'throw' } } as const;
+    const failure = { state: 'failure', description: 'Failed: x' } as const;
+    const before = lastSeq();
+    expect(await closeRecord(github, config, id, failure, closed)).toEqual({ wrote: false, inactive: [] });
+    expect(mutations(before)).toEqual([]);
     const [record] = await loadRecords(github, 'uat');
     expect(record!.latest!.state).toBe('success');
     expect(previousReleases([record!]).map((r) => r.id)).toEqual([id]);
     const statuses = await github.listDeploymentStatuses(id);
-    expect(statuses[0]!.description).toBe('Live: dpl_x is live');
+    expect(statuses[0]!).toMatchObject({
+      description: 'Live: dpl_x is live',
+      environmentUrl: 'https://www.example.com',
+    });
   });
 });
 

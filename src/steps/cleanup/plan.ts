@@ -119,9 +119,3 @@ export function doraId(parts: {
   const clean = raw.replace(/[^A-Za-z0-9\-_.:]/g, '-');
   return clean.padEnd(16, '0').slice(0, 128);
 }
-
-/** The Datadog service name: a `service:` tag of `datadog-monitor-tags`, else the repository name. */
-export function serviceName(monitorTags: readonly string[], repo: string): string {
-  const tag = monitorTags.find((t) => t.startsWith('service:'));
-  return tag ? tag.slice('service:'.length) : repo;
-}

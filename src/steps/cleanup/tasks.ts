@@ -2,34 +2,24 @@
  * The tasks of step 7, each one self-contained and each returning a CheckResult: a task that fails
  * is a warning (the deploy stands), never a throw out of the step.
  */
+import { serviceName } from '../../config/service.js';
 import type { Config } from '../../config/types.js';
 import type { CheckResult, Logger, RunState } from '../../pipeline/types.js';
 import type { Datadog } from '../../providers/datadog.js';
 import type { GitHub } from '../../providers/github.js';
 import type { VercelApi } from '../../providers/vercel-api.js';
-import { loadRecords, setRecordStatus, type RecordsApi } from '../../records/github.js';
+import { closeRecord, finalStatus, loadRecords, type RecordsApi } from '../../records/index.js';
 import { escapeInline } from '../../surfaces/markdown.js';
 import type { TrafficManager } from '../../traffic/index.js';
-import {
-  doraId,
-  planDeletions,
-  pullNumbers,
-  serviceName,
-  successDescription,
-  type DeploymentItem,
-  type Shipped,
-} from './plan.js';
-
-function why(err: unknown): string {
-  return err instanceof Error ? err.message.replace(/\s+/g, ' ').trim() : String(err);
-}
+import { doraId, planDeletions, pullNumbers, successDescription, type DeploymentItem, type Shipped } from './plan.js';
+import { errorMessage } from '../../text.js';
 
 /** Run a task; anything it throws becomes a `warn` check naming the task. */
 export async function task(name: string, fn: () => Promise<CheckResult>): Promise<CheckResult> {
   try {
     return await fn();
   } catch (err) {
-    return { name, status: 'warn', reason: `${why(err)} (cleanup continues; the deploy stands)` };
+    return { name, status: 'warn', reason: `${errorMessage(err)} (cleanup continues; the deploy stands)` };
   }
 }
 
@@ -125,40 +115,11 @@ export async function finishRecord(
   const name = 'GitHub deployment';
   const id = state.githubDeploymentId;
   if (id === undefined) return { name, status: 'skipped', reason: 'no GitHub deployment was recorded for this run' };
-  await setRecordStatus(github, id, 'success', {
-    description: successDescription(state.green?.sha ?? state.sha, shipped),
-    ...(config.productionUrl ? { environmentUrl: config.productionUrl } : {}),
-    logUrl: config.run.runUrl,
-  });
-  const previous = await inactivatePrevious(github, config.environment, id, {
-    description: `Replaced by ${state.sha.slice(0, 7)} (deployment ${id})`,
-    logUrl: config.run.runUrl,
-  });
-  const inactive = previous.length > 0 ? `; ${previous.join(', ')} now inactive` : '';
-  return { name, status: 'pass', reason: `deployment ${id} is success${inactive}` };
-}
-
-/**
- * Every earlier deployment of the environment whose latest status is still `success` becomes
- * `inactive`: production serves one release. GitHub's `auto_inactive` does not do this for
- * production environments, and deployments made by other tools (Vercel's app) count too.
- * Returns the ids changed.
- */
-export async function inactivatePrevious(
-  github: Pick<RecordsApi, 'listDeployments' | 'listDeploymentStatuses' | 'createDeploymentStatus'>,
-  environment: string,
-  ownId: number,
-  s: { description: string; logUrl: string },
-): Promise<number[]> {
-  const changed: number[] = [];
-  for (const d of await github.listDeployments({ environment, limit: 30 })) {
-    if (d.id === ownId) continue;
-    const [latest] = await github.listDeploymentStatuses(d.id);
-    if (latest?.state !== 'success') continue;
-    await setRecordStatus(github, d.id, 'inactive', s);
-    changed.push(d.id);
-  }
-  return changed;
+  const description = successDescription(state.green?.sha ?? state.sha, shipped);
+  const status = finalStatus({ at: 'cleanup', description });
+  const { inactive } = await closeRecord(github, config, id, status);
+  const previous = inactive.length > 0 ? `; ${inactive.join(', ')} now inactive` : '';
+  return { name, status: 'pass', reason: `deployment ${id} is ${status.state}${previous}` };
 }
 
 /** A Datadog event and a DORA deployment for the release. */
@@ -250,7 +211,7 @@ export async function pruneDeployments(
       await vercel.deleteDeployment(d.id);
       deleted.push(d.id);
     } catch (err) {
-      failed.push(`${d.id}: ${why(err)}`);
+      failed.push(`${d.id}: ${errorMessage(err)}`);
     }
   }
   if (deleted.length > 0) log.info(`Deleted ${deleted.length} old production deployment(s): ${deleted.join(', ')}`);

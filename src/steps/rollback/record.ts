@@ -3,13 +3,12 @@
  * created `in_progress` before traffic moves and finished `success` / `failure` after; the record of
  * the release rolled away from goes `inactive`. And a Datadog event saying what moved and why.
  */
+import { serviceName } from '../../config/service.js';
 import type { Config } from '../../config/types.js';
 import type { DeploymentRef, TrafficSnapshot } from '../../pipeline/types.js';
 import type { Datadog } from '../../providers/datadog.js';
-import { setRecordStatus, type RecordsApi } from '../../records/github.js';
+import { closeRecord, finalStatus, setRecordStatus, type RecordsApi } from '../../records/index.js';
 import { PAYLOAD_TOOL, type RecordPayload } from '../../records/payload.js';
-import { serviceName } from '../cleanup/plan.js';
-import { inactivatePrevious } from '../cleanup/tasks.js';
 
 /** The payload of a rollback record: the target as green, what was live as blue. */
 export function rollbackPayload(
@@ -80,20 +79,11 @@ export async function closeRollbackRecord(
   ok: boolean,
   text: string,
 ): Promise<string> {
-  if (!ok) {
-    await setRecordStatus(github, id, 'failure', { description: text, logUrl: config.run.runUrl });
-    return `deployment ${id} is failure`;
-  }
-  await setRecordStatus(github, id, 'success', {
-    description: text,
-    logUrl: config.run.runUrl,
-    ...(config.productionUrl ? { environmentUrl: config.productionUrl } : {}),
+  const status = finalStatus({ at: 'rollback', ok, text });
+  const { inactive } = await closeRecord(github, config, id, status, {
+    replaced: `Rolled back by deployment ${id}`,
   });
-  const previous = await inactivatePrevious(github, config.environment, id, {
-    description: `Rolled back by deployment ${id}`,
-    logUrl: config.run.runUrl,
-  });
-  return `deployment ${id} is success${previous.length ? `; ${previous.join(', ')} now inactive` : ''}`;
+  return `deployment ${id} is ${status.state}${inactive.length ? `; ${inactive.join(', ')} now inactive` : ''}`;
 }
 
 /** A Datadog event for the rollback (alert type warning: production went back). */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { serviceName } from '../../../../src/config/service.ts';
 import {
   doraId,
   planDeletions,
   pullNumbers,
-  serviceName,
   successDescription,
   type DeploymentItem,
 } from '../../../../src/steps/cleanup/plan.ts';

@@ -8,13 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from '../../../../src/pipeline/types.ts';
 import { BackupStore } from '../../../../src/providers/s3.ts';
 import type { BackupInFlight } from '../../../../src/pipeline/types.ts';
-import {
-  backupKey,
-  evaluateBackupAge,
-  removeAbandonedBackup,
-  spawnBackup,
-  takeBackup,
-} from '../../../../src/steps/prepare/backup.ts';
+import { removeAbandonedBackup } from '../../../../src/pipeline/abandoned-upload.ts';
+import { backupKey, evaluateBackupAge, spawnBackup, takeBackup } from '../../../../src/steps/prepare/backup.ts';
 import { found, lookupFailed } from '../../../../src/steps/preflight/types.ts';
 
 interface S3rverLike {

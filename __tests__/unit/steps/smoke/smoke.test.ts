@@ -216,7 +216,7 @@ describe('the smoke report', () => {
       '| ✅ | home \\| page | `GET /api/health` | 1/1 | 12 ms | 12 ms / 500 ms | 1/1 samples OK; p50 12 ms, p95 12 ms within 500 ms |',
     );
     expect(md).toContain(
-      '| ❌ | api | `GET /api` | 0/1 | 5.0 ms | 5.0 ms / 500 ms | 1/1 samples failed: expected status 200, got 500 |',
+      '| ❌ | api | `GET /api` | 0/1 | 5 ms | 5 ms / 500 ms | 1/1 samples failed: expected status 200, got 500 |',
     );
   });
   it('keeps every sample in the checks of the report', () => {

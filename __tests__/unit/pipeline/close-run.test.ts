@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { LooseEnds } from '../../../../src/pipeline/reconcile.ts';
-import type { RunState, StepContext } from '../../../../src/pipeline/types.ts';
-import type { Providers } from '../../../../src/providers/index.ts';
-import { cancelledClosing, closingSignal, finishRun, tidyAfterRun } from '../../../../src/steps/cleanup/finish.ts';
-import { recordingLogger, SNAPSHOT, testConfig } from '../../pipeline/fixtures.ts';
+import { closingSignal, finishRun, tidyAfterRun } from '../../../src/pipeline/close-run.ts';
+import type { LooseEnds } from '../../../src/pipeline/reconcile.ts';
+import type { RunState, StepContext } from '../../../src/pipeline/types.ts';
+import type { Providers } from '../../../src/providers/index.ts';
+import { recordingLogger, SNAPSHOT, testConfig } from './fixtures.ts';
 
 type Status = { state: string; description?: string };
 
@@ -159,23 +159,6 @@ describe('finishRun: records the steps could not close', () => {
       signal: closingSignal(run.signal, 100),
     });
     expect(Date.now() - started).toBeLessThan(2_000);
-  });
-});
-
-describe('cancelledClosing', () => {
-  it('says where production is for every phase a cancel can leave', () => {
-    expect(cancelledClosing({ ...base, phase: 'smoke-passed' })).toMatchObject({ state: 'error' });
-    expect(cancelledClosing({ ...base, phase: 'switched', trafficBefore: SNAPSHOT })).toBeUndefined();
-    expect(cancelledClosing({ ...base, phase: 'failed', restored: true, trafficBefore: SNAPSHOT })).toEqual({
-      state: 'error',
-      description: 'Cancelled: production is back on blue (restored)',
-    });
-    // The runner moves a cancelled `validated` run to `failed`: green at 100 %, not restored, says it passed.
-    expect(cancelledClosing({ ...VALIDATED, phase: 'failed' })).toMatchObject({ state: 'success' });
-    expect(cancelledClosing({ ...VALIDATED, mode: 'rollback' })).toMatchObject({
-      state: 'error',
-      description: 'Cancelled in phase validated: check which deployment serves production',
-    });
   });
 });
 

@@ -1,0 +1,10 @@
+/**
+ * The Datadog service a run reports under, derived from the inputs: shared by the cleanup step, rollback
+ * mode and the end of the main step, which tag their Datadog events and DORA deployments with it.
+ */
+
+/** The Datadog service name: a `service:` tag of `datadog-monitor-tags`, else the repository name. */
+export function serviceName(monitorTags: readonly string[], repo: string): string {
+  const tag = monitorTags.find((t) => t.startsWith('service:'));
+  return tag ? tag.slice('service:'.length) : repo;
+}
