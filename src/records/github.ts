@@ -1,7 +1,7 @@
 /**
  * The run's GitHub deployment record over the GitHub adapter: reading the environment's records,
  * the lock, creating the record once per run (or taking over the record of an earlier attempt of
- * the same run), and its statuses. The issue-6 steps (validation, cleanup, rollback mode) finish
+ * the same run), and its statuses. The closing steps (validation, cleanup, rollback mode) finish
  * the record through `setRecordStatus` / `finalizeRecord` (records/index.ts).
  */
 import type { GitHub } from '../providers/github.js';

@@ -4,7 +4,7 @@
  *   `createRecord` (once per run, after blue is known and before any traffic moves, with the rollback
  *   target in its payload);
  * - traffic step: `setRecordStatus` (`in_progress` heartbeats with the current share);
- * - validation / cleanup / rollback mode (issue 6): `finalizeRecord`, `loadRecords`, `previousReleases`;
+ * - validation / cleanup / rollback mode: `finalizeRecord`, `loadRecords`, `previousReleases`;
  * - the post step: `markInterrupted`.
  */
 import type { RunStatus } from '../pipeline/types.js';

@@ -1,5 +1,5 @@
 /**
- * Closing a run's records, whatever stopped it (issue 7: no record of this action is left
+ * Closing a run's records, whatever stopped it (docs/safety.md: no record of this action is left
  * `in_progress`, where it would hold the environment's lock until it goes stale).
  *
  * - `finishRun`, in the main step after the pipeline: the GitHub deployment gets its final status when
