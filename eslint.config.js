@@ -34,7 +34,7 @@ export default tseslint.config(
   {
     files: ['src/**/*.ts'],
     rules: {
-      // Configuration comes from src/config only (ARCHITECTURE.md).
+      // Configuration comes from src/config only (CONTRIBUTING.md, docs/architecture.md).
       'no-restricted-properties': [
         'error',
         { object: 'process', property: 'env', message: 'Read configuration in src/config only.' },

@@ -11,7 +11,7 @@ import { type Call, countCalls, toCalls } from './lib/timeline.ts';
 import type { Report, StepResult } from '../src/pipeline/types.ts';
 import { pipelineScenario } from './pipeline.ts';
 
-/** Published limits the figures are compared with (shared/research and the providers' docs). */
+/** Published limits the figures are compared with (the providers' own documentation). */
 export const LIMITS = {
   github: { requests: 1000, perMs: 3_600_000, text: '1,000 requests/hour per repository for GITHUB_TOKEN' },
   cloudflare: { requests: 1200, perMs: 300_000, text: '1,200 requests/5 minutes per user or token' },

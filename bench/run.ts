@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the five benchmarks of issue 8 against the sandbox on this machine, one after
+ * `npm run bench`: the five benchmarks of docs/benchmarks.md against the sandbox on this machine, one after
  * another (never in parallel: they share the CPU with what they measure), then the table of figures.
  * Results go to bench/results/ (JSON); `--write-doc` writes docs/benchmarks.md from them.
  *

@@ -168,7 +168,7 @@ export function buildEnv(e: EnvInput): Record<string, string> {
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_REGION: s.s3.region,
-    // s3rver stores aws-chunked bodies undecoded (shared/research/providers.md §4.4): ask the SDK for
+    // s3rver stores aws-chunked bodies undecoded (it does not decode that encoding): ask the SDK for
     // plain payloads, as users of other S3-compatible stores (R2, MinIO) do.
     AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_REQUIRED',
     AWS_RESPONSE_CHECKSUM_VALIDATION: 'WHEN_REQUIRED',

@@ -1,5 +1,5 @@
 /**
- * `startSandbox({scenario})`: the whole miniature of the outside world on 127.0.0.1 (SANDBOX.md).
+ * `startSandbox({scenario})`: the whole miniature of the outside world on 127.0.0.1 (sandbox/README.md).
  * Starts every service on an ephemeral port, real s3rver and (when enabled and installed) a real
  * PostgreSQL, the traffic stream and the control endpoints; writes the event payload file; and
  * returns the environment a runner would give the action (`GITHUB_*`, provider URLs, `INPUT_*`).

@@ -1,5 +1,5 @@
 /**
- * `npm run test:faults`: the whole fault matrix of issue 7. A clean deploy against the sandbox records
+ * `npm run test:faults`: the whole fault matrix (docs/safety.md). A clean deploy against the sandbox records
  * every provider call, and so does a clean `mode: rollback` right after a deploy; then each
  * (call site × fault kind) runs in a fresh sandbox with that one fault,
  * followed by the post step twice, and the invariant (`__tests__/e2e/hardening/invariant.ts`) is
@@ -62,7 +62,7 @@ for (const path of paths) {
 cases = cases.filter((c) => kinds.includes(c.kind) && (!filter || filter.test(c.id)));
 console.log(`${cases.length} cases, ${concurrency} at a time`);
 
-// Re-runs (issue 7: "every failure point of the matrix"): by default every case whose run did not
+// Re-runs (docs/safety.md, "Re-runs": every failure point of the matrix): by default every case whose run did not
 // succeed is attempted a second time once its fault is gone; `--reruns 503` keeps that to each call
 // site's 503 case (a quicker pass), `--reruns none` skips them.
 const reruns = option('reruns') ?? 'all';

@@ -1,5 +1,5 @@
 /**
- * Issue 4, end to end (the bundled action against the sandbox): the database backup.
+ * End to end (the bundled action against the sandbox): the database backup.
  * 1. A `backup-command` that fails after writing part of its output stops the run in prepare:
  *    no object in the bucket, no deployment, no traffic change.
  * 2. A real backup: the default deploy runs `pg_dump --format=custom` against the sandbox's

@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end: the action is killed with SIGINT in the middle of a canary (green at 10 %,
+ * End to end: the action is killed with SIGINT in the middle of a canary (green at 10 %,
  * held for its step duration). The main step aborts its in-flight work and exits within the
  * runner's 7.5 s grace, leaving the phase and the recorded traffic state in GITHUB_STATE; the post
  * step (`dist/post.js`) run with that state puts production back on v1 and marks the GitHub

@@ -1,5 +1,5 @@
 /**
- * Issue 4, end to end (the bundled action against the sandbox): `mode: plan` on the `default`
+ * End to end (the bundled action against the sandbox): `mode: plan` on the `default`
  * scenario is a go, reports what deploy would do (the live slot, the rollback target, the weight
  * schedule), and changes nothing: the sandbox's whole state is the same before and after, apart from
  * the PR comment and read-only counters. Every request it sent is a read (but the PR comment) and

@@ -1,5 +1,5 @@
 /**
- * Issue 4, end to end (the bundled action against the sandbox): a `no-go`. The PR that brought the
+ * End to end (the bundled action against the sandbox): a `no-go`. The PR that brought the
  * commit has changes requested, a check failed, a critical Dependabot alert is open, code scanning
  * cannot be read, and a benchmark is over its bound. The run ends `no-go` without touching anything,
  * the PR comment lists every failed check with its reason, and a second run edits that same comment.

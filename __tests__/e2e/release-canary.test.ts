@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end: a canary (`traffic-steps: 10,50,100`) of the good v2. The load balancer's own
+ * End to end: a canary (`traffic-steps: 10,50,100`) of the good v2. The load balancer's own
  * history shows green's weight at each step, in order; the real requests the proxy routed between
  * two changes (the sandbox's steady traffic plus the action's routing checks) follow each weight;
  * the run's report keeps the same history with what its routing checks measured.

@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end: the `default` scenario deploys v2 blue-green through Cloudflare. Afterwards,
+ * End to end: the `default` scenario deploys v2 blue-green through Cloudflare. Afterwards,
  * in the sandbox: production (the load balancer proxy) serves v2, the run's one GitHub deployment
  * is `success` with the rollback target in its payload, the PR comment carries both the go/no-go
  * and the smoke report, the build log was streamed fenced, and every API request the action sent

@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end, one sandbox and two attempts of the same workflow run:
+ * End to end, one sandbox and two attempts of the same workflow run:
  * 1. a canary whose second Cloudflare PATCH fails (503 through every retry): the switch stops at
  *    10 %, the load balancer is put back exactly as recorded, and the run ends `rolled-back`;
  * 2. the re-run (`GITHUB_RUN_ATTEMPT=2`) reuses attempt 1's green and GitHub deployment — no

@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end: a release whose checkout journey fails (`bad-journey`: /api/checkout answers
+ * End to end: a release whose checkout journey fails (`bad-journey`: /api/checkout answers
  * 500) is staged and smoke-tested; the failing check blocks the switch. No load balancer weight ever
  * changed, production still serves v1, and the smoke report (with the failure and its reason) is in
  * the job summary and the PR comment.

@@ -1,5 +1,5 @@
 /**
- * Issue 5, end to end, `traffic-manager: vercel`: green is staged without the production domain,
+ * End to end, `traffic-manager: vercel`: green is staged without the production domain,
  * smoke-tested, then promoted in one move (Vercel moves every production domain, no rebuild) and
  * followed until the project's `lastAliasRequest` succeeds. Production here is Cloudflare proxying
  * the project's production domain (both pools reach `www.example.com`), so what users see follows

@@ -1,5 +1,5 @@
 /**
- * Issue 6, end to end: `mode: rollback` after a successful deploy. The default scenario deploys v2;
+ * End to end: `mode: rollback` after a successful deploy. The default scenario deploys v2;
  * a second run of the action with `mode: rollback` and a reason takes production back to v1 (the
  * previous release, found in the GitHub deployment records), verifies it, and records the reason.
  */

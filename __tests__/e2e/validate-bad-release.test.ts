@@ -1,5 +1,5 @@
 /**
- * Issue 6, end to end: a bad release. v2 is replaced by `bad-errors`, whose own app answers 30 % of
+ * End to end: a bad release. v2 is replaced by `bad-errors`, whose own app answers 30 % of
  * requests with 500 through the load balancer; the Datadog miniature computes the error rate from
  * those real hits. Post-deploy validation rolls back within one interval of failure-limit being
  * exceeded; production serves v1 again; Slack has the rollback reply with the measured value; the

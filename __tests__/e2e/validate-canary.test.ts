@@ -1,5 +1,5 @@
 /**
- * Issue 6, end to end: a canary of a bad release. Green (`bad-errors`) gets 10 % first; the analysis
+ * End to end: a canary of a bad release. Green (`bad-errors`) gets 10 % first; the analysis
  * held at that step sees the errors and the rollout stops there: rolled back at the first step, and
  * green never reached a higher weight (checked in the load balancer's history).
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 6, end to end: Datadog answers 500 to every metrics query after the switch. The analysis
+ * End to end: Datadog answers 500 to every metrics query after the switch. The analysis
  * retries up to the consecutive-error limit (4), then rolls back as Argo Rollouts and CodeDeploy do,
  * saying plainly that production could not be observed. Never silently passed.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 6, end to end (the bundled action against the sandbox): the `default` scenario deploys v2
+ * End to end (the bundled action against the sandbox): the `default` scenario deploys v2
  * blue-green and succeeds. Afterwards: the Slack message shows all seven steps done, Datadog has the
  * deployment event and the DORA deployment, the earlier GitHub deployment is `inactive`, production
  * serves v2, blue is retired (fallback pool = green's), and the summary charts the samples.

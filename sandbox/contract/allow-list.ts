@@ -1,7 +1,7 @@
 /**
- * Operations an official client uses that the spec excerpts lack (SANDBOX.md: "nothing else is
- * exempt"). Each entry names the source that documents it. `sameAs` names the spec operation whose
- * parameters and schemas apply when only the method or version differs.
+ * Operations an official client uses that the spec excerpts lack (sandbox/README.md: "nothing else
+ * is exempt"). Each entry names the source that documents it. `sameAs` names the spec operation
+ * whose parameters and schemas apply when only the method or version differs.
  */
 import type { ServiceName } from '../core/service.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Spec validation of the sandbox's request log (SANDBOX.md "Faithfulness is tested"): for each logged
+ * Spec validation of the sandbox's request log (sandbox/README.md, "What each miniature covers"): for each logged
  * API request, find its operation in the official spec of its service, check required parameters,
  * the request body against its schema, and the logged response body against the response schema
  * for its status. Schemas are compiled by ajv against `$ref`s (never dereferenced).

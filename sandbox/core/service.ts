@@ -12,7 +12,7 @@ import { matchesGlob } from 'node:path';
 export type ServiceName =
   'github' | 'vercel' | 'vercel-edge' | 'cloudflare' | 'lb' | 'datadog' | 'slack' | 's3' | 'deps' | 'sandbox';
 
-/** A fault rule (SANDBOX.md): the first matching rule answers instead of the normal handler. */
+/** A fault rule (sandbox/README.md, "Fault rules"): the first matching rule answers instead of the normal handler. */
 export interface FaultRule {
   service: ServiceName;
   method?: string;

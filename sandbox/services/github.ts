@@ -1,5 +1,5 @@
 /**
- * GitHub REST miniature: the subset in shared/specs/github-operations.md (plus PR get and compare),
+ * GitHub REST miniature: the operations the action calls (sandbox/README.md, "What each miniature covers"),
  * with GitHub's response shapes, pagination (`per_page`, `page`, `Link`), token auth (401 otherwise),
  * rate-limit headers, 404/409/422 bodies as GitHub sends them, and deployments that keep their
  * payload and check commit contexts unless `required_contexts: []`.

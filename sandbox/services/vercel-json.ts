@@ -1,6 +1,6 @@
 /**
  * How the Vercel miniature renders its state as API JSON. Shapes follow the official spec
- * (`shared/specs/vercel.openapi.json`): the deployment is the "full" variant, because
+ * (`sandbox/contract/specs/vercel.openapi.json`): the deployment is the "full" variant, because
  * `@vercel/sdk` and the contract tests validate every required field.
  */
 import type { SandboxRequest, SandboxResponse } from '../core/service.ts';

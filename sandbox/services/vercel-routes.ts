@@ -1,7 +1,7 @@
 /**
  * The Vercel miniature's REST routes: deployments and files (the `@vercel/client` upload flow),
  * aliases, projects, env, promote and instant rollback. Paths, status codes and envelopes follow
- * `shared/specs/vercel.openapi.json` and `shared/research/vercel.md`.
+ * Vercel's OpenAPI spec (`sandbox/contract/specs/vercel.openapi.json`) and its REST API docs.
  */
 import type http from 'node:http';
 import type { SandboxRequest, SandboxResponse } from '../core/service.ts';

@@ -1,6 +1,6 @@
 /**
  * The run context: who triggered what, where, read once from the runner's environment and the event
- * payload; the branch being deployed; and the refusal of untrusted triggers (reliability.md R10).
+ * payload; the branch being deployed; and the refusal of untrusted triggers (SECURITY.md).
  */
 import os from 'node:os';
 import type { Mode, RunContext } from './types.js';

@@ -1,6 +1,7 @@
 /**
- * Durations: `300`, `300s`, `5m`, `1h30m`, `500ms`, `1.5s`. A bare number is seconds (the seed's
- * `HEALTH_CHECK_TIMEOUT=300` keeps its meaning). Units run from largest to smallest, each at most once.
+ * Durations: `300`, `300s`, `5m`, `1h30m`, `500ms`, `1.5s`. A bare number is seconds (so a
+ * `HEALTH_CHECK_TIMEOUT=300` environment variable means 300 s). Units run from largest to smallest,
+ * each at most once.
  */
 import { fail } from './errors.js';
 

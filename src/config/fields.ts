@@ -1,6 +1,7 @@
 /**
- * The fixed vocabulary of the interface (INTERFACE.md): modes, strategies, defaults, the seed
- * environment variables and service selectors, and small parser adapters shared by the sections.
+ * The fixed vocabulary of the interface (README.md, "Inputs"): modes, strategies, defaults, the
+ * environment variables that stand in for inputs and service selectors, and small parser adapters
+ * shared by the sections.
  */
 import type { Mode, NoDataPolicy, Strategy, TrafficManagerKind } from './types.js';
 import { DURATION_ACCEPTS, parseDuration } from './duration.js';
@@ -80,7 +81,7 @@ export const INPUT_NAMES = [
 
 export type InputName = (typeof INPUT_NAMES)[number];
 
-/** Inputs whose default comes from a seed environment variable (input, else variable, else default). */
+/** Inputs whose default comes from an environment variable (input, else variable, else default). */
 export const SEED_ENV: Partial<Record<InputName, string>> = {
   'health-check-timeout': 'HEALTH_CHECK_TIMEOUT',
   'performance-threshold-ms': 'PERFORMANCE_THRESHOLD_MS',
@@ -89,7 +90,10 @@ export const SEED_ENV: Partial<Record<InputName, string>> = {
   'traffic-manager': 'TRAFFIC_MANAGER',
 };
 
-/** The seed's service selectors: each accepts only the one service this action implements. */
+/**
+ * Environment variables that select a service: each accepts only the one service this action implements,
+ * so a workflow written for another platform fails when the inputs are read, not halfway through a deploy.
+ */
 export const SELECTORS: Readonly<Record<string, string>> = {
   DEPLOY_PLATFORM: 'vercel',
   MONITORING_SERVICE: 'datadog',

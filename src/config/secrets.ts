@@ -1,5 +1,5 @@
 /**
- * Secret registration (reliability.md R1–R3). The runner masks only the exact strings it is told
+ * Secret registration (SECURITY.md). The runner masks only the exact strings it is told
  * about, so each secret is registered together with the forms it takes on the way out: URL-encoded
  * (query strings, form bodies), JSON-escaped (request bodies, error envelopes echoed back), base64
  * (Basic auth, at every byte alignment so `base64(user:secret)` is covered too), and, for multi-line

@@ -113,7 +113,7 @@ export class Reader {
   }
 
   /**
-   * Parses the input, else the seed environment variable `envName`, else returns `fallback`.
+   * Parses the input, else the environment variable `envName` that stands in for it, else returns `fallback`.
    * A bad value from the environment is reported under the input's name, saying where it came from.
    */
   value<T>(name: string, parse: (raw: string, input: string) => T, fallback: T, envName?: string): T {

@@ -20,9 +20,9 @@ export const STEP_TITLES: Readonly<Record<StepName, string>> = {
 };
 
 /**
- * The steps of each mode (INTERFACE.md "Modes"). `deploy` is the seven steps; `plan` is pre-flight,
- * the read-only part of prepare, then the plan itself; `rollback` is one step that moves traffic back,
- * verifies it, records and notifies.
+ * The steps of each mode (docs/architecture.md, "One run, end to end"). `deploy` is the seven steps;
+ * `plan` is pre-flight, the read-only part of prepare, then the plan itself; `rollback` is one step that
+ * moves traffic back, verifies it, records and notifies.
  */
 export const MODE_STEPS: Readonly<Record<Mode, readonly StepName[]>> = {
   deploy: ['preflight', 'prepare', 'deploy', 'smoke', 'traffic', 'validate', 'cleanup'],

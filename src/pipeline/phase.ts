@@ -1,5 +1,5 @@
 /**
- * The run's state machine (ARCHITECTURE.md): which phase may follow which. Steps advance it with
+ * The run's state machine (docs/architecture.md): which phase may follow which. Steps advance it with
  * `ctx.update({phase})`, the runner on terminal results, the post step after reconciling. An
  * illegal move is a bug in a step and is refused loudly rather than recorded, because the post
  * step trusts the phase to decide whether production must be restored.

@@ -1,7 +1,7 @@
 /**
- * The error policy (ARCHITECTURE.md, the seed's error table), in this one place. Steps only report
- * what happened; what a failure means for the run — stop, no-go, restore blue, or just warn — is
- * decided here and applied by the runner (src/pipeline/runner.ts).
+ * The error policy (the table in docs/architecture.md, "One run, end to end"), in this one place.
+ * Steps only report what happened; what a failure means for the run — stop, no-go, restore blue, or
+ * just warn — is decided here and applied by the runner (src/pipeline/runner.ts).
  */
 import type { Mode } from '../config/types.js';
 import type { StepName } from './types.js';
@@ -19,7 +19,7 @@ export interface PolicyRule {
   onFailure: FailureAction;
   /**
    * For `stop`: if a traffic state was nevertheless recorded (and not yet restored), restore it so
-   * that production is surely on blue ("ensure blue" in the seed's table). The run stays `failed`.
+   * that production is surely on blue ("ensure blue" in that table). The run stays `failed`.
    */
   ensureBlue?: boolean;
   /** What the failure means, said in the report's decisions and in the failure message. */
@@ -31,7 +31,7 @@ export type ErrorPolicy = (mode: Mode, step: StepName) => PolicyRule;
 
 const STOP: PolicyRule = { onFailure: 'stop', consequence: 'the run stops' };
 
-/** The seed's table, for `mode: deploy`. */
+/** The table's `deploy` column, for `mode: deploy`. */
 export const DEPLOY_POLICY: Readonly<Record<StepName, PolicyRule>> = {
   preflight: {
     onFailure: 'no-go',

@@ -11,7 +11,7 @@ import type { PipelineResult } from './runner.js';
 import type { Report, RunState } from './types.js';
 import { redactDeep } from '../text.js';
 
-/** Every output of INTERFACE.md, in its order. */
+/** Every output of action.yml (README.md, "Outputs"), in its order. */
 export const OUTPUT_NAMES = [
   'status',
   'go',
@@ -70,7 +70,7 @@ export function buildReport(input: {
 }
 
 /**
- * The outputs of INTERFACE.md from a report; every one is set (empty when unknown), so that a
+ * The action's outputs (README.md, "Outputs") from a report; every one is set (empty when unknown), so that a
  * workflow can test any of them without guarding for its absence. `rolled-back` is true when
  * traffic went back to blue (and for a `mode: rollback` run that succeeded).
  */

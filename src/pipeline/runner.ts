@@ -37,7 +37,7 @@ export type PipelineContext<S = object> = RunCore & S;
 export interface RunPipelineOptions<S> {
   steps: readonly Step<S>[];
   ctx: PipelineContext<S>;
-  /** Default: the seed's table (`policyFor`). */
+  /** Default: the error policy of docs/architecture.md (`policyFor`). */
   policy?: ErrorPolicy;
   /** Puts the recorded traffic state back (main: the traffic manager). Absent: restoring fails loudly. */
   restore?: RestoreFn;

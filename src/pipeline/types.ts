@@ -49,7 +49,7 @@ export interface StepResult extends StepOutcome {
   durationMs: number;
 }
 
-/** The run's phase (ARCHITECTURE.md state machine). Terminal: no-go, failed, rolled-back, cleaned, planned. */
+/** The run's phase (docs/architecture.md, state machine). Terminal: no-go, failed, rolled-back, cleaned, planned. */
 export type Phase =
   | 'started'
   | 'preflight-passed'
@@ -109,7 +109,7 @@ export interface BackupRecord {
 /**
  * A backup upload that has begun and is not verified yet. Saved before the first byte goes up, so
  * that whatever stops the run, the post step can remove an object that never became a verified
- * backup (issue 7: the backup is complete and verified, or absent).
+ * backup (docs/safety.md: the backup is complete and verified, or absent).
  */
 export interface BackupInFlight {
   bucket: string;

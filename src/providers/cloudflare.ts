@@ -1,5 +1,5 @@
 /**
- * Cloudflare Load Balancer (the `TrafficManager` data source of ARCHITECTURE.md): the load balancer, its
+ * Cloudflare Load Balancer (what src/traffic/cloudflare.ts reads and moves): the load balancer, its
  * two pools (the blue and green slots), their health.
  *
  * Plain `requestJson` against `CLOUDFLARE_BASE_URL` (`…/client/v4`) with `Authorization: Bearer`, not the

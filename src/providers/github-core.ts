@@ -75,7 +75,7 @@ function timeoutPlugin(timeoutMs: number, run?: AbortSignal): OctokitPlugin {
         return response;
       } catch (err) {
         // The run was cancelled: no retry. plugin-retry would otherwise wait 1 + 4 + 9 s and repeat a
-        // request that fails at once, holding the job past the runner's 10 s grace (issue 7).
+        // request that fails at once, holding the job past the runner's 10 s grace (docs/safety.md).
         if (run?.aborted) {
           options.request.retries = 0;
           const e = err as { request?: { request?: Record<string, unknown> } };

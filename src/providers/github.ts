@@ -1,5 +1,5 @@
 /**
- * GitHub (the `SourceControl` of ARCHITECTURE.md): the commit's PR, reviews, checks, statuses,
+ * GitHub, the source of truth for the code and the run's records: the commit's PR, reviews, checks, statuses,
  * protection and alerts; the deployment records; the PR comment. The plumbing (Octokit with the retry and
  * throttling plugins and a per-attempt timeout, error mapping, the create-once rule) is in github-core.ts.
  */

@@ -145,7 +145,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /**
  * `scheme://host[:port]` of a deployment URL or bare hostname (Vercel gives `app-abc.vercel.app`): a
- * loopback host is reached over `http://`, any other over `https://` (INTERFACE.md). Throws on input
+ * loopback host is reached over `http://` (a local run or the sandbox), any other over `https://`. Throws on input
  * that is not a host or an http(s) URL.
  */
 export function deploymentBaseUrl(urlOrHost: string): string {

@@ -1,5 +1,5 @@
 /**
- * The backup store (the `BackupStore` of ARCHITECTURE.md) over S3 or any S3-compatible store (R2, MinIO,
+ * The backup store (`BackupStore` in providers/index.ts) over S3 or any S3-compatible store (R2, MinIO,
  * the sandbox's s3rver): stream a backup up with its SHA-256, verify it, find the newest, delete.
  *
  * Credentials come from the SDK's standard chain (env, OIDC web identity, profiles, IMDS); nothing here

@@ -1,5 +1,5 @@
 /**
- * Slack (the `Notifier` of ARCHITECTURE.md): one message per run, edited in place; thread replies.
+ * Slack, where the run is announced: one message per run, edited in place; thread replies.
  *
  * `@slack/web-api`'s WebClient with a short timeout and `rejectRateLimitedCalls` (its default retry policy
  * is ten retries over half an hour, and a rate-limited call would pause the whole queue). `chat.update` is

@@ -381,7 +381,7 @@ export function createSlackNotifier(
   log: Logger,
 ): SlackNotifier | undefined {
   const slack = config.cleanup.slack;
-  // Plan mode changes nothing anywhere but the job summary and the PR comment (INTERFACE.md).
+  // Plan mode changes nothing anywhere but the job summary and the PR comment (SECURITY.md).
   if (!slack || !client || config.mode === 'plan') return undefined;
   return new SlackNotifier(client, config, log, slack.channel);
 }

@@ -1,5 +1,5 @@
 /**
- * Issue 7, cancellation at every phase: the runner's SIGINT (SIGTERM 7.5 s later) at each step
+ * Cancellation at every phase (docs/safety.md): the runner's SIGINT (SIGTERM 7.5 s later) at each step
  * boundary and in the middle of each wait — pending checks, the backup upload, green's build, the
  * smoke samples, the pool's health, a canary hold, the validation window — followed by the post step.
  * After each: the invariant holds, the main step exited within the runner's grace period (before

@@ -1,5 +1,5 @@
 /**
- * Issue 7, concurrency (reliability.md R32): two deploys of the same commit, from two workflow runs,
+ * Concurrency (docs/safety.md, "How it is tested"): two deploys of the same commit, from two workflow runs,
  * started together against one sandbox. Exactly one moves traffic; the other refuses with a message
  * naming the run that holds the environment, leaves its own record closed, and production, records
  * and rollback target satisfy the invariant afterwards (each run followed by its post step).

@@ -1,9 +1,10 @@
 /**
- * Issue 7, the fault matrix's representative slice (the default test run): every other case of one
- * case per provider and step, the operation and the fault kind rotating deterministically (matrix.ts `sliceCases`), each in
- * its own sandbox with the post step run twice after it, and — when the run did not succeed — a second
- * attempt once the fault is gone. Every case must hold the invariant (invariant.ts). The whole matrix,
- * every call site × every fault kind, is `npm run test:faults` (scripts/fault-matrix.ts).
+ * The fault matrix's representative slice (the default test run; docs/safety.md, "Matrix slice"):
+ * every other case of one case per provider and step, the operation and the fault kind rotating
+ * deterministically (matrix.ts `sliceCases`), each in its own sandbox with the post step run twice
+ * after it, and — when the run did not succeed — a second attempt once the fault is gone. Every case
+ * must hold the invariant (invariant.ts). The whole matrix, every call site × every fault kind, is
+ * `npm run test:faults` (scripts/fault-matrix.ts).
  *
  * The cases come from the request log of a clean run made while this file is collected, so a provider
  * call added to the action is in the slice without editing this file.

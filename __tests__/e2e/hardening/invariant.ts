@@ -1,5 +1,5 @@
 /**
- * The invariant of issue 7, checked against a sandbox after a run (main step, then post step):
+ * The invariant of docs/safety.md, checked against a sandbox after a run (main step, then post step):
  *
  *   production serves exactly one complete, known version (blue or green, never a mix, never nothing);
  *   the GitHub deployment record says which; the rollback target still exists; the backup, if one was

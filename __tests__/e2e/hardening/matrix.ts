@@ -1,6 +1,7 @@
 /**
- * The fault matrix (issue 7): one fault at a time, on every provider operation the action performs
- * in a deploy, for every fault kind; after each case the invariant (invariant.ts) is checked.
+ * The fault matrix (docs/safety.md, "How it is tested"): one fault at a time, on every provider
+ * operation the action performs in a deploy, for every fault kind; after each case the invariant
+ * (invariant.ts) is checked.
  *
  * Cases are generated from the request log of a clean run: each request becomes an operation
  * (service, method, path template) at a call site (the step it was made in). A fault rule then

@@ -1,5 +1,5 @@
 /**
- * Issue 7, secrets (reliability.md R1–R5): random tokens with the characters that break naive
+ * Secrets (docs/safety.md, invariant clause 6): random tokens with the characters that break naive
  * redaction (`"\/%+=&?#`) and a multi-line value never appear — raw, URL-encoded, JSON-escaped or
  * base64 — in stdout, stderr, outputs, GITHUB_ENV, GITHUB_STATE, the summary, the report, the PR
  * comment, Slack, Datadog events, GitHub deployments or Vercel's deployment meta.

@@ -1,5 +1,5 @@
 /**
- * Issue 7, untrusted text (reliability.md R6): commit messages, the PR title and Vercel build log
+ * Untrusted text (docs/safety.md, "How it is tested"): commit messages, the PR title and Vercel build log
  * lines carrying workflow commands (`::set-output`, `::add-mask::`, `::error::`, `::stop-commands::`)
  * and Markdown/HTML/Slack injection are shown inert: in the log only inside `::stop-commands::<token>`
  * blocks whose token is unguessable, never as a command; escaped in the job summary, the PR comment

@@ -22,7 +22,7 @@ interface ActionYml {
 
 const action = YAML.parse(fs.readFileSync(path.join(import.meta.dirname, '../../../action.yml'), 'utf8')) as ActionYml;
 
-/** The literal defaults INTERFACE.md gives. */
+/** The literal defaults of the action's inputs (README.md, "Inputs"). */
 const LITERAL_DEFAULTS: Record<string, string> = {
   mode: 'deploy',
   strategy: 'blue-green',
@@ -68,7 +68,7 @@ describe('action.yml', () => {
     });
   });
 
-  it('gives literal defaults exactly where INTERFACE.md does', () => {
+  it('gives literal defaults to exactly the inputs that have one', () => {
     const defaults = Object.fromEntries(
       Object.entries(action.inputs)
         .filter(([, i]) => i.default !== undefined)

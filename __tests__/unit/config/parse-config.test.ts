@@ -26,7 +26,7 @@ function bad(overrides: Overrides, opts: Opts = {}): string[] {
 }
 
 describe('a complete deploy', () => {
-  it('gets every default from INTERFACE.md', () => {
+  it("gets every default of README.md's inputs table", () => {
     const c = parse();
     expect(c).toMatchObject({
       mode: 'deploy',

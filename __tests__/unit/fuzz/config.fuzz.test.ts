@@ -1,5 +1,5 @@
 /**
- * Property-based tests of input parsing (reliability.md R9, R37): on any input text the parser returns a
+ * Property-based tests of input parsing (docs/safety.md, "Fuzzed input"): on any input text the parser returns a
  * Config or throws an InputError — never anything else — and never echoes a secret. `FUZZ_RUNS` sets the
  * number of runs per property (default 300; `npm run test:fuzz` uses 10,000).
  */

@@ -1,5 +1,5 @@
 /**
- * Property (issue 7, reliability.md R9): on invalid inputs the action fails with one input error and
+ * Property (docs/safety.md, "Fuzzed input"): on invalid inputs the action fails with one input error and
  * makes no network call — not one connection, to any host. `config.fuzz.test.ts` proves the parser
  * returns a Config or an InputError on any text; this file proves what the action *does* with the
  * InputError, around the parser:

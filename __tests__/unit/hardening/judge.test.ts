@@ -1,5 +1,5 @@
 /**
- * The hardening suite's own judgement (issue 7): the fault matrix is only as good as the way it derives
+ * The hardening suite's own judgement (docs/safety.md): the fault matrix is only as good as the way it derives
  * its cases and the way the invariant checker decides a case held. These tests pin the pure parts —
  * call sites from a request log, the fault rule of each kind, the case list, leak forms, the re-run
  * counts and what a repeated post step may do — so a checker that silently passes everything fails here.

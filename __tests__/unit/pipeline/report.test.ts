@@ -31,7 +31,7 @@ describe('buildReport and outputs', () => {
     expect(reportPath(config)).toBe(join(config.run.runnerTemp, 'production-deploy-prod_eu_1-77-1.json'));
   });
 
-  it('fills every output of INTERFACE.md from a successful run', async () => {
+  it('fills every output of action.yml from a successful run', async () => {
     const { report, path } = await finishedRun();
     expect(Object.keys(report.outputs).sort()).toEqual([...OUTPUT_NAMES].sort());
     expect(report.outputs).toMatchObject({

@@ -84,7 +84,7 @@ describe('runPipeline: a deploy that meets no failure', () => {
 });
 
 describe('runPipeline: the error policy, row by row', () => {
-  it('the table has one row per deploy step, as the seed says', () => {
+  it('the table has one row per deploy step, as docs/architecture.md says', () => {
     expect(DEPLOY_POLICY.preflight.onFailure).toBe('no-go');
     expect(DEPLOY_POLICY.prepare.onFailure).toBe('stop');
     expect(DEPLOY_POLICY.deploy).toMatchObject({ onFailure: 'stop', ensureBlue: true });

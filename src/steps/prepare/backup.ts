@@ -181,7 +181,7 @@ export const REMOVE_DEADLINE_MS = 3_000;
 /**
  * Removes what a failed upload may have left under the key: the key is this run's alone. Its own
  * short deadline, not the run's signal: after a cancel (aborted signal) a half backup must still go
- * (issue 7: the backup is complete and verified, or absent). Never throws; says whether it ran.
+ * (docs/safety.md: the backup is complete and verified, or absent). Never throws; says whether it ran.
  */
 async function removeFailed(store: BackupStore, where: { bucket: string; key: string }): Promise<boolean> {
   return store.deleteObject(where, { signal: AbortSignal.timeout(REMOVE_DEADLINE_MS) }).then(
