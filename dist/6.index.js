@@ -15,8 +15,9 @@ __webpack_require__.r(__webpack_exports__);
 /* harmony import */ var _aws_sdk_lib_storage__WEBPACK_IMPORTED_MODULE_2__ = __webpack_require__(22358);
 /* harmony import */ var _smithy_node_http_handler__WEBPACK_IMPORTED_MODULE_4__ = __webpack_require__(61279);
 /* harmony import */ var _http_js__WEBPACK_IMPORTED_MODULE_3__ = __webpack_require__(81596);
+/* harmony import */ var _text_js__WEBPACK_IMPORTED_MODULE_6__ = __webpack_require__(68804);
 /**
- * The backup store (the `BackupStore` of ARCHITECTURE.md) over S3 or any S3-compatible store (R2, MinIO,
+ * The backup store (`BackupStore` in providers/index.ts) over S3 or any S3-compatible store (R2, MinIO,
  * the sandbox's s3rver): stream a backup up with its SHA-256, verify it, find the newest, delete.
  *
  * Credentials come from the SDK's standard chain (env, OIDC web identity, profiles, IMDS); nothing here
@@ -28,6 +29,7 @@ __webpack_require__.r(__webpack_exports__);
 
 
 // A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
+
 
 
 /**
@@ -81,14 +83,15 @@ class BackupStore {
         const e = (err ?? {});
         const status = e.$metadata?.httpStatusCode;
         const code = e.Code ?? e.name;
-        const text = detail ?? `${status ? `HTTP ${status} ` : ''}${code ?? 'error'}: ${(0,_http_js__WEBPACK_IMPORTED_MODULE_3__/* .oneLine */ .TN)(e.message ?? String(err))}`;
+        const text = detail ??
+            `${status ? `HTTP ${status} ` : ''}${code ?? 'error'}: ${(0,_text_js__WEBPACK_IMPORTED_MODULE_6__/* .oneLine */ .TN)(e.message ?? String(err), _http_js__WEBPACK_IMPORTED_MODULE_3__/* .PROVIDER_TEXT_MAX */ .DS)}`;
         return new _http_js__WEBPACK_IMPORTED_MODULE_3__/* .ProviderError */ .mZ({
             provider: 's3',
             operation,
             status,
             code,
             retryable: Boolean(e.$retryable) || code === 'TimeoutError',
-            message: (0,_http_js__WEBPACK_IMPORTED_MODULE_3__/* .redact */ .E$)((0,_http_js__WEBPACK_IMPORTED_MODULE_3__/* .providerMessage */ .fs)('s3', operation, text), this.o.secrets ?? []),
+            message: (0,_text_js__WEBPACK_IMPORTED_MODULE_6__/* .redact */ .E$)((0,_http_js__WEBPACK_IMPORTED_MODULE_3__/* .providerMessage */ .fs)('s3', operation, text), this.o.secrets ?? []),
         });
     }
     /**
@@ -134,7 +137,9 @@ class BackupStore {
             // error then replaces the original one: report the original. Either way nothing was completed, so no
             // object (partial or whole) exists under the key.
             const cause = streamError ?? err;
-            const why = streamError ? `the backup stream failed: ${(0,_http_js__WEBPACK_IMPORTED_MODULE_3__/* .oneLine */ .TN)(streamError.message)}` : undefined;
+            const why = streamError
+                ? `the backup stream failed: ${(0,_text_js__WEBPACK_IMPORTED_MODULE_6__/* .oneLine */ .TN)(streamError.message, _http_js__WEBPACK_IMPORTED_MODULE_3__/* .PROVIDER_TEXT_MAX */ .DS)}`
+                : undefined;
             throw this.toError('streamUpload', cause, why ? `${why}; the upload was aborted and no object was written` : undefined);
         }
         finally {

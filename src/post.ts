@@ -10,10 +10,10 @@ import { fromActions, parseConfig } from './config/index.js';
 import { createLogger } from './log.js';
 import { tidyAfterRun } from './pipeline/close-run.js';
 import { createRunServices } from './pipeline/context.js';
-import { runPost } from './pipeline/reconcile.js';
+import { runPost } from './pipeline/post-step.js';
 import { createProviders } from './providers/index.js';
 import { reconcile } from './steps/index.js';
-import { loadRunState, saveRunState } from './state.js';
+import { loadRunState, saveRunState } from './pipeline/state-store.js';
 import { createRedactor, errorMessage } from './text.js';
 
 const controller = new AbortController();

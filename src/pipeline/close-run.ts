@@ -17,7 +17,7 @@ import { serviceName } from '../config/service.js';
 import type { Providers } from '../providers/index.js';
 import { closeRecord, finalStatus } from '../records/index.js';
 import { removeAbandonedBackup } from './abandoned-upload.js';
-import type { LooseEnds, TidyOutcome } from './reconcile.js';
+import type { LooseEnds, TidyOutcome } from './post-step.js';
 import type { Logger, RunState, RunStatus, StepContext } from './types.js';
 import { errorMessage } from '../text.js';
 

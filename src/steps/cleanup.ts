@@ -16,7 +16,7 @@ import {
   task,
   whatShipped,
 } from './cleanup/tasks.js';
-import type { Shipped } from './cleanup/plan.js';
+import type { Shipped } from './cleanup/release.js';
 
 /** When the run started: the first step's start (the DORA record's `started_at`). */
 function runStartedAt(results: readonly { startedAt: string }[]): number {

@@ -13,7 +13,7 @@ import { deployStep } from './deploy.js';
 import { planStep } from './plan.js';
 import { preflightStep } from './preflight.js';
 import { prepareStep } from './prepare.js';
-import { reconcile } from './reconcile.js';
+import { reconcile } from './traffic/post-restore.js';
 import { rollbackStep } from './rollback.js';
 import { smokeStep } from './smoke.js';
 import { restoreFor, trafficStep } from './traffic.js';

@@ -10,14 +10,12 @@
 import type { RunContext, RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { BackupRecord, CheckResult, StepOutcome } from '../pipeline/types.js';
-import { attempt } from './preflight/fetch.js';
-import { isBlocking } from './preflight/report.js';
-import { lookupFailed } from './preflight/types.js';
 import { BACKUP_CHECK, evaluateBackupAge, takeBackup } from './prepare/backup.js';
 import { checkConfigFiles } from './prepare/config-files.js';
 import { evaluateDependencies, probeDependency } from './prepare/deps.js';
 import { evaluateRequiredEnv } from './prepare/env.js';
 import { evaluateMonitors } from './prepare/monitors.js';
+import { attempt, isBlocking, lookupFailed } from './checks.js';
 
 /** The backup row: take one (deploy), or look at the newest (plan, backup-max-age). */
 async function backupCheck(ctx: RunContext, readOnly: boolean): Promise<{ check: CheckResult; record?: BackupRecord }> {

@@ -21,7 +21,7 @@ import {
   rollbackPayload,
 } from './rollback/record.js';
 import { checkTarget, ownRollbackRecord, parseTargetSpec, resolveTarget, RollbackRefused } from './rollback/target.js';
-import { watchProduction } from './validate/run.js';
+import { watchProduction } from '../watch/production.js';
 import { errorMessage } from '../text.js';
 
 /** The rollback step (the only step of `mode: rollback`). */

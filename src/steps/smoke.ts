@@ -11,7 +11,7 @@ import type { StepOutcome } from '../pipeline/types.js';
 import { deploymentBaseUrl } from '../providers/health.js';
 import { upsertPrComment } from '../surfaces/pr-comment.js';
 import { renderSmokeReport, smokeChecks } from './smoke/report.js';
-import { runSmoke, type SmokeResult } from './smoke/run.js';
+import { runSmoke, type SmokeResult } from './smoke/checks.js';
 import { errorMessage } from '../text.js';
 
 export const smokeStep: RunStep = {

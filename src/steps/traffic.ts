@@ -16,7 +16,7 @@ import { setRecordStatus } from '../records/index.js';
 import { createTrafficManager, restoreBlue, type RoutingCheck, type TrafficManager } from '../traffic/index.js';
 import { describeSnapshot, sameTraffic } from '../traffic/snapshot.js';
 import type { Config } from '../config/types.js';
-import { analyzeStep as defaultAnalyzeStep, type StepAnalysis } from './validate-hook.js';
+import { analyzeStep as defaultAnalyzeStep, type StepAnalysis } from './traffic/hold.js';
 import { errorMessage } from '../text.js';
 
 /** Holds one traffic step and analyses production meanwhile (the validate hook's `analyzeStep`). */

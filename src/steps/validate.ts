@@ -11,7 +11,7 @@ import { policyFromConfig } from '../analysis/policy.js';
 import type { RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { StepOutcome } from '../pipeline/types.js';
-import { watchProduction } from './validate/run.js';
+import { watchProduction } from '../watch/production.js';
 
 /** The validate step. Provider-agnostic: it reads Datadog's settings from the config. */
 export const validateStep: RunStep = {

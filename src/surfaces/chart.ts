@@ -1,7 +1,7 @@
 /**
  * The validation samples as a markdown section for the job summary: a Mermaid `xychart-beta`
  * per signal (GitHub renders Mermaid in markdown), the threshold as a second line, and the sample
- * table under a `<details>` fold. The validate step puts it in `details.markdown`.
+ * table under a `<details>` fold. The watch returns it as the step outcome's `markdown`.
  */
 import { formatClock, formatRatio } from '../analysis/format.js';
 import type { Sample } from '../analysis/types.js';

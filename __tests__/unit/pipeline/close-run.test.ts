@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { closingSignal, finishRun, tidyAfterRun } from '../../../src/pipeline/close-run.ts';
-import type { LooseEnds } from '../../../src/pipeline/reconcile.ts';
+import type { LooseEnds } from '../../../src/pipeline/post-step.ts';
 import type { RunState, StepContext } from '../../../src/pipeline/types.ts';
 import type { Providers } from '../../../src/providers/index.ts';
 import { recordingLogger, SNAPSHOT, testConfig } from './fixtures.ts';

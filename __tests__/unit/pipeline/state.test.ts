@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RunStateStore } from '../../../src/pipeline/state-store.ts';
 import type { RunState } from '../../../src/pipeline/types.ts';
-import { loadRunState, parseRunState, saveRunState } from '../../../src/state.ts';
+import { loadRunState, parseRunState, saveRunState } from '../../../src/pipeline/state-store.ts';
 import { SECRET, SHA, SNAPSHOT } from './fixtures.ts';
 
 const STATE: RunState = {

@@ -11,7 +11,14 @@ import type { VercelApi } from '../../providers/vercel-api.js';
 import { closeRecord, finalStatus, loadRecords, type RecordsApi } from '../../records/index.js';
 import { escapeInline } from '../../surfaces/markdown.js';
 import type { TrafficManager } from '../../traffic/index.js';
-import { doraId, planDeletions, pullNumbers, successDescription, type DeploymentItem, type Shipped } from './plan.js';
+import {
+  doraId,
+  planDeletions,
+  pullNumbers,
+  successDescription,
+  type DeploymentItem,
+  type Shipped,
+} from './release.js';
 import { errorMessage } from '../../text.js';
 
 /** Run a task; anything it throws becomes a `warn` check naming the task. */

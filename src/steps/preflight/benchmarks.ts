@@ -5,7 +5,8 @@
  */
 import type { BenchmarkThreshold } from '../../config/types.js';
 import type { CheckResult } from '../../pipeline/types.js';
-import type { BenchmarkEntry, Lookup } from './types.js';
+import type { BenchmarkEntry } from './types.js';
+import type { Lookup } from '../checks.js';
 
 export const BENCHMARK_CHECK = 'Benchmarks';
 

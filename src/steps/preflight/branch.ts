@@ -4,7 +4,8 @@
  */
 import picomatch from 'picomatch';
 import type { CheckResult } from '../../pipeline/types.js';
-import type { BranchProtection, Lookup, PullInfo } from './types.js';
+import type { BranchProtection, PullInfo } from './types.js';
+import type { Lookup } from '../checks.js';
 
 export interface BranchData {
   /** The branch being deployed. */

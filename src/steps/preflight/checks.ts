@@ -4,7 +4,8 @@
  * Pure: classifyChecks says what is still pending, so the fetch layer knows whether to keep polling.
  */
 import type { CheckResult } from '../../pipeline/types.js';
-import type { CheckRunInfo, Lookup, StatusInfo } from './types.js';
+import type { CheckRunInfo, StatusInfo } from './types.js';
+import type { Lookup } from '../checks.js';
 
 export const CHECKS_CHECK = 'CI checks';
 

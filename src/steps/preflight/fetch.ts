@@ -12,17 +12,15 @@ import type { BenchmarkData } from './benchmarks.js';
 import { classifyChecks, shouldKeepWaiting, type ChecksData, type ChecksPolicy } from './checks.js';
 import type { SecurityData } from './security.js';
 import {
-  found,
-  lookupFailed,
   type AlertList,
   type BranchProtection,
   type CheckRunInfo,
-  type Lookup,
   type PullInfo,
   type ReviewInfo,
   type StatusInfo,
 } from './types.js';
 import { sleep } from '../../text.js';
+import { attempt, found, lookupFailed, type Lookup } from '../checks.js';
 
 /** The GitHub calls pre-flight makes (the real adapter in production). */
 export type PreflightGitHub = Pick<
@@ -38,17 +36,6 @@ export type PreflightGitHub = Pick<
   | 'listCodeScanningAlerts'
   | 'listDependabotAlerts'
 >;
-
-/** Runs one look-up; any failure but the run's own cancellation becomes a failed Lookup. */
-export async function attempt<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<Lookup<T>> {
-  try {
-    return found(await fn());
-  } catch (err) {
-    if (signal?.aborted) throw err;
-    const e = err as { message?: string; status?: number };
-    return lookupFailed(e?.message ?? String(err), typeof e?.status === 'number' ? e.status : undefined);
-  }
-}
 
 /** Protection of one branch: its `protected` flag and the active rulesets that apply to it. */
 export async function readProtection(

@@ -5,15 +5,7 @@
  */
 import type { CheckResult } from '../../pipeline/types.js';
 import { codeSpan, escapeCell, escapeInline, table } from '../../surfaces/markdown.js';
-
-/**
- * Whether a check result stops the deploy: every failure, and a check that could not be made —
- * unless the check says it is advisory (security alerts the token may not read: see security.ts).
- */
-export function isBlocking(c: CheckResult): boolean {
-  if (c.status === 'fail') return true;
-  return c.status === 'not-checked' && c.details?.advisory !== true;
-}
+import { isBlocking } from '../checks.js';
 
 /** True when no check blocks. */
 export function isGo(checks: readonly CheckResult[]): boolean {

@@ -7,7 +7,8 @@
  * The PR author's own reviews never count.
  */
 import type { CheckResult } from '../../pipeline/types.js';
-import type { Lookup, PullInfo, ReviewInfo } from './types.js';
+import type { PullInfo, ReviewInfo } from './types.js';
+import type { Lookup } from '../checks.js';
 
 export const REVIEW_CHECK = 'Code review';
 

@@ -9,7 +9,8 @@
  */
 import type { Severity } from '../../config/types.js';
 import type { CheckResult } from '../../pipeline/types.js';
-import type { AlertList, Lookup } from './types.js';
+import type { AlertList } from './types.js';
+import type { Lookup } from '../checks.js';
 
 export const SECURITY_CHECK = 'Security alerts';
 

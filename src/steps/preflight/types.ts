@@ -4,19 +4,6 @@
  * are pure functions from these to one CheckResult each, so every verdict is unit-testable offline.
  */
 
-/** A look-up that either answered or could not be made (HTTP status when there was one). */
-export type Lookup<T> = { ok: true; value: T } | { ok: false; status?: number; error: string };
-
-/** The answer of a successful look-up. */
-export function found<T>(value: T): Lookup<T> {
-  return { ok: true, value };
-}
-
-/** A look-up that failed; `status` is the HTTP status when the server answered. */
-export function lookupFailed<T>(error: string, status?: number): Lookup<T> {
-  return status === undefined ? { ok: false, error } : { ok: false, status, error };
-}
-
 /** Whether a branch is protected, and by what. */
 export interface BranchProtection {
   /** GitHub's `protected` flag of the branch (classic protection; current GitHub sets it for rulesets too). */

@@ -11,8 +11,8 @@ import { PassThrough, type Readable } from 'node:stream';
 import type { BackupConfig } from '../../config/types.js';
 import type { BackupInFlight, BackupRecord, CheckResult, Logger } from '../../pipeline/types.js';
 import type { BackupStore } from '../../providers/index.js';
-import type { Lookup } from '../preflight/types.js';
 import { oneLine, redact } from '../../text.js';
+import type { Lookup } from '../checks.js';
 
 export const BACKUP_CHECK = 'Database backup';
 

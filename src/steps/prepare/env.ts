@@ -3,7 +3,7 @@
  * Pure: the project's variables (names and targets only, never values) come in as data.
  */
 import type { CheckResult } from '../../pipeline/types.js';
-import type { Lookup } from '../preflight/types.js';
+import type { Lookup } from '../checks.js';
 
 export const ENV_CHECK = 'Environment variables';
 

@@ -3,7 +3,7 @@
  * `Alert`. Pure: the monitors come in as data.
  */
 import type { CheckResult } from '../../pipeline/types.js';
-import type { Lookup } from '../preflight/types.js';
+import type { Lookup } from '../checks.js';
 
 export const MONITOR_CHECK = 'Capacity and incidents';
 

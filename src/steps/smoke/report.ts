@@ -5,7 +5,7 @@
  */
 import type { CheckResult } from '../../pipeline/types.js';
 import { codeSpan, escapeCell, table } from '../../surfaces/markdown.js';
-import type { SmokeResult } from './run.js';
+import type { SmokeResult } from './checks.js';
 import { formatMs } from '../../text.js';
 
 /** Markdown for the summary and the PR comment. Names, paths and reasons are escaped. */

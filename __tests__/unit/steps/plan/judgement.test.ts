@@ -8,7 +8,7 @@ import { createRunServices, type RunContext } from '../../../../src/pipeline/con
 import type { RunState } from '../../../../src/pipeline/types.ts';
 import { createProviders, type Providers } from '../../../../src/providers/index.ts';
 import { planStep } from '../../../../src/steps/plan.ts';
-import { monitoringOf } from '../../../../src/steps/validate/run.ts';
+import { monitoringOf } from '../../../../src/watch/production.ts';
 import { recordingLogger, testConfig } from '../../pipeline/fixtures.ts';
 import { startApi } from '../../providers/helpers.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateBenchmarks, parseBenchmarkResults } from '../../../../src/steps/preflight/benchmarks.ts';
-import { found, lookupFailed } from '../../../../src/steps/preflight/types.ts';
+import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 const results = JSON.stringify([
   { name: 'p95 latency', unit: 'ms', value: 180 },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateBranch, matchingPattern, type BranchData } from '../../../../src/steps/preflight/branch.ts';
-import { found, lookupFailed, type PullInfo } from '../../../../src/steps/preflight/types.ts';
+import { type PullInfo } from '../../../../src/steps/preflight/types.ts';
+import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 const unprotected = { classic: false, rulesets: [] };
 const classic = { classic: true, rulesets: [] };

@@ -6,7 +6,8 @@ import {
   shouldKeepWaiting,
   type ChecksPolicy,
 } from '../../../../src/steps/preflight/checks.ts';
-import { found, lookupFailed, type CheckRunInfo, type StatusInfo } from '../../../../src/steps/preflight/types.ts';
+import { type CheckRunInfo, type StatusInfo } from '../../../../src/steps/preflight/types.ts';
+import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 const policy: ChecksPolicy = { required: 'all', job: 'deploy', runId: '555' };
 let id = 100;

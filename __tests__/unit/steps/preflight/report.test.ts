@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckResult } from '../../../../src/pipeline/types.ts';
-import { isBlocking, isGo, renderPreflightSection, verdictReason } from '../../../../src/steps/preflight/report.ts';
+import { isGo, renderPreflightSection, verdictReason } from '../../../../src/steps/preflight/report.ts';
+import { isBlocking } from '../../../../src/steps/checks.ts';
 
 const ctx = {
   environment: 'production',

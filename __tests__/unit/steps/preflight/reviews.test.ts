@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateReviews, isApproved, tallyReviews } from '../../../../src/steps/preflight/reviews.ts';
-import { found, lookupFailed, type PullInfo, type ReviewInfo } from '../../../../src/steps/preflight/types.ts';
+import { type PullInfo, type ReviewInfo } from '../../../../src/steps/preflight/types.ts';
+import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 const pr: PullInfo = {
   number: 12,

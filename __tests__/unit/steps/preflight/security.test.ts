@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateSecurity } from '../../../../src/steps/preflight/security.ts';
-import { found, lookupFailed, type AlertInfo } from '../../../../src/steps/preflight/types.ts';
+import { type AlertInfo } from '../../../../src/steps/preflight/types.ts';
+import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 const alert = (number: number, severity: string | null, title = 'rule'): AlertInfo => ({ number, severity, title });
 const none = found({ alerts: [], truncated: false });

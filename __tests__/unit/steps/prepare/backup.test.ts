@@ -10,7 +10,7 @@ import { BackupStore } from '../../../../src/providers/s3.ts';
 import type { BackupInFlight } from '../../../../src/pipeline/types.ts';
 import { removeAbandonedBackup } from '../../../../src/pipeline/abandoned-upload.ts';
 import { backupKey, evaluateBackupAge, spawnBackup, takeBackup } from '../../../../src/steps/prepare/backup.ts';
-import { found, lookupFailed } from '../../../../src/steps/preflight/types.ts';
+import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 interface S3rverLike {
   run(): Promise<{ port: number }>;

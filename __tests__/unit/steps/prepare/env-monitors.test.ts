@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluateRequiredEnv } from '../../../../src/steps/prepare/env.ts';
 import { evaluateMonitors } from '../../../../src/steps/prepare/monitors.ts';
-import { found, lookupFailed } from '../../../../src/steps/preflight/types.ts';
+import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 describe('evaluateRequiredEnv', () => {
   const vars = found([{ key: 'DATABASE_URL' }, { key: 'STRIPE_KEY' }]);

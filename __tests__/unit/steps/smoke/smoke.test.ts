@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SmokeCheck } from '../../../../src/config/types.ts';
 import { deepEqual, resolvePointer } from '../../../../src/steps/smoke/json-pointer.ts';
 import { renderSmokeReport, smokeChecks } from '../../../../src/steps/smoke/report.ts';
-import { expectationProblem, joinUrl, judgeCheck, runSmoke } from '../../../../src/steps/smoke/run.ts';
+import { expectationProblem, joinUrl, judgeCheck, runSmoke } from '../../../../src/steps/smoke/checks.ts';
 import { percentile } from '../../../../src/steps/smoke/stats.ts';
 
 const check = (over: Partial<SmokeCheck> = {}): SmokeCheck => ({

@@ -4,16 +4,16 @@
  * (`RunServices.analysis`), so `failure-limit` counts breaching samples across the whole rollout,
  * and the report's chart shows every sample of the run, each with green's share.
  */
-import { summarize } from '../../analysis/analysis.js';
-import { formatRatio, formatSpan } from '../../analysis/format.js';
-import { policyFromConfig } from '../../analysis/policy.js';
-import type { AnalysisPolicy, AnalysisState, Decision, Sample } from '../../analysis/types.js';
-import type { Config } from '../../config/types.js';
-import type { CheckResult, Logger } from '../../pipeline/types.js';
-import type { Datadog } from '../../providers/index.js';
-import { samplesMarkdown } from '../../surfaces/chart.js';
+import { summarize } from '../analysis/analysis.js';
+import { formatRatio, formatSpan } from '../analysis/format.js';
+import { policyFromConfig } from '../analysis/policy.js';
+import type { AnalysisPolicy, AnalysisState, Decision, Sample } from '../analysis/types.js';
+import type { Config } from '../config/types.js';
+import type { CheckResult, Logger } from '../pipeline/types.js';
+import type { Datadog } from '../providers/index.js';
+import { samplesMarkdown } from '../surfaces/chart.js';
 import { hasSignals, sampleWindow, type MetricsSource, type Signals } from './sampler.js';
-import { formatMs } from '../../text.js';
+import { formatMs } from '../text.js';
 
 /** What a watch needs of the run: its core, the run's Datadog adapter and the run's analysis. */
 export interface WatchContext {

@@ -8,8 +8,8 @@
  * interval until an observation succeeds or the consecutive-error limit is exceeded: production is
  * never passed without having been observed.
  */
-import { observe, needsMoreSamples } from '../../analysis/analysis.js';
-import { formatSpan } from '../../analysis/format.js';
+import { observe, needsMoreSamples } from '../analysis/analysis.js';
+import { formatSpan } from '../analysis/format.js';
 import type {
   AnalysisPolicy,
   AnalysisState,
@@ -18,9 +18,9 @@ import type {
   Observation,
   QueryResult,
   Sample,
-} from '../../analysis/types.js';
-import type { Logger } from '../../pipeline/types.js';
-import { sleep } from '../../text.js';
+} from '../analysis/types.js';
+import type { Logger } from '../pipeline/types.js';
+import { sleep } from '../text.js';
 
 /** Where samples come from (Datadog in production: `Datadog.sampler`). Never throws. */
 export interface MetricsSource {

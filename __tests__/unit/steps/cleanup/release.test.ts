@@ -6,7 +6,7 @@ import {
   pullNumbers,
   successDescription,
   type DeploymentItem,
-} from '../../../../src/steps/cleanup/plan.ts';
+} from '../../../../src/steps/cleanup/release.ts';
 
 const d = (id: string, createdAt: number, state = 'READY'): DeploymentItem => ({ id, createdAt, state });
 

@@ -7,7 +7,7 @@ import {
   type LooseEnds,
   type PostDeps,
   type TidyOutcome,
-} from '../../../src/pipeline/reconcile.ts';
+} from '../../../src/pipeline/post-step.ts';
 import type { RunState, StepContext, StepOutcome } from '../../../src/pipeline/types.ts';
 import { recordingLogger, SECRET, SHA, SNAPSHOT, testConfig } from './fixtures.ts';
 

@@ -10,8 +10,8 @@ import { createAnalysis } from '../../../../src/analysis/analysis.ts';
 import type { AnalysisState } from '../../../../src/analysis/types.ts';
 import type { Logger } from '../../../../src/pipeline/types.ts';
 import { createDatadog } from '../../../../src/providers/index.ts';
-import { analyzeStep } from '../../../../src/steps/validate-hook.ts';
-import type { WatchContext } from '../../../../src/steps/validate/run.ts';
+import { analyzeStep } from '../../../../src/steps/traffic/hold.ts';
+import type { WatchContext } from '../../../../src/watch/production.ts';
 
 let dd: RunningService;
 let errorRate = 0.001;

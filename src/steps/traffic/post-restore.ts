@@ -5,11 +5,11 @@
  * deployment `error`. Idempotent at the providers: it reads before it writes, so a second run
  * finds everything in place and makes no mutating request.
  */
-import type { RunContext } from '../pipeline/context.js';
-import type { StepOutcome } from '../pipeline/types.js';
-import { closeRecord, finalStatus } from '../records/index.js';
-import { restoreBlue, type Restored } from '../traffic/index.js';
-import { errorMessage } from '../text.js';
+import type { RunContext } from '../../pipeline/context.js';
+import type { StepOutcome } from '../../pipeline/types.js';
+import { closeRecord, finalStatus } from '../../records/index.js';
+import { restoreBlue, type Restored } from '../../traffic/index.js';
+import { errorMessage } from '../../text.js';
 
 /** The post step's reconcile (the registry's `reconcile`). */
 export async function reconcile(ctx: RunContext): Promise<StepOutcome> {

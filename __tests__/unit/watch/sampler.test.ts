@@ -3,11 +3,11 @@
  * sandbox plumbing, with its fault rules), with sub-second intervals.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startService, Traffic, type RunningService } from '../../../../sandbox/core/service.ts';
-import { createAnalysis, type AnalysisPolicy } from '../../../../src/analysis/index.ts';
-import { createDatadog } from '../../../../src/providers/index.ts';
-import { sampleWindow, type Signals } from '../../../../src/steps/validate/sampler.ts';
-import type { Logger } from '../../../../src/pipeline/types.ts';
+import { startService, Traffic, type RunningService } from '../../../sandbox/core/service.ts';
+import { createAnalysis, type AnalysisPolicy } from '../../../src/analysis/index.ts';
+import { createDatadog } from '../../../src/providers/index.ts';
+import { sampleWindow, type Signals } from '../../../src/watch/sampler.ts';
+import type { Logger } from '../../../src/pipeline/types.ts';
 
 const API_KEY = 'dd-api-key-for-tests-123';
 const APP_KEY = 'dd-app-key-for-tests-456';

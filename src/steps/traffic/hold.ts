@@ -5,12 +5,12 @@
  * blue. Samples join the run's one analysis, so `failure-limit` counts across all steps and the
  * validate step's chart shows them all.
  */
-import { summarize } from '../analysis/analysis.js';
-import { formatSpan } from '../analysis/format.js';
-import { policyFromConfig } from '../analysis/policy.js';
-import type { Decision, Sample } from '../analysis/types.js';
-import { watchProduction, type WatchContext } from './validate/run.js';
-import { sleep } from '../text.js';
+import { summarize } from '../../analysis/analysis.js';
+import { formatSpan } from '../../analysis/format.js';
+import { policyFromConfig } from '../../analysis/policy.js';
+import type { Decision, Sample } from '../../analysis/types.js';
+import { watchProduction, type WatchContext } from '../../watch/production.js';
+import { sleep } from '../../text.js';
 
 /** What one analysed traffic step concluded. */
 export interface StepAnalysis {
