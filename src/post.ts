@@ -1,7 +1,7 @@
 /**
  * The action's post entry (dist/post.js; action.yml `post`, which runs even when the job failed or
  * was cancelled). If the main step stopped while production was mid-switch, it restores blue from
- * the saved RunState (src/pipeline/reconcile.ts); otherwise it closes what the main step left open
+ * the saved RunState (src/pipeline/post-step.ts); otherwise it closes what the main step left open
  * (the GitHub deployment record, an upload that never became a verified backup), or says why there
  * is nothing to do.
  */

@@ -30,7 +30,7 @@ function findings(s: StartupResult): string[] {
         .map((d) => `${code(d.name)} (${fmtBytes(d.startBytes)}, only for ${ONLY_WHEN[d.name]})`)
         .join(', ')}. In ${code('src/providers/index.ts')}, ${code('createProviders')} would become async and ` +
         `${code("await import('./s3.js')")} / ${code("await import('./slack.js')")} only when backup or Slack is configured (the adapters' types stay ` +
-        `${code('import type')}); ${code('src/steps/deploy/stage.ts')} would ${code("await import('@vercel/client')")} inside ${code('createGreen')}. ` +
+        `${code('import type')}); ${code('src/providers/vercel-deploy.ts')} would ${code("await import('@vercel/client')")} inside ${code('createStagedDeployment')}. ` +
         `ncc then emits them as chunks loaded on demand: about ${fmtMB(saved)} of module source leaves the start-up bundle and about ` +
         `${fmtMB(s.sizes.indexBytes - saved)} stays${s.sizes.indexBytes - saved <= 4 * MB ? ', under the 4 MB goal' : ''}. ` +
         'A deploy still loads them, but later, while it waits on the network; a run without a backup or Slack, and a rollback, never loads those.',

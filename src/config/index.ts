@@ -31,6 +31,6 @@ export {
   parseEnvironmentName,
   SEVERITIES,
 } from './values.js';
-export { branchFromContext, checkTrustedTrigger, readEventPayload, readRunContext } from './context.js';
+export { branchFromContext, checkTrustedTrigger, readEventPayload, readWorkflowRun } from './workflow-run.js';
 export { INPUT_NAMES, SEED_ENV, SELECTORS, ENDPOINTS, MODES, STRATEGIES, type InputName } from './fields.js';
 export type * from './types.js';

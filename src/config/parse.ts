@@ -4,7 +4,7 @@
  * and one `InputError` lists them all.
  */
 import type { Config, Mode, Strategy } from './types.js';
-import { checkTrustedTrigger, readEventPayload, readRunContext, resolveBranch } from './context.js';
+import { checkTrustedTrigger, readEventPayload, readWorkflowRun, resolveBranch } from './workflow-run.js';
 import { describeValue, InputError } from './errors.js';
 import { MODES, SELECTORS, STRATEGIES } from './fields.js';
 import { parseEnum, parseUrl } from './scalars.js';
@@ -53,7 +53,7 @@ export function parseConfig(source: InputSource): Config {
   if (modeKnown) r.attempt(() => checkTrustedTrigger(mode, eventName, event));
   const strategy = r.value<Strategy>('strategy', (raw, i) => parseEnum(raw, i, STRATEGIES), 'blue-green');
   const environment = r.value('environment', parseEnvironmentName, 'production');
-  const run = r.attempt(() => readRunContext(source.env, event, parseUrl));
+  const run = r.attempt(() => readWorkflowRun(source.env, event, parseUrl));
   checkSelectors(r);
   const branch =
     r.attempt(() => resolveBranch(r.input('branch'), modeKnown && mode !== 'rollback', source.env, eventName, event)) ??

@@ -1,6 +1,6 @@
 /** Sections 1–2 of the inputs: pre-flight validation and environment preparation. */
 import path from 'node:path';
-import type { BackupConfig, Config, RunContext } from './types.js';
+import type { BackupConfig, Config, WorkflowRun } from './types.js';
 import { parseBenchmarkThresholds } from './benchmarks.js';
 import { fail } from './errors.js';
 import { durationAtLeast, parseBucket, parseRequiredChecks, parseText, parseUrlList } from './fields.js';
@@ -16,7 +16,7 @@ export interface SectionContext {
   mode: Config['mode'] | undefined;
   strategy: Config['strategy'];
   environment: string;
-  run: RunContext | undefined;
+  run: WorkflowRun | undefined;
 }
 
 /** A path relative to the workspace; only NUL is refused, the step reports a missing file. */

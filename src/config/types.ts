@@ -35,8 +35,8 @@ export interface SmokeCheck {
   maxMs?: number;
 }
 
-/** The GitHub run context, read once from the runner's environment and the event payload. */
-export interface RunContext {
+/** The workflow run (GitHub context), read once from the runner's environment and the event payload. */
+export interface WorkflowRun {
   /** `GITHUB_API_URL`, default https://api.github.com */
   apiUrl: string;
   /** `GITHUB_SERVER_URL`, default https://github.com */
@@ -112,7 +112,7 @@ export interface Config {
   githubToken: string;
   /** Required for deploy and rollback. */
   productionUrl?: string;
-  run: RunContext;
+  run: WorkflowRun;
 
   preflight: {
     allowedBranches: string[];

@@ -7,7 +7,7 @@
  *   not give it one (a rollback, a failure, a cancellation); an automatic rollback is posted to
  *   Datadog. After SIGINT the run's own signal is aborted, so main hands it providers bound to
  *   `closingSignal`, which allows these calls a few seconds more.
- * - `tidyAfterRun`, the post step's safety net (src/pipeline/reconcile.ts decides what is loose):
+ * - `tidyAfterRun`, the post step's safety net (src/pipeline/post-step.ts decides what is loose):
  *   a record still open is closed, and an upload that never became a verified backup is removed.
  *
  * None of this throws or fails the run: what cannot be closed is said in a warning.

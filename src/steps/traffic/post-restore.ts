@@ -1,5 +1,5 @@
 /**
- * The post step's reconcile (registry `reconcile`; src/pipeline/reconcile.ts decides when to call
+ * The post step's reconcile (registry `reconcile`; src/pipeline/post-step.ts decides when to call
  * it): the main step stopped mid-switch — cancelled, crashed, timed out — so put the recorded
  * traffic state back, check that production answers from blue, and mark the run's GitHub
  * deployment `error`. Idempotent at the providers: it reads before it writes, so a second run

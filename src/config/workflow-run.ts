@@ -1,9 +1,9 @@
 /**
- * The run context: who triggered what, where, read once from the runner's environment and the event
+ * The workflow run: who triggered what, where, read once from the runner's environment and the event
  * payload; the branch being deployed; and the refusal of untrusted triggers (SECURITY.md).
  */
 import os from 'node:os';
-import type { Mode, RunContext } from './types.js';
+import type { Mode, WorkflowRun } from './types.js';
 import { describeValue, fail, InputError } from './errors.js';
 import { parseBranchName } from './values.js';
 
@@ -41,14 +41,14 @@ function urlFromEnv(env: Env, name: string, fallback: string, parse: (raw: strin
 }
 
 /**
- * Builds the `RunContext`. `GITHUB_REPOSITORY` and `GITHUB_SHA` are required (the runner always sets
+ * Builds the `WorkflowRun`. `GITHUB_REPOSITORY` and `GITHUB_SHA` are required (the runner always sets
  * them); every problem is thrown as one `InputError` naming the environment variables.
  */
-export function readRunContext(
+export function readWorkflowRun(
   env: Env,
   event: Record<string, unknown>,
   parseUrl: (raw: string, input: string) => string,
-): RunContext {
+): WorkflowRun {
   const problems: InputError[] = [];
   const attempt = <T>(fn: () => T, fallback: T): T => {
     try {
