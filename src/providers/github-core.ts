@@ -21,6 +21,7 @@ import {
   formatWait,
   providerMessage,
   PROVIDER_TEXT_MAX,
+  type RetryPolicy,
 } from './http.js';
 import { oneLine, redact, sleep } from '../text.js';
 
@@ -28,8 +29,6 @@ type Octokit = ReturnType<typeof getOctokit>;
 type OctokitPlugin = Parameters<typeof getOctokit>[2];
 
 /** Backoff between attempts of a create (plugin-retry is off for creates). */
-const CREATE_BACKOFF = { retries: 0, baseDelayMs: 500, maxDelayMs: 4000, maxRetryAfterMs: 0 };
-
 export interface GitHubOptions {
   token: string;
   /** `GITHUB_API_URL` (GitHub Enterprise too). */
@@ -42,6 +41,8 @@ export interface GitHubOptions {
   retries: number;
   /** Rate-limit waits longer than this fail at once instead of being waited for. */
   maxRateLimitWaitMs: number;
+  /** A create whose answer was lost: the pause before looking it up, and between repeats. */
+  createBackoff: RetryPolicy;
   /** Unit of plugin-retry's and plugin-throttling's waits; 1000 in production, smaller in tests. */
   retryBaseMs?: number;
   signal?: AbortSignal;
@@ -223,7 +224,7 @@ export class GitHubCore {
         if (!transient) throw this.toError(operation, permission, err, { attempts: attempt });
         if (unknown) {
           // Give GitHub a moment to finish what it may be doing before looking.
-          await sleep(backoffDelay(attempt, CREATE_BACKOFF), this.o.signal);
+          await sleep(backoffDelay(attempt, this.o.createBackoff), this.o.signal);
           let found: R | undefined;
           try {
             found = await lookup();
@@ -236,7 +237,7 @@ export class GitHubCore {
           }
         }
         if (attempt > this.o.retries) throw this.toError(operation, permission, err, { attempts: attempt });
-        if (!unknown) await sleep(backoffDelay(attempt, CREATE_BACKOFF), this.o.signal);
+        if (!unknown) await sleep(backoffDelay(attempt, this.o.createBackoff), this.o.signal);
       }
     }
   }

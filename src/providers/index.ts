@@ -45,7 +45,13 @@ export interface Providers {
  */
 export const POLICIES = {
   /** Octokit plugin-retry waits (n+1)² s between attempts; rate limits are retried once if ≤ the cap. */
-  github: { timeoutMs: 15_000, retries: 3, maxRateLimitWaitMs: 60_000 },
+  github: {
+    timeoutMs: 15_000,
+    retries: 3,
+    maxRateLimitWaitMs: 60_000,
+    /** A create whose answer was lost: the pause before looking it up, and between repeats. */
+    createBackoff: policy(0, 500, 4_000, 0),
+  },
   /** Vercel's rate limits use one-minute buckets: a wait of up to a minute is worth it for a promote. */
   vercel: { timeoutMs: 20_000, retry: policy(3, 1_000, 8_000, 60_000) },
   /**
@@ -63,6 +69,11 @@ export const POLICIES = {
    * (not an HTTP retry budget) decides when production is unobservable.
    */
   datadog: { timeoutMs: 10_000, retry: policy(2, 500, 4_000, 20_000), sample: datadogSamplePolicy },
+  /**
+   * `dependency-urls` probes (any server of the user's): a hung one must not use the whole
+   * `health-check-timeout` in one try; pauses double from 250 ms up to 5 s.
+   */
+  dependencyProbe: { attemptTimeoutMs: 10_000, baseDelayMs: 250, maxDelayMs: 5_000 },
   /** A notification must never hold up the run. */
   slack: { timeoutMs: 5_000, retries: 1, maxRetryAfterMs: 2_000 },
   /** A part is 8 MiB: a minute per request allows ~140 KB/s; the SDK's standard mode makes 3 attempts. */

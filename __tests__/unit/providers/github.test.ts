@@ -3,6 +3,7 @@ import type { SandboxRequest, SandboxResponse } from '../../../sandbox/core/serv
 import { GitHub } from '../../../src/providers/github.ts';
 import { ProviderError } from '../../../src/providers/http.ts';
 import { rejection, startApi, TOKEN } from './helpers.ts';
+import { POLICIES } from '../../../src/providers/index.ts';
 
 type Route = (
   req: SandboxRequest,
@@ -25,6 +26,7 @@ async function github(routes: Record<string, Route>) {
     timeoutMs: 1_000,
     retries: 2,
     maxRateLimitWaitMs: 2_000,
+    createBackoff: POLICIES.github.createBackoff,
     retryBaseMs: 10,
     log: { debug: () => {}, warning: (m) => warnings.push(m) },
   });

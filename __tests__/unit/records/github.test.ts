@@ -14,6 +14,7 @@ import { loadScenario } from '../../../sandbox/index.ts';
 import { startGithub } from '../../../sandbox/services/github.ts';
 import type { Logger } from '../../../src/pipeline/types.ts';
 import { GitHub } from '../../../src/providers/github.ts';
+import { POLICIES } from '../../../src/providers/index.ts';
 import {
   activeCommit,
   checkLock,
@@ -87,6 +88,7 @@ beforeAll(async () => {
     timeoutMs: 5000,
     retries: 1,
     maxRateLimitWaitMs: 1000,
+    createBackoff: POLICIES.github.createBackoff,
     retryBaseMs: 10,
   });
 });

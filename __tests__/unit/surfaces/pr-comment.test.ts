@@ -7,6 +7,7 @@ import { startGithub } from '../../../sandbox/services/github.ts';
 import type { GithubState } from '../../../sandbox/services/github-state.ts';
 import { GitHub } from '../../../src/providers/github.ts';
 import { parseSections, prCommentMarker, renderComment, upsertPrComment } from '../../../src/surfaces/pr-comment.ts';
+import { POLICIES } from '../../../src/providers/index.ts';
 
 describe('prCommentMarker and sections', () => {
   it('keeps environment markers distinct and unable to close the HTML comment', () => {
@@ -45,6 +46,7 @@ describe('upsertPrComment against the GitHub miniature', () => {
       timeoutMs: 5000,
       retries: 1,
       maxRateLimitWaitMs: 1000,
+      createBackoff: POLICIES.github.createBackoff,
       retryBaseMs: 10,
     });
   });

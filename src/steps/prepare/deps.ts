@@ -6,6 +6,7 @@
 import type { CheckResult } from '../../pipeline/types.js';
 import { probe } from '../../providers/health.js';
 import { sleep } from '../../text.js';
+import { POLICIES } from '../../providers/index.js';
 
 export const DEPS_CHECK = 'Service dependencies';
 
@@ -35,8 +36,8 @@ export function displayUrl(raw: string): string {
   }
 }
 
-/** One attempt's per-request cap: a hung dependency must not use the whole budget in one try. */
-const ATTEMPT_TIMEOUT_MS = 10_000;
+/** Per attempt and between attempts (POLICIES.dependencyProbe). */
+const PROBE = POLICIES.dependencyProbe;
 
 /** Asks `url` (GET) until it answers 2xx or `timeoutMs` has passed. */
 export async function probeDependency(
@@ -67,7 +68,7 @@ export async function probeDependency(
   for (;;) {
     attempts++;
     const remaining = timeoutMs - (clock() - started);
-    const perAttempt = Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, remaining));
+    const perAttempt = Math.max(1, Math.min(PROBE.attemptTimeoutMs, remaining));
     // Only the body's first bytes are read: the answer's status is all that counts.
     const r = await probe(url, {
       timeoutMs: perAttempt,
@@ -79,7 +80,7 @@ export async function probeDependency(
     error = r.error;
     if (r.ok) return { url, ok: true, status, attempts, elapsedMs: clock() - started };
     const left = timeoutMs - (clock() - started);
-    const delay = Math.min(5000, 250 * 2 ** (attempts - 1));
+    const delay = Math.min(PROBE.maxDelayMs, PROBE.baseDelayMs * 2 ** (attempts - 1));
     // No time left for a real attempt after the pause: the last answer is the verdict.
     if (left <= delay) return { url, ok: false, status, error, attempts, elapsedMs: clock() - started };
     await sleep(delay, signal);

@@ -10,6 +10,7 @@ import { checksPolicy, evaluatePreflight } from '../../../../src/steps/preflight
 import { choosePull, gatherPreflight, pollDelay } from '../../../../src/steps/preflight/fetch.ts';
 import { isGo } from '../../../../src/steps/preflight/report.ts';
 import type { PullRequest } from '../../../../src/providers/github-types.ts';
+import { POLICIES } from '../../../../src/providers/index.ts';
 
 let running: RunningService | undefined;
 afterEach(async () => {
@@ -37,6 +38,7 @@ async function github(scenario: Scenario): Promise<{ gh: GitHub; world: World }>
     timeoutMs: 5000,
     retries: 1,
     maxRateLimitWaitMs: 1000,
+    createBackoff: POLICIES.github.createBackoff,
     retryBaseMs: 10,
   });
   return { gh, world };
