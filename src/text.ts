@@ -78,7 +78,12 @@ export function createRedactor(secrets: readonly string[]): (text: string) => st
     if (!s) continue;
     forms.add(s);
     if (s.length < 4) continue;
-    forms.add(encodeURIComponent(s));
+    // A lone surrogate has no URL form (encodeURIComponent throws); its other forms still count.
+    try {
+      forms.add(encodeURIComponent(s));
+    } catch {
+      // nothing to add
+    }
     forms.add(JSON.stringify(s).slice(1, -1));
     forms.add(Buffer.from(s).toString('base64'));
   }

@@ -3,7 +3,7 @@
  * accepts; `parseConfig` collects them all and throws one `InputError` listing every line, so a user
  * fixes their workflow in one round trip instead of one per bad input.
  */
-import { redact } from '../text.js';
+import { createRedactor } from '../text.js';
 
 /** One bad input: which, what it got (already described, quoted or hidden), what it accepts. */
 export interface InputProblem {
@@ -20,14 +20,11 @@ export class InputError extends Error {
   constructor(problems: InputProblem | readonly InputProblem[], secrets: readonly string[] = []) {
     const list = Array.isArray(problems) ? [...(problems as readonly InputProblem[])] : [problems as InputProblem];
     if (list.length === 0) throw new TypeError('InputError needs at least one problem');
-    super(redact(formatProblems(list), secrets));
+    const clean = createRedactor(secrets);
+    super(clean(formatProblems(list)));
     this.name = 'InputError';
     this.input = list[0]!.input;
-    this.problems = list.map((p) => ({
-      input: p.input,
-      got: redact(p.got, secrets),
-      accepts: redact(p.accepts, secrets),
-    }));
+    this.problems = list.map((p) => ({ input: p.input, got: clean(p.got), accepts: clean(p.accepts) }));
   }
 }
 

@@ -218,7 +218,7 @@ async function tidy<S>(deps: PostDeps<S>, state: RunState, ends: LooseEnds, why:
   for (const line of outcome.done) log.info(`production-deploy post: ${oneLine(line)}`);
   for (const line of outcome.warnings) log.warning(`production-deploy post: ${oneLine(line)}`);
   if (outcome.failures.length > 0) {
-    deps.fail(redact(`production-deploy post: ${outcome.failures.map(oneLine).join('; ')}`));
+    deps.fail(redact(`production-deploy post: ${outcome.failures.map((line) => oneLine(line)).join('; ')}`));
     return;
   }
   if (outcome.warnings.length === 0 && store) {

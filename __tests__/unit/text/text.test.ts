@@ -74,6 +74,11 @@ describe('redact', () => {
     }
   });
 
+  it('a secret that has no URL form (a lone surrogate) is still removed, and nothing throws', () => {
+    const s = '\ud800  status: ';
+    expect(redact(`got ${s} here`, [s])).toBe('got *** here');
+  });
+
   it('leaves ordinary words alone', () => {
     expect(redact('invalid token provided; token expired')).toBe('invalid token provided; token expired');
   });
