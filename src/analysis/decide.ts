@@ -40,9 +40,10 @@ import {
 export interface DecisionPolicy {
   /** False-rollback budget of the whole deploy (default 0.01). */
   alpha: number;
-  /** Chance of passing a release twice the margin worse (default 0.05). */
+  /** Chance of passing a release `passFactor` margins worse (default 0.05, 4: twice blue's rate). */
   beta: number;
-  /** Error margin in rate points (default 0.005) and relative to blue's rate (default 0.5). */
+  passFactor: number;
+  /** Error margin in rate points (default 0.02) and relative to blue's rate (default 0.25); the smaller applies. */
   margin: number;
   relativeMargin: number;
   /** Requests per release before any verdict but the hard limit (default 200). */
@@ -60,6 +61,7 @@ export interface DecisionPolicy {
 export const DECISION_DEFAULTS: DecisionPolicy = {
   alpha: ERROR_TEST_DEFAULTS.alpha,
   beta: ERROR_TEST_DEFAULTS.beta,
+  passFactor: ERROR_TEST_DEFAULTS.passFactor,
   margin: ERROR_TEST_DEFAULTS.margin,
   relativeMargin: ERROR_TEST_DEFAULTS.relativeMargin,
   minRequests: ERROR_TEST_DEFAULTS.minRequests,
@@ -130,6 +132,7 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     relativeMargin: policy.relativeMargin,
     alpha: a,
     beta: policy.beta,
+    passFactor: policy.passFactor,
     minRequests: policy.minRequests,
   };
 
