@@ -146,10 +146,11 @@ export function runSequential(s: Scenario, plan: Plan, rng: Rng): Outcome {
   };
   const traffic = new Traffic(rng, s, plan, green, blue);
   const canary = s.strategy === 'canary';
-  // Blue at full traffic before the switch: the control of a blue-green deploy.
+  // Blue at full traffic before the switch: the control of a blue-green deploy, pooled with the
+  // concurrent blue counts in a canary's window after 100 %.
   let baseline: Counts | undefined;
   let baselineLatency: { requests: number; p95: number | null }[] = [];
-  if (!canary) {
+  {
     const perBucket = (s.rate * BUCKET_MS) / 1000;
     const n = Math.round(plan.baselineMs / BUCKET_MS);
     const parts = Array.from({ length: n }, () => {
@@ -171,7 +172,8 @@ export function runSequential(s: Scenario, plan: Plan, rng: Rng): Outcome {
     const g = sum(seen.map((b) => b.green));
     const input = {
       green: g,
-      ...(canary ? { blue: sum(seen.map((b) => b.blue)) } : { baseline: baseline! }),
+      ...(canary ? { blue: sum(seen.map((b) => b.blue)) } : {}),
+      ...(!canary || steps[step] === 100 ? { baseline: baseline! } : {}),
       elapsedMs: end - stepStart,
       holdMs: steps[step] === 100 ? plan.finalMs : plan.holdMs,
       maxHoldMs: (steps[step] === 100 ? plan.finalMs : plan.holdMs) * plan.maxHoldFactor,

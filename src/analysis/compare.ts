@@ -209,10 +209,15 @@ export function formatCount(n: number): string {
   return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** `0.5-point`, `0.05-point` */
+/** `0.5-point` (as an adjective: "the 0.5-point margin"). */
 function points(rate: number): string {
-  const pts = rate * 100;
-  return `${Number(pts.toPrecision(2))}-point`;
+  return `${Number((rate * 100).toPrecision(2))}-point`;
+}
+
+/** `1 point`, `0.98 points`. */
+function pointsNoun(rate: number): string {
+  const n = Number((rate * 100).toPrecision(2));
+  return `${n} point${n === 1 ? '' : 's'}`;
 }
 
 function evidenceText(e: number): string {
@@ -220,7 +225,16 @@ function evidenceText(e: number): string {
   return e >= 10 ? e.toFixed(0) : e.toFixed(2);
 }
 
-function compareRates(green: Counts, control: Counts, opts: ErrorTestOptions, controlLabel: string): ErrorVerdict {
+/**
+ * The test behind `errorsWorse` and `vsBaseline`, with the control named as the verdict should name
+ * it (e.g. "blue (alongside green and before the switch)").
+ */
+export function compareRates(
+  green: Counts,
+  control: Counts,
+  opts: ErrorTestOptions,
+  controlLabel: string,
+): ErrorVerdict {
   checkCounts('green', green);
   checkCounts(controlLabel, control);
   checkLevel('alpha', opts.alpha);
@@ -265,7 +279,7 @@ function compareRates(green: Counts, control: Counts, opts: ErrorTestOptions, co
       ...base,
       verdict: 'not-worse',
       reason:
-        `${head}: not worse by ${points(k * marginAtBlue)}s or more ` +
+        `${head}: not worse by ${pointsNoun(k * marginAtBlue)} or more ` +
         `(${Number(((1 - beta) * 100).toPrecision(4))} % confidence)`,
     };
   }

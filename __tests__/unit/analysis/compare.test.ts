@@ -107,7 +107,7 @@ describe('errorsWorse', () => {
     expect(few.reason).toMatch(/no verdict yet/);
     const many = errorsWorse({ requests: 20_000, errors: 200 }, { requests: 200_000, errors: 2000 }, opts);
     expect(many.verdict).toBe('not-worse');
-    expect(many.reason).toMatch(/not worse by 1-points or more \(95 % confidence\)/);
+    expect(many.reason).toMatch(/not worse by 1 point or more \(95 % confidence\)/);
   });
 
   it('handles huge counts without overflow', () => {
