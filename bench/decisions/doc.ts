@@ -69,6 +69,27 @@ function cellTable(results: CellResult[]): string {
   return table(head, rows);
 }
 
+/** Where a verdict becomes possible: the share of good releases the new judge passes, by traffic. */
+function goodPassTable(results: CellResult[]): string {
+  const good = results.filter((r) => r.cell.kind === 'good' && !r.cell.latency);
+  const rates = [...new Set(good.map((r) => r.cell.rate))].sort((a, b) => a - b);
+  const bases = [...new Set(good.map((r) => r.cell.baseRate))].sort((a, b) => a - b);
+  const rows: (string | number)[][] = [];
+  for (const strategy of ['canary', 'blue-green'] as const) {
+    for (const base of bases) {
+      rows.push([
+        strategy,
+        pct(base),
+        ...rates.map((rt) => {
+          const r = good.find((g) => g.cell.strategy === strategy && g.cell.baseRate === base && g.cell.rate === rt);
+          return r ? pct(rate(r.sequential.passed, r.sequential.runs)) : '–';
+        }),
+      ]);
+    }
+  }
+  return table(['strategy', 'blue errors', ...rates.map((r) => `${r} req/s`)], rows);
+}
+
 export function decisionDoc(run: DecisionRun): string {
   const s = run.summary;
   const p = run.plan;
@@ -119,13 +140,22 @@ export function decisionDoc(run: DecisionRun): string {
       `${pct(wilsonUpper(0, run.runsGood))} (95 % Wilson upper bound); the worst good cell had ${worstGood} ` +
       `(at most ${pct(wilsonUpper(worstGood, run.runsGood))}). Bad cells: ${run.runsBad} runs, so a 0 % miss ` +
       `rate is at most ${pct(wilsonUpper(0, run.runsBad))}.`,
+    '## Where a verdict is possible',
+    `Good releases the new judge passed (the rest ended inconclusive${
+      s.falseRollbacks.sequential === 0 ? '; none was rolled back' : ' or, rarely, rolled back'
+    }). Proving that a release ` +
+      'is not twice as bad as blue takes a few dozen of its errors: at 2 requests/s and a 1 % baseline that is ' +
+      'hours, so the honest answer within a deploy is "inconclusive" — today\'s judge passes or rolls back such ' +
+      'deploys by the noise of single requests.',
+    goodPassTable(run.results),
     '## The two judges',
     bullets([
       '**new** — `decideStep` of `src/analysis/decide.ts`, the procedure the watch calls, imported and run as is. ' +
         "After every sample it sees green's and blue's cumulative, release-scoped counts since the switch, up to the " +
         `evaluation delay (${secs(p.delayMs)}): hard limit on green's error rate (anytime-valid lower bound above ` +
-        "`error-rate-threshold`), green against blue (canary: concurrent blue; blue-green: blue's " +
-        `${Math.round(p.baselineMs / 60000)} minutes before the switch), latency likewise. A step ends after its hold ` +
+        "`error-rate-threshold`), green against blue (canary: concurrent blue, pooled with blue's " +
+        `${Math.round(p.baselineMs / 60000)} minutes before the switch in the window after 100 %; blue-green: that ` +
+        'window alone), latency likewise. A step ends after its hold ' +
         `once both releases have ${p.policy.minRequests} requests; the window after 100 % also needs positive evidence ` +
         `(not worse than the control, within the hard limits). Without it the step is extended up to ${p.maxHoldFactor}× ` +
         `its hold, then the run ends **inconclusive** (policy \`${p.policy.onInconclusive}\`).`,
@@ -160,7 +190,9 @@ export function decisionDoc(run: DecisionRun): string {
         "rolled-back runs, divided by the least any judge needs: Wald's lower bound on the expected sample size of a " +
         "sequential test with the same error probabilities (alpha, beta) against the margin, knowing blue's rate " +
         "exactly, plus the requests green serves while Datadog's first data is on its way (mean lag) at the first " +
-        "step's share. 1× is unreachable; the canary's later steps and the evaluation delay at higher shares add to it.",
+        "step's share. 1× is unreachable; the canary's later steps and the evaluation delay at higher shares add to it. " +
+        "Today's judge shows below 1× where it rolled back before any judge could know the release was worse: by " +
+        'the noise of a few requests, as it does to good releases in the same cells.',
       `Seeds: cell *i* uses seed mix(${run.seed}, i); run *k* of a cell uses mix(cell seed, k, 1) for the new judge ` +
         "and mix(cell seed, k, 2) for today's (independent traffic). Same seed, same figures, on any machine.",
       'Limits: stationary error rates and latencies within a deploy (no daily cycle, no incident hitting both ' +

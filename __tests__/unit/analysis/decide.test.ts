@@ -73,6 +73,21 @@ describe('decideStep', () => {
     expect(d.reason).toMatch(/vs blue before the switch/);
   });
 
+  it("pools blue's concurrent counts with its window before the switch when both are given", () => {
+    const input = step({
+      green: { requests: 9000, errors: 90 },
+      blue: { requests: 7500, errors: 75 },
+      elapsedMs: 300_000,
+      holdMs: 300_000,
+      maxHoldMs: 900_000,
+      requirePass: true,
+    });
+    expect(decideStep(input, policy).action).toBe('continue');
+    const pooled = decideStep({ ...input, baseline: { requests: 36_000, errors: 360 } }, policy);
+    expect(pooled.action).toBe('advance');
+    expect(pooled.reason).toMatch(/vs blue \(alongside green and before the switch\) 1\.0 % \(43,500\)/);
+  });
+
   it('splits alpha over the tests that can roll back', () => {
     expect(rollbackTests(policy, { blue: { requests: 1, errors: 0 } })).toBe(2);
     expect(
