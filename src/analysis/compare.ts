@@ -41,6 +41,11 @@
  * binomial counts (no Poisson approximation at 5 % error rates), it allows an absolute margin in
  * points as well as a ratio, and it is the same code for the concurrent control and the baseline.
  *
+ * Why not Kayenta's Mann–Whitney on per-interval points: it is a fixed-horizon test; judged at every
+ * interval its 2 % per look inflates with the number of looks, and it needs many points per release.
+ * Why a margin and not GrowthBook's "any harm": a real release is rarely exactly as good as blue, and a
+ * rollback for a harmless difference costs a deploy.
+ *
  * ## Latency
  * Datadog delivers one percentile value per bucket and release, not raw samples, so the test is a
  * paired sign test over buckets: in each bucket where both releases served at least
