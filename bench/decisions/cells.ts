@@ -78,6 +78,8 @@ export interface JudgeFigures {
   rollbacks: number;
   passed: number;
   inconclusive: number;
+  /** Of the inconclusive runs, those that ended with green at 100 % (held there under `hold`). */
+  inconclusiveAtFull: number;
   /** Median ms from the switch to a rollback (bad releases only), NaN when none. */
   medianDetectMs: number;
   /** Mean excess failures over the rolled-back runs (bad error releases only). */
@@ -102,6 +104,7 @@ function figures(outcomes: Outcome[], bad: boolean): JudgeFigures {
     rollbacks: rolled.length,
     passed: outcomes.filter((o) => o.result === 'passed').length,
     inconclusive: outcomes.filter((o) => o.result === 'inconclusive').length,
+    inconclusiveAtFull: outcomes.filter((o) => o.result === 'inconclusive' && o.share === 100).length,
     medianDetectMs: bad ? mid : NaN,
     meanBlast: bad && rolled.length ? rolled.reduce((a, o) => a + o.excessFailures, 0) / rolled.length : NaN,
   };

@@ -34,7 +34,10 @@ function judgeCells(r: CellResult, f: JudgeFigures, withInconclusive: boolean): 
     `${pct(rate(f.rollbacks, f.runs))}${good && f.rollbacks > 0 ? ' ✗' : ''}`,
     `${pct(rate(f.passed, f.runs))}${!good && badness(r) >= 2 && rate(f.passed, f.runs) > 0.05 ? ' ✗' : ''}`,
   ];
-  if (withInconclusive) cells.push(pct(rate(f.inconclusive, f.runs)));
+  if (withInconclusive) {
+    const atFull = f.inconclusiveAtFull > 0 ? ` (${pct(rate(f.inconclusiveAtFull, f.runs))} at 100 %)` : '';
+    cells.push(`${pct(rate(f.inconclusive, f.runs))}${atFull}`);
+  }
   cells.push(good ? '–' : secs(f.medianDetectMs));
   cells.push(r.cell.kind === 'worse' ? times(f.meanBlast / r.blastMin) : '–');
   return cells;
@@ -200,7 +203,11 @@ export function decisionDoc(run: DecisionRun): string {
         "non-concurrent control is not stressed here; the latency test's ½ bound is approximate (see compare.ts).",
     ]),
     '## Every cell',
-    'Percentages of runs. ✗: a false rollback (good cell) or a miss above 5 % (≥ 2× cell). Blast: × the least any judge needs.',
+    'Percentages of runs. ✗: a false rollback (good cell) or a miss above 5 % (≥ 2× cell). Blast: × the least any ' +
+      'judge needs. "at 100 %": inconclusive runs that ended in the window after 100 % — under `hold` green keeps ' +
+      'serving everyone while the job fails, so for a bad release that is exposure, not safety; the others stopped ' +
+      "at a canary step's share (at low traffic, usually the first: the minimum sample never came).",
+
     cellTable(run.results),
   );
 }

@@ -86,6 +86,8 @@ export interface Outcome {
   /** Expected failed requests green served beyond blue's rate until the decision. */
   excessFailures: number;
   greenRequests: number;
+  /** Green's share (percent) when the decision was taken: where an inconclusive run leaves traffic. */
+  share: number;
   reason: string;
 }
 
@@ -197,6 +199,7 @@ export function runSequential(s: Scenario, plan: Plan, rng: Rng): Outcome {
       atMs: t,
       excessFailures: traffic.excess,
       greenRequests: traffic.greenRequests,
+      share: steps[step]!,
       reason: d.reason,
     });
     if (d.action === 'rollback') return done('rollback');
@@ -259,6 +262,7 @@ export function runThreshold(s: Scenario, plan: Plan, rng: Rng): Outcome {
           atMs: t,
           excessFailures: traffic.excess,
           greenRequests: traffic.greenRequests,
+          share: weight,
           reason: decision.reason,
         };
       }
@@ -269,6 +273,7 @@ export function runThreshold(s: Scenario, plan: Plan, rng: Rng): Outcome {
     atMs: t,
     excessFailures: traffic.excess,
     greenRequests: traffic.greenRequests,
+    share: 100,
     reason: summarize(state, policy).reason,
   };
 }
