@@ -219,6 +219,7 @@ export function restoreFor(run: { config: Config; providers: Providers; log: Log
   const { config, providers, log } = run;
   if (config.mode !== 'deploy') return undefined;
   return async (state, reason, signal) => {
+    providers.rateLimits?.startRestore(config.validation.rollbackTimeoutMs);
     await restoreBlue(createTrafficManager(config, providers, log, signal), state, reason, log);
   };
 }
