@@ -100,7 +100,11 @@ async function execute(
     // The run's one context: the providers above, the traffic manager and the analysis of this run.
     ctx: createRunContext({ config, log, signal, store, providers }),
     restore: restoreFor({ config, providers, log }),
-    onStepDone: (_result, results) => slack?.stepDone(store.state, results),
+    onStepDone: (_result, results) => {
+      // Each step (and the restore, restoreFor) waits out rate limits on a budget of its own.
+      providers.rateLimits?.startStep();
+      return slack?.stepDone(store.state, results);
+    },
     group: (title, fn) => core.group(title, fn),
   });
   // Records the steps could not close (a rollback or failure never reaches cleanup), then Slack.

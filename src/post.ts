@@ -36,7 +36,12 @@ runPost({
   loadState: loadRunState,
   saveState: saveRunState,
   loadConfig: () => parseConfig(fromActions()),
-  createServices: (config, log, signal) => createRunServices(config, createProviders(config, log, signal), log, signal),
+  createServices: (config, log, signal) => {
+    const providers = createProviders(config, log, signal);
+    // The post step restores (or closes records): rate limits are waited out up to its own deadline.
+    providers.rateLimits?.startRestore(config.validation.rollbackTimeoutMs);
+    return createRunServices(config, providers, log, signal);
+  },
   reconcile,
   tidy: tidyAfterRun,
   logger: (secrets) => {

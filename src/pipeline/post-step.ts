@@ -35,6 +35,63 @@ export interface TidyOutcome {
 export const TIDY_TIMEOUT_MS = 60_000;
 
 /**
+ * The post step's whole budget, whatever `rollback-timeout` says. On cancellation GitHub stops the
+ * main step within 10 s (SIGINT, 7.5 s, SIGTERM, 2.5 s, kill) and "after the 5 minute cancellation
+ * timeout period, the server will forcibly terminate all jobs and steps that are still running"
+ * (https://docs.github.com/en/actions/reference/workflow-cancellation-reference): 3 min 45 s leaves
+ * room for the main step's stop, other post steps and the process' exit.
+ */
+export const POST_BUDGET_MS = 225_000;
+
+/** Kept back from the restore's share of the budget for writing the state and the summary after it. */
+const AFTER_RESTORE_MS = 10_000;
+
+/**
+ * What the restore may take: `rollback-timeout`, but never past the post step's budget (`left` is
+ * what remains of it). Pure.
+ */
+export function postRestoreTimeoutMs(rollbackTimeoutMs: number, leftMs: number): number {
+  return Math.max(1_000, Math.min(rollbackTimeoutMs, leftMs - AFTER_RESTORE_MS));
+}
+
+/**
+ * The facts a human needs to put production back by hand, in one warning line, printed before the
+ * post step tries anything: if it is killed mid-restore, they are already in the log. Pure.
+ */
+export function recoveryFacts(state: RunState): string {
+  const ref = (r: RunState['green']): string => (r ? `${r.id} (${r.url})` : 'unknown');
+  const before = state.trafficBefore;
+  const recorded = before ? `${describeTraffic(before)} — exactly: ${JSON.stringify(before)}` : 'none recorded';
+  const byHand =
+    before?.kind === 'cloudflare'
+      ? `PATCH load balancer ${before.loadBalancerId} back to default_pools, fallback_pool, ` +
+        'random_steering.pool_weights and steering_policy as recorded'
+      : before?.kind === 'vercel'
+        ? `roll Vercel production back to ${before.productionDeploymentId} (instant rollback)`
+        : 'check which deployment serves production';
+  const back = state.blue ? `mode: rollback with rollback-to: ${state.blue.id}` : 'mode: rollback';
+  return (
+    `production-deploy post: recovery facts (phase ${state.phase}, green at ${state.greenShare ?? '?'}%): ` +
+    `green ${ref(state.green)}; blue ${ref(state.blue)}; traffic before the switch: ${recorded}. ` +
+    `If this step does not say "blue restored", roll back by hand: re-run this action with ${back}, or ${byHand}.`
+  );
+}
+
+/** The recorded traffic state in words (the JSON follows it in `recoveryFacts`). */
+function describeTraffic(s: NonNullable<RunState['trafficBefore']>): string {
+  if (s.kind === 'vercel') return `Vercel production on ${s.productionDeploymentId}`;
+  const weights = Object.entries(s.poolWeights)
+    .map(([p, w]) => `${p}=${w}`)
+    .join(', ');
+  return (
+    `Cloudflare load balancer ${s.loadBalancerId}: live pool ${s.livePool} ` +
+    `(→ ${s.slots[s.livePool]?.deploymentId ?? '?'}), weights ${weights || 'none'}, ` +
+    `default pools ${s.defaultPools.join(', ')}, fallback ${s.fallbackPool}` +
+    (s.steeringPolicy ? `, steering ${s.steeringPolicy}` : '')
+  );
+}
+
+/**
  * What is left open in a saved state, besides traffic (which `postDecision` covers). Pure. What the
  * record should say is `finalStatus`'s post-step decision (src/records/closing.ts): deploy runs only,
  * and nothing while traffic is mid-switch (the restore closes it then).
@@ -86,6 +143,10 @@ export function postDecision(state: RunState | undefined): PostDecision {
 }
 
 export interface PostDeps<S> {
+  /** Milliseconds clock (the budget's); default Date.now. */
+  clock?: () => number;
+  /** The post step's budget; default POST_BUDGET_MS (tests pass a small one). */
+  budgetMs?: number;
   /** The saved state (throws when unreadable). */
   loadState(): RunState | undefined;
   saveState(state: RunState, secrets: readonly string[]): void;
@@ -109,6 +170,9 @@ export interface PostDeps<S> {
 
 /** The post step. Never throws for an expected failure: it fails the step with a message instead. */
 export async function runPost<S>(deps: PostDeps<S>): Promise<void> {
+  const clock = deps.clock ?? Date.now;
+  const deadline = clock() + (deps.budgetMs ?? POST_BUDGET_MS);
+  const left = (): number => deadline - clock();
   const plainLog = deps.logger([]);
   let saved: RunState | undefined;
   try {
@@ -126,10 +190,12 @@ export async function runPost<S>(deps: PostDeps<S>): Promise<void> {
     if (decision.warn) plainLog.warning(`production-deploy post: ${decision.why}`);
     else if (!ends.record && !ends.backup)
       plainLog.info(`production-deploy post: nothing to reconcile: ${decision.why}.`);
-    if (saved && (ends.record || ends.backup)) await tidy(deps, saved, ends, decision.why);
+    if (saved && (ends.record || ends.backup)) await tidy(deps, saved, ends, decision.why, left);
     return;
   }
   const state = saved;
+  // The facts first: if the job is killed mid-restore, a human can still finish it from the log.
+  plainLog.warning(recoveryFacts(state));
   plainLog.warning(`production-deploy post: ${decision.why}; restoring blue.`);
   let config: Config;
   try {
@@ -143,13 +209,18 @@ export async function runPost<S>(deps: PostDeps<S>): Promise<void> {
     deps.fail(manualRecovery(state, 'this build of the action has no traffic step to restore it with', config.secrets));
     return;
   }
-  const timeoutMs = config.validation.rollbackTimeoutMs;
+  // rollback-timeout, but never past the post step's budget (GitHub kills the job 5 min after a cancel).
+  const timeoutMs = postRestoreTimeoutMs(config.validation.rollbackTimeoutMs, left());
   const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(timeoutMs)]);
   const store = new RunStateStore(state, (s) => deps.saveState(s, config.secrets));
   let outcome: StepOutcome;
   try {
     const ctx = postContext(config, await deps.createServices(config, log, signal), log, signal, store);
-    outcome = await raceSignal(deps.reconcile(ctx), signal, timeoutMs, 'the restore');
+    const limit =
+      timeoutMs < config.validation.rollbackTimeoutMs
+        ? `the post step's budget (${Math.round(timeoutMs / 1000)} s, inside GitHub's 5 minutes after a cancel)`
+        : `rollback-timeout (${Math.round(timeoutMs / 1000)} s)`;
+    outcome = await raceSignal(deps.reconcile(ctx), signal, limit, 'the restore');
   } catch (err) {
     outcome = { status: 'failed', reason: errorMessage(err) };
   }
@@ -179,7 +250,13 @@ export async function runPost<S>(deps: PostDeps<S>): Promise<void> {
  * abandoned upload that may still be there fails the step; a record that cannot be closed is a
  * warning (it goes stale in time). Marks the state `reconciled` when everything was done.
  */
-async function tidy<S>(deps: PostDeps<S>, state: RunState, ends: LooseEnds, why: string): Promise<void> {
+async function tidy<S>(
+  deps: PostDeps<S>,
+  state: RunState,
+  ends: LooseEnds,
+  why: string,
+  left: () => number,
+): Promise<void> {
   const plainLog = deps.logger([]);
   const what = [
     ends.record ? `GitHub deployment ${ends.record.id} (${ends.record.state} if still open)` : '',
@@ -203,14 +280,15 @@ async function tidy<S>(deps: PostDeps<S>, state: RunState, ends: LooseEnds, why:
     return;
   }
   const log = deps.logger(config.secrets);
-  const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(TIDY_TIMEOUT_MS)]);
+  const tidyMs = Math.max(1_000, Math.min(TIDY_TIMEOUT_MS, left()));
+  const signal = AbortSignal.any([deps.signal, AbortSignal.timeout(tidyMs)]);
   let store: RunStateStore | undefined;
   let outcome: TidyOutcome;
   try {
     const saved = new RunStateStore(state, (s) => deps.saveState(s, config.secrets));
     store = saved;
     const ctx = postContext(config, await deps.createServices(config, log, signal), log, signal, saved);
-    outcome = await raceSignal(deps.tidy(ctx, ends), signal, TIDY_TIMEOUT_MS, 'closing the run');
+    outcome = await raceSignal(deps.tidy(ctx, ends), signal, `${Math.round(tidyMs / 1000)} s`, 'closing the run');
   } catch (err) {
     outcome = { done: [], warnings: [], failures: [`could not check ${what}: ${errorMessage(err)}`] };
   }
@@ -241,13 +319,12 @@ function manualRecovery(state: RunState, why: string, secrets: readonly string[]
   return createRedactor(secrets)(text);
 }
 
-function raceSignal<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number, what: string): Promise<T> {
+/** `limit` names the bound in the message: "the restore did not finish within rollback-timeout (600 s)". */
+function raceSignal<T>(work: Promise<T>, signal: AbortSignal, limit: string, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const onAbort = (): void => {
       const reason: unknown = signal.reason;
       const timedOut = reason instanceof DOMException && reason.name === 'TimeoutError';
-      const seconds = `${Math.round(timeoutMs / 1000)} s`;
-      const limit = what === 'the restore' ? `rollback-timeout (${seconds})` : seconds;
       reject(new Error(timedOut ? `${what} did not finish within ${limit}` : 'cancelled'));
     };
     if (signal.aborted) return onAbort();

@@ -3,7 +3,7 @@
  * adapter uses: retry-after parsing and backoff (errors and redaction are in errors.ts, re-exported here).
  *
  * Why not each provider's SDK: one retry/timeout policy we control end to end (a provider asking us to
- * wait five minutes must fail the step, not stall it), one place that keeps secrets out of errors, and
+ * wait longer than the step's rate-limit budget must fail the step, not stall it), one place that keeps secrets out of errors, and
  * one place that refuses to repeat a create whose outcome is unknown without looking it up first.
  */
 
@@ -31,8 +31,58 @@ export interface RetryPolicy {
   baseDelayMs: number;
   /** Upper bound of one backoff delay (not of a provider's retry-after). */
   maxDelayMs: number;
-  /** A retry-after longer than this is not waited for: fail at once instead. */
+  /** A retry-after longer than this is not waited for: fail at once instead (429s with `rateLimit`: see it). */
   maxRetryAfterMs: number;
+  /**
+   * The rate-limit budget the provider's calls share in the current step (or restore). A 429 is
+   * waited out — its `retry-after` (or the provider's reset header), else the backoff — as long as
+   * the waits fit in it, without using up `retries`; a wait that does not fit fails at once, saying
+   * so. Absent: a 429 is one more retry, its wait capped by `maxRetryAfterMs`.
+   */
+  rateLimit?: RateLimitBudget;
+}
+
+/**
+ * How long one provider's calls may wait for its rate limit, together, in one step of the run (or
+ * one restore): shared by every call of the provider, reset by `startStep`/`startRestore` (the
+ * run's `RateLimitBudgets`). Waits of concurrent calls add up, so the budget errs on the short side.
+ */
+export class RateLimitBudget {
+  readonly provider: ProviderName;
+  private spent = 0;
+  private limit: number;
+  private scope: string;
+  constructor(provider: ProviderName, limitMs: number, scope = 'this step') {
+    this.provider = provider;
+    this.limit = limitMs;
+    this.scope = scope;
+  }
+  /** Starts a new budget of `limitMs` for `scope` ("this step", "the restore"). */
+  reset(limitMs: number, scope: string): void {
+    this.spent = 0;
+    this.limit = limitMs;
+    this.scope = scope;
+  }
+  get spentMs(): number {
+    return this.spent;
+  }
+  get remainingMs(): number {
+    return Math.max(0, this.limit - this.spent);
+  }
+  /** Books `waitMs` when it fits in what is left; false (nothing booked) when it does not. */
+  take(waitMs: number): boolean {
+    if (waitMs > this.remainingMs) return false;
+    this.spent += waitMs;
+    return true;
+  }
+  /** Why a wait of `waitMs` is not made: the budget, what is spent, and what the provider asked. */
+  refusal(waitMs: number): string {
+    return (
+      `rate-limited: the provider asked to wait ${formatWait(waitMs)}, more than the ${formatWait(this.remainingMs)} ` +
+      `left of the ${formatWait(this.limit)} this action waits for ${this.provider}'s rate limit in ${this.scope} ` +
+      `(${formatWait(this.spent)} already waited)`
+    );
+  }
 }
 
 /** One JSON request. */
@@ -107,6 +157,10 @@ export function parseRetryAfter(
   if (opts.rateLimitReset) {
     const reset = num(headers.get('x-ratelimit-reset'));
     if (reset !== undefined) return reset > 1e9 ? Math.max(0, reset * 1000 - now) : Math.ceil(reset * 1000);
+    // Cloudflare's `Ratelimit: "default";r=0;t=30`: `t` is the seconds until the window resets
+    // (https://developers.cloudflare.com/fundamentals/api/reference/limits/).
+    const t = /(?:^|;)\s*t=(\d+)\s*(?:;|,|$)/.exec(headers.get('ratelimit') ?? '')?.[1];
+    if (t !== undefined) return Number(t) * 1000;
   }
   return undefined;
 }
@@ -137,8 +191,9 @@ interface Failure {
 
 /**
  * One JSON call with a per-attempt timeout, retries with backoff on 408/429/5xx/network errors, the
- * provider's retry-after honoured up to `retry.maxRetryAfterMs`, and the unknown-outcome rule for
- * non-idempotent calls. Throws ProviderError (or the run signal's reason when the run is aborted).
+ * provider's retry-after honoured up to `retry.maxRetryAfterMs` — for a 429, up to what is left of
+ * the step's rate-limit budget (`retry.rateLimit`) — and the unknown-outcome rule for non-idempotent
+ * calls. Throws ProviderError (or the run signal's reason when the run is aborted).
  */
 export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse<T>> {
   const secrets = [...(o.secrets ?? []), ...headerSecrets(o.headers)];
@@ -169,6 +224,8 @@ export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse
     }
   }
 
+  // Attempts answered 429 and waited out within the rate-limit budget: they do not use up `retries`.
+  let rateLimited = 0;
   for (let attempt = 1; ; attempt++) {
     if (o.signal?.aborted) throw abortReason(o.signal);
     let failure: Failure;
@@ -251,9 +308,21 @@ export async function requestJson<T>(o: RequestOptions<T>): Promise<JsonResponse
       if (found !== undefined) return { status: 0, headers: resHeaders, body: found, lookedUp: true };
       // Looked up and not there: the attempt had no effect, so it is safe to repeat.
     }
-    if (!failure.retryable || attempt > o.retry.retries) throw fail({ ...failure, unknown: false }, attempt);
+    if (!failure.retryable) throw fail({ ...failure, unknown: false }, attempt);
+    const budget = o.retry.rateLimit;
+    if (budget && failure.status === 429) {
+      // Waited out within the step's budget: the provider's wait, else the backoff.
+      // A wait of 0 (a reset already past) still backs off, so a storm is never hammered.
+      const wait = failure.waitMs || backoffDelay(rateLimited + 1, o.retry);
+      if (!budget.take(wait)) throw fail({ ...failure, unknown: false }, attempt, budget.refusal(wait));
+      rateLimited += 1;
+      o.onRetry?.({ attempt, delayMs: wait, reason: redact(failure.detail, secrets) });
+      await sleep(wait, o.signal);
+      continue;
+    }
+    if (attempt - rateLimited > o.retry.retries) throw fail({ ...failure, unknown: false }, attempt);
     // After a lookup the backoff has already been waited.
-    let delay = waited ? 0 : backoffDelay(attempt, o.retry);
+    let delay = waited ? 0 : backoffDelay(attempt - rateLimited, o.retry);
     if (failure.waitMs !== undefined) {
       if (failure.waitMs > o.retry.maxRetryAfterMs) {
         throw fail({ ...failure, unknown: false }, attempt, waitMessage(failure.waitMs, o.retry.maxRetryAfterMs));

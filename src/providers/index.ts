@@ -10,7 +10,7 @@ import type { Logger } from '../pipeline/types.js';
 import { CloudflareLb } from './cloudflare.js';
 import { Datadog, type CallPolicy } from './datadog.js';
 import { GitHub } from './github.js';
-import type { RetryPolicy } from './http.js';
+import { RateLimitBudget, type RetryPolicy } from './http.js';
 import type { BackupStore as S3BackupStore, BackupStoreOptions } from './s3.js';
 import { Slack } from './slack.js';
 import { VercelApi } from './vercel-api.js';
@@ -31,6 +31,8 @@ export type { VercelApi } from './vercel-api.js';
 /** The adapters of one run: `ctx.providers` in every step (src/pipeline/context.ts). */
 export interface Providers {
   github: GitHub;
+  /** The rate-limit budgets the REST adapters share (absent in test fakes: per-call caps apply). */
+  rateLimits?: RateLimitBudgets;
   vercel?: VercelApi;
   cloudflare?: CloudflareLb;
   datadog?: Datadog;
@@ -39,9 +41,11 @@ export interface Providers {
 }
 
 /**
- * Timeouts are per attempt. `maxRetryAfterMs`: a provider asking to wait longer than this is not waited
- * for — the call fails at once with the wait in its message, so a rate-limited provider cannot stall a
- * deploy or a rollback for minutes.
+ * Timeouts are per attempt. `maxRetryAfterMs`: a provider asking to wait longer than this (on a 5xx) is
+ * not waited for — the call fails at once with the wait in its message. A 429 is different: it is
+ * waited out, as the provider asks, up to `rateLimitPerStepMs` — a budget shared by all of the
+ * provider's calls in one step of the run — and up to `rollback-timeout` during a restore
+ * (`RateLimitBudgets`); a wait that does not fit fails at once, naming the budget.
  */
 export const POLICIES = {
   /** Octokit plugin-retry waits (n+1)² s between attempts; rate limits are retried once if ≤ the cap. */
@@ -53,22 +57,32 @@ export const POLICIES = {
     createBackoff: policy(0, 500, 4_000, 0),
   },
   /** Vercel's rate limits use one-minute buckets: a wait of up to a minute is worth it for a promote. */
-  vercel: { timeoutMs: 20_000, retry: policy(3, 1_000, 8_000, 60_000) },
+  vercel: { timeoutMs: 20_000, retry: policy(3, 1_000, 8_000, 60_000), rateLimitPerStepMs: 60_000 },
   /**
    * Staging a deployment (`@vercel/client` upload and create): bounded by `health-check-timeout`, as its
    * requests have no timeout of their own. A create whose outcome was lost is looked up and, when Vercel
    * does not have it, repeated this many times.
    */
   vercelCreate: { retries: 1 },
-  /** Cloudflare blocks for five minutes once over its limit: do not wait for that. */
-  cloudflare: { timeoutMs: 10_000, retry: policy(3, 500, 5_000, 30_000) },
+  /**
+   * Cloudflare's API allows 1,200 requests per 5 minutes per user and, once over, blocks every call
+   * for 5 minutes (https://developers.cloudflare.com/fundamentals/api/reference/limits/): a storm of a
+   * few seconds is waited out, within a minute per step; a 5-minute block fails the step in words.
+   */
+  cloudflare: { timeoutMs: 10_000, retry: policy(3, 500, 5_000, 30_000), rateLimitPerStepMs: 60_000 },
   /**
    * `sample`: one validation sample (a query or the monitors, every `validation-interval`). One quick
    * retry inside the tick, a timeout below the interval, never a long wait for a rate limit: a failed
    * tick counts as a query error and the next tick retries, so the analysis' consecutive-error limit
    * (not an HTTP retry budget) decides when production is unobservable.
    */
-  datadog: { timeoutMs: 10_000, retry: policy(2, 500, 4_000, 20_000), sample: datadogSamplePolicy },
+  datadog: {
+    timeoutMs: 10_000,
+    retry: policy(2, 500, 4_000, 20_000),
+    /** Events, DORA, monitors (not samples): a rate limit of the organisation is waited out this long. */
+    rateLimitPerStepMs: 30_000,
+    sample: datadogSamplePolicy,
+  },
   /**
    * `dependency-urls` probes (any server of the user's): a hung one must not use the whole
    * `health-check-timeout` in one try; pauses double from 250 ms up to 5 s.
@@ -82,6 +96,26 @@ export const POLICIES = {
 
 function policy(retries: number, baseDelayMs: number, maxDelayMs: number, maxRetryAfterMs: number): RetryPolicy {
   return { retries, baseDelayMs, maxDelayMs, maxRetryAfterMs };
+}
+
+/**
+ * The run's rate-limit budgets, one per REST provider (`RetryPolicy.rateLimit`). main starts a new
+ * step's budgets after each step (`startStep`); a restore gets `rollback-timeout` (`startRestore`).
+ */
+export class RateLimitBudgets {
+  readonly cloudflare = new RateLimitBudget('cloudflare', POLICIES.cloudflare.rateLimitPerStepMs);
+  readonly vercel = new RateLimitBudget('vercel', POLICIES.vercel.rateLimitPerStepMs);
+  readonly datadog = new RateLimitBudget('datadog', POLICIES.datadog.rateLimitPerStepMs);
+  /** Each provider's per-step budget, for the next step. */
+  startStep(): void {
+    this.cloudflare.reset(POLICIES.cloudflare.rateLimitPerStepMs, 'this step');
+    this.vercel.reset(POLICIES.vercel.rateLimitPerStepMs, 'this step');
+    this.datadog.reset(POLICIES.datadog.rateLimitPerStepMs, 'this step');
+  }
+  /** A restore waits out rate limits up to its own deadline (`rollback-timeout`). */
+  startRestore(timeoutMs: number): void {
+    for (const b of [this.cloudflare, this.vercel, this.datadog]) b.reset(timeoutMs, 'the restore');
+  }
 }
 
 /** Per attempt: a sample slower than this is an error for its tick (clamped to 2–10 s by the interval). */
@@ -100,7 +134,9 @@ function datadogSamplePolicy(intervalMs: number): CallPolicy {
 export function createProviders(config: Config, log: Logger, signal: AbortSignal): Providers {
   const secrets = config.secrets;
   const common = { signal, secrets, log };
+  const rateLimits = new RateLimitBudgets();
   const providers: Providers = {
+    rateLimits,
     github: new GitHub({
       token: config.githubToken,
       baseUrl: config.run.apiUrl,
@@ -115,7 +151,8 @@ export function createProviders(config: Config, log: Logger, signal: AbortSignal
       token: config.vercel.token,
       teamId: config.vercel.teamId,
       apiUrl: config.vercel.apiUrl,
-      ...POLICIES.vercel,
+      timeoutMs: POLICIES.vercel.timeoutMs,
+      retry: { ...POLICIES.vercel.retry, rateLimit: rateLimits.vercel },
       create: POLICIES.vercelCreate,
       ...common,
     });
@@ -128,12 +165,13 @@ export function createProviders(config: Config, log: Logger, signal: AbortSignal
       zoneId: cf.zoneId,
       loadBalancerId: cf.loadBalancerId,
       baseUrl: cf.baseUrl,
-      ...POLICIES.cloudflare,
+      timeoutMs: POLICIES.cloudflare.timeoutMs,
+      retry: { ...POLICIES.cloudflare.retry, rateLimit: rateLimits.cloudflare },
       ...common,
     });
   }
   const dd = config.validation.datadog;
-  if (dd) providers.datadog = createDatadog(dd, common);
+  if (dd) providers.datadog = createDatadog(dd, common, rateLimits.datadog);
   const slack = config.cleanup.slack;
   if (slack) {
     providers.slack = new Slack({ token: slack.token, apiUrl: slack.apiUrl, ...POLICIES.slack, ...common });
@@ -158,8 +196,17 @@ export function createProviders(config: Config, log: Logger, signal: AbortSignal
 export function createDatadog(
   dd: DatadogConfig,
   common: { secrets?: string[]; signal?: AbortSignal; log?: Pick<Logger, 'debug'> } = {},
+  rateLimit?: RateLimitBudget,
 ): Datadog {
-  return new Datadog({ apiKey: dd.apiKey, appKey: dd.appKey, baseUrl: dd.baseUrl, ...POLICIES.datadog, ...common });
+  const { rateLimitPerStepMs: _perStep, ...policy } = POLICIES.datadog;
+  return new Datadog({
+    apiKey: dd.apiKey,
+    appKey: dd.appKey,
+    baseUrl: dd.baseUrl,
+    ...policy,
+    ...(rateLimit ? { retry: { ...policy.retry, rateLimit } } : {}),
+    ...common,
+  });
 }
 
 /** A BackupStore that loads the S3 adapter (and the AWS SDK) on its first call. */

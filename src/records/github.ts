@@ -7,7 +7,7 @@
  */
 import type { GitHub } from '../providers/github.js';
 import type { Logger } from '../pipeline/types.js';
-import { decideLock, lostRace, type RecordView } from './lock.js';
+import { decideLock, lostRace, staleAfterFor, type RecordView } from './lock.js';
 import { parsePayload, type RecordPayload } from './payload.js';
 
 /** What the records need of the GitHub adapter (the real `GitHub` in production). */
@@ -75,7 +75,7 @@ export interface LockInput {
   environment: string;
   runId: string;
   runUrl: string;
-  /** `rollback-timeout + validation-window`: a holder silent longer than this is stale. */
+  /** `lockStaleAfterMs` of this run's config: a holder silent longer (and longer than its own) is stale. */
   staleAfterMs: number;
   now?: number;
 }
@@ -91,7 +91,8 @@ export async function checkLock(api: RecordsApi, input: LockInput, log: Logger):
   for (const stale of decision.stale) {
     log.warning(
       `GitHub deployment ${stale.id} of run ${stale.payload.runId} is still "in progress" but silent for longer than ` +
-        `${Math.round(input.staleAfterMs / 1000)} s (rollback-timeout + validation-window): its job died without cleaning up. ` +
+        `${Math.round(staleAfterFor(stale, input.staleAfterMs) / 1000)} s (every traffic step, the watch window and ` +
+        `rollback-timeout, with slack): its job died without cleaning up. ` +
         `Overriding it and marking it "error". Check production before trusting it: ${stale.payload.runUrl}`,
     );
     await api.createDeploymentStatus(stale.id, {

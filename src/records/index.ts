@@ -22,7 +22,14 @@ export {
 export type { CreateRecordInput, LockInput, RecordsApi, RecordState } from './github.js';
 export { finalStatus, trafficMoved, type ClosingMoment, type FinalStatus } from './closing.js';
 export { closeRecord, type ClosingApi, type ClosingConfig, type CloseOptions, type Closed } from './close.js';
-export { decideLock, isInProgress, type LockDecision, type RecordView } from './lock.js';
+export {
+  decideLock,
+  heartbeatEveryMs,
+  isInProgress,
+  lockStaleAfterMs,
+  type LockDecision,
+  type RecordView,
+} from './lock.js';
 export { PAYLOAD_TOOL, isSnapshot, parsePayload, type RecordPayload } from './payload.js';
 
 /**

@@ -30,6 +30,11 @@ export interface RecordPayload {
   trafficBefore?: TrafficSnapshot;
   backup?: { bucket: string; key: string; sha256: string };
   productionUrl?: string;
+  /**
+   * How long this run may be silent while alive (`lockStaleAfterMs` of its config): other runs judge
+   * its lock by the longer of this and their own threshold.
+   */
+  staleAfterMs?: number;
 }
 
 function isRef(v: unknown): v is DeploymentRef {
@@ -82,9 +87,11 @@ export function parsePayload(raw: unknown): RecordPayload | undefined {
   if (!isRef(p.green)) return undefined;
   if (p.blue !== undefined && !isRef(p.blue)) return undefined;
   if (p.trafficBefore !== undefined && !isSnapshot(p.trafficBefore)) return undefined;
+  const { staleAfterMs, ...rest } = p;
   return {
-    ...(p as unknown as RecordPayload),
+    ...(rest as unknown as RecordPayload),
     kind: p.kind === 'rollback' ? 'rollback' : 'deploy',
     runAttempt: typeof p.runAttempt === 'number' ? p.runAttempt : 1,
+    ...(typeof staleAfterMs === 'number' && Number.isFinite(staleAfterMs) && staleAfterMs > 0 ? { staleAfterMs } : {}),
   };
 }

@@ -15,6 +15,7 @@ import {
   checkLock,
   createRecord,
   findRunRecord,
+  lockStaleAfterMs,
   setRecordStatus,
   type RecordPayload,
 } from '../records/index.js';
@@ -58,7 +59,7 @@ async function deploy(
 ): Promise<StepOutcome> {
   const { config, providers, log, signal } = ctx;
   const run = config.run;
-  const staleAfterMs = config.validation.rollbackTimeoutMs + config.validation.windowMs;
+  const staleAfterMs = lockStaleAfterMs(config);
   const deadline = Date.now() + config.vercel.healthCheckTimeoutMs;
   const fail = (name: string, err: unknown): never => {
     checks.push({ name, status: 'fail', reason: errorMessage(err) });
@@ -298,5 +299,6 @@ export function recordPayload(
     trafficBefore: live.snapshot,
     ...(backup ? { backup: { bucket: backup.bucket, key: backup.key, sha256: backup.sha256 } } : {}),
     ...(config.productionUrl ? { productionUrl: config.productionUrl } : {}),
+    staleAfterMs: lockStaleAfterMs(config),
   };
 }

@@ -12,6 +12,8 @@ import { STEP_TITLES } from '../pipeline/modes.js';
 import type { RestoreFn } from '../pipeline/restore.js';
 import type { DeploymentRef, Logger, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
 import type { Providers } from '../providers/index.js';
+import { formatSpan } from '../analysis/format.js';
+import { startHeartbeat } from '../records/heartbeat.js';
 import { setRecordStatus } from '../records/index.js';
 import { createTrafficManager, restoreBlue, type RoutingCheck, type TrafficManager } from '../traffic/index.js';
 import { describeSnapshot, sameTraffic } from '../traffic/snapshot.js';
@@ -112,7 +114,11 @@ async function switchTraffic(
       `Traffic: green at ${pct}%${entry.measured !== undefined ? ` (measured ${entry.measured.toFixed(0)}%)` : ''}`,
     );
     if (i === steps.length - 1) break;
-    const held = await analyze(ctx, { share: pct, durationMs: config.traffic.stepDurationMs });
+    const beat = startHeartbeat(
+      ctx,
+      (t) => `Traffic: green at ${pct}%, held ${t} of ${formatSpan(config.traffic.stepDurationMs)}`,
+    );
+    const held = await analyze(ctx, { share: pct, durationMs: config.traffic.stepDurationMs }).finally(beat);
     entry.analysis = held.reason;
     if (!held.ok) {
       return {
@@ -213,6 +219,7 @@ export function restoreFor(run: { config: Config; providers: Providers; log: Log
   const { config, providers, log } = run;
   if (config.mode !== 'deploy') return undefined;
   return async (state, reason, signal) => {
+    providers.rateLimits?.startRestore(config.validation.rollbackTimeoutMs);
     await restoreBlue(createTrafficManager(config, providers, log, signal), state, reason, log);
   };
 }

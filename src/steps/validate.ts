@@ -11,6 +11,7 @@ import { policyFromConfig } from '../analysis/policy.js';
 import type { RunStep } from '../pipeline/context.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { StepOutcome } from '../pipeline/types.js';
+import { startHeartbeat } from '../records/heartbeat.js';
 import { watchProduction } from '../watch/production.js';
 
 /** The validate step. Provider-agnostic: it reads Datadog's settings from the config. */
@@ -30,6 +31,7 @@ export const validateStep: RunStep = {
     }
     const policy = policyFromConfig(config);
     const before = analysis.samples.length;
+    const beat = startHeartbeat(ctx, (t) => `Validating: production watched ${t} of ${formatSpan(durationMs)}`);
     const watch = await watchProduction(ctx, {
       durationMs,
       share: ctx.state.greenShare ?? 100,
@@ -40,7 +42,7 @@ export const validateStep: RunStep = {
             `error rate > ${policy.errorRateThreshold} or latency > ${policy.latencyThresholdMs} ms is a breach; ` +
             `more than ${policy.failureLimit} breach(es) roll back`,
         ),
-    });
+    }).finally(beat);
     if (!watch.watched) {
       // Nothing can be watched: the release stands as switched (the post step must not undo it).
       ctx.update({ phase: 'validated' });

@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/types.ts';
 import {
   looseEnds,
+  POST_BUDGET_MS,
   postDecision,
+  postRestoreTimeoutMs,
+  recoveryFacts,
   runPost,
   type LooseEnds,
   type PostDeps,
@@ -322,5 +325,90 @@ describe('runPost: closing what the main step left open', () => {
     w.controller.abort(new Error('SIGTERM'));
     await runPost(w.deps);
     expect(w.failures[0]).toContain('cancelled');
+  });
+});
+
+describe("the post step's budget: it finishes inside GitHub's forced termination", () => {
+  it('bounds the restore by min(rollback-timeout, budget), the budget staying under 4 minutes', () => {
+    expect(POST_BUDGET_MS).toBeLessThan(4 * 60_000);
+    // The default rollback-timeout (600 s) is cut to the budget, less the time kept for the state and summary.
+    expect(postRestoreTimeoutMs(600_000, POST_BUDGET_MS)).toBe(POST_BUDGET_MS - 10_000);
+    expect(postRestoreTimeoutMs(60_000, POST_BUDGET_MS)).toBe(60_000);
+    expect(postRestoreTimeoutMs(600_000, 30_000)).toBe(20_000);
+    expect(postRestoreTimeoutMs(600_000, 0)).toBe(1_000);
+  });
+
+  it('gives up on a hanging restore at the budget even with a long rollback-timeout, and says which bound', async () => {
+    const w = world(MID_SWITCH, () => new Promise(() => {}), testConfig('deploy', { 'rollback-timeout': '600' }));
+    w.deps.budgetMs = 11_200; // 1.2 s for the restore once 10 s are kept back
+    const started = Date.now();
+    await runPost(w.deps);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    expect(w.failures[0]).toMatch(/did not finish within the post step's budget \(1 s/);
+    expect(w.failures[0]).toContain('PRODUCTION MAY BE ON THE NEW RELEASE');
+  });
+
+  it('bounds closing the records by what is left of the budget', async () => {
+    const open: RunState = { ...MID_SWITCH, phase: 'validated', githubDeploymentId: 42 };
+    const w = world(open, undefined, testConfig('deploy'), () => new Promise(() => {}));
+    w.deps.budgetMs = 1_000;
+    const started = Date.now();
+    await runPost(w.deps);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(w.failures[0]).toMatch(/closing the run did not finish within 1 s/);
+  });
+
+  it('prints the recovery facts first, before reading the inputs or trying the restore', async () => {
+    const order: string[] = [];
+    const w = world(MID_SWITCH, async () => {
+      order.push('restore');
+      return { status: 'passed', reason: 'back' };
+    });
+    const load = w.deps.loadConfig;
+    w.deps.loadConfig = () => {
+      order.push(`config read after ${w.log.lines.length} line(s)`);
+      return load();
+    };
+    await runPost(w.deps);
+    expect(order).toEqual(['config read after 2 line(s)', 'restore']);
+    const facts = w.log.lines[0]!;
+    expect(facts).toMatch(/^warning production-deploy post: recovery facts \(phase switched, green at 100%\)/);
+    expect(facts).toContain('green dpl_green (green.vercel.app)');
+    expect(facts).toContain('blue dpl_blue (blue.vercel.app)');
+    expect(facts).toContain(JSON.stringify(SNAPSHOT));
+    expect(facts).toContain('mode: rollback with rollback-to: dpl_blue');
+    expect(facts.split('\n')).toHaveLength(1);
+  });
+
+  it('the facts are in the log even when nothing else can be done (inputs unreadable)', async () => {
+    const w = world(MID_SWITCH, async () => ({ status: 'passed', reason: '' }));
+    w.deps.loadConfig = () => {
+      throw new Error('INPUT_VERCEL-TOKEN is missing');
+    };
+    await runPost(w.deps);
+    expect(w.log.lines[0]).toContain('recovery facts');
+    expect(w.failures[0]).toContain('PRODUCTION MAY BE ON THE NEW RELEASE');
+  });
+
+  it('names the Cloudflare load balancer and every recorded field for a hand restore', () => {
+    const facts = recoveryFacts({
+      ...MID_SWITCH,
+      greenShare: 50,
+      trafficBefore: {
+        kind: 'cloudflare',
+        loadBalancerId: 'lb_1',
+        poolWeights: { pool_b: 1, pool_g: 0 },
+        defaultPools: ['pool_b', 'pool_g'],
+        fallbackPool: 'pool_b',
+        livePool: 'pool_b',
+        slots: { pool_b: { hostname: 'blue.slot.example.com', deploymentId: 'dpl_blue' } },
+        steeringPolicy: 'off',
+      },
+    });
+    expect(facts).toContain('green at 50%');
+    expect(facts).toContain('Cloudflare load balancer lb_1: live pool pool_b (→ dpl_blue), weights pool_b=1, pool_g=0');
+    expect(facts).toContain('default pools pool_b, pool_g, fallback pool_b, steering off');
+    expect(facts).toContain('PATCH load balancer lb_1 back to default_pools, fallback_pool');
+    expect(facts).toContain('"steeringPolicy":"off"');
   });
 });
