@@ -224,8 +224,12 @@ export function faultRule(site: CallSite, kind: FaultKind, now = Date.now()): Fa
     }
     case '429-seconds':
     case '429-date': {
+      // Two rate limits a provider really sends: a short one, in seconds, that the run waits out until
+      // the step's rate-limit budget is spent (the fault persists); and a block as an HTTP date further
+      // off than any budget (Cloudflare blocks for 5 minutes once over its limit), which fails at once
+      // naming the budget. Both must leave production whole.
       const e = errorBody(site.service, 429);
-      const retryAfter = kind === '429-seconds' ? '1' : new Date(now + 2_000).toUTCString();
+      const retryAfter = kind === '429-seconds' ? '1' : new Date(now + 15 * 60_000).toUTCString();
       return { ...at, status: 429, body: e.body, headers: { ...e.headers, 'retry-after': retryAfter } };
     }
     case 'hang':
