@@ -48,9 +48,11 @@ export interface SlotReading {
  */
 export function slotHostname(pool: PoolView): string {
   const hosts = new Set<string>();
-  const enabled = (pool.origins ?? []).filter((o) => o.enabled !== false);
-  if (enabled.length === 0) throw new Error(`Cloudflare pool ${pool.id} has no enabled origin`);
-  for (const o of enabled) {
+  // Enabled origins name the slot; a slot whose every origin is disabled (drained) still has one.
+  const origins = pool.origins ?? [];
+  const live = origins.some((o) => o.enabled !== false) ? origins.filter((o) => o.enabled !== false) : origins;
+  if (live.length === 0) throw new Error(`Cloudflare pool ${pool.id} has no origin`);
+  for (const o of live) {
     const host = o.header?.Host?.[0];
     if (!host) {
       throw new Error(

@@ -52,11 +52,6 @@ export async function verifyConfigured(
   return verifyRouting(expect, o);
 }
 
-/** What an attribution looks for, in words: `the header x-app-version`, `a body at /api/version`. */
-function describeAttribution(a: Attribution): string {
-  return a.source === 'header' ? `the response header ${a.name}` : `a stable body at ${a.name}`;
-}
-
 /** How to make answers attributable (the refusal's second half). */
 export function attributionHelp(a: Attribution): string {
   return (
@@ -87,7 +82,13 @@ export async function learnFingerprint(
     const first = await request(url, headers, o);
     if (!first.answer) return { reason: `${label} (${d.id}) did not answer at ${url}: ${first.failure}` };
     const value = valueOf(first.answer, a.source, a.name);
-    if (value === undefined) return { reason: `${label} (${d.id}) sends no ${describeAttribution(a)}` };
+    if (value === undefined)
+      return {
+        reason:
+          a.source === 'header'
+            ? `${label} (${d.id}) sends no ${a.name} header`
+            : `${label} (${d.id}) answers ${a.name} with an empty body`,
+      };
     if (a.source === 'body') {
       const again = await request(url, headers, o);
       const second = again.answer ? valueOf(again.answer, a.source, a.name) : undefined;

@@ -37,7 +37,7 @@ describe('slot hostnames', () => {
     expect(() =>
       slotHostname({ id: 'x', origins: [host('c.example', 'a.example'), host('c.example', 'b.example')] }),
     ).toThrow(/several hostnames/);
-    expect(() => slotHostname({ id: 'x', origins: [] })).toThrow(/no enabled origin/);
+    expect(() => slotHostname({ id: 'x', origins: [] })).toThrow(/has no origin/);
     expect(
       slotHostname({ id: 'x', origins: [host('c.example', 'off.example', false), host('c.example', 'on.example')] }),
     ).toBe('on.example');

@@ -91,7 +91,7 @@ describe('verifyRouting by a learned fingerprint', () => {
       opts(`http://${prod}/`),
     );
     expect(check.ok).toBe(false);
-    expect(check.reason).toContain('green (dpl_g) sends no the response header x-app-version');
+    expect(check.reason).toContain('green (dpl_g) sends no x-app-version header');
     expect(check.reason).toContain('version-header');
     const same = await checkAttribution(
       { id: 'dpl_g', url: blue },
