@@ -24,10 +24,21 @@ function moves(sb: Sandbox): string[] {
     .map((r) => `${r.service} ${r.method} ${r.path}`);
 }
 
-/** The failed step's reason (the run stops at the first failure). */
+/** The failed step and its reason (the run stops at the first failure). */
 function failure(run: ActionRun): { step: string; reason: string } {
   const step = run.report!.steps.find((s) => s.status === 'failed');
   return { step: step?.name ?? '', reason: step?.reason ?? '' };
+}
+
+/**
+ * Everything the failed step said: its reason and its failed checks' (a refusal may come from the
+ * deploy step reading the slots, or from a pre-flight check of the set-up).
+ */
+function refusal(run: ActionRun): string {
+  const step = run.report!.steps.find((s) => s.status === 'failed');
+  return [step?.reason ?? '', ...(step?.checks ?? []).filter((c) => c.status === 'fail').map((c) => c.reason)].join(
+    '\n',
+  );
 }
 
 async function refused(name: string, over: Record<string, unknown>): Promise<{ sb: Sandbox; run: ActionRun }> {
@@ -127,7 +138,7 @@ describe('origins without a Host override', () => {
   it('are refused before anything moves, naming header.Host', () => {
     expect(run.code).not.toBe(0);
     expect(run.outputs.status).toBe('failed');
-    expect(failure(run).reason).toContain('header.Host');
+    expect(refusal(run)).toContain('header.Host');
     expect(run.report!.state.trafficBefore).toBeUndefined();
     expect(moves(sb)).toEqual([]);
   });
@@ -144,7 +155,7 @@ describe('a DNS-only load balancer', () => {
   it('is refused before anything moves, naming proxied', () => {
     expect(run.code).not.toBe(0);
     expect(run.outputs.status).toBe('failed');
-    expect(failure(run).reason).toMatch(/proxied/);
+    expect(refusal(run)).toMatch(/proxied/);
     expect(run.report!.state.trafficBefore).toBeUndefined();
     expect(moves(sb)).toEqual([]);
   });

@@ -217,9 +217,12 @@ export interface Served {
 
 const MAX_SERVED = 10_000;
 
+/** Per world, kept out of `world.state` (the state endpoint shows the providers' state, not this). */
+const SERVED = new WeakMap<World, Map<string, Served>>();
+
 function servedMap(world: World): Map<string, Served> {
-  let m = world.state.edgeServed as Map<string, Served> | undefined;
-  if (!m) world.state.edgeServed = m = new Map();
+  let m = SERVED.get(world);
+  if (!m) SERVED.set(world, (m = new Map()));
   return m;
 }
 
