@@ -6,6 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createClient } from 'cloudflare/tree-shakable';
@@ -318,5 +319,113 @@ describe('the load balancer proxy', () => {
     } finally {
       world.urls['vercel-edge'] = edgeUrl;
     }
+  });
+});
+
+/**
+ * Host and headers as Cloudflare documents them (sandbox/README.md, "Modelled behaviours and their
+ * sources"): a proxied load balancer passes the visitor's request headers, sends the visitor's Host
+ * (the load balancer's hostname) unless the origin has a `header.Host` override, adds `cf-ray`,
+ * `cf-connecting-ip`, `x-forwarded-for`, `x-forwarded-proto` and no `x-forwarded-host`; a DNS-only one
+ * only answers DNS, so the visitor reaches Vercel with the public hostname and nothing moves.
+ */
+describe('Host and headers at the origin', () => {
+  let capture: http.Server;
+  let captured: http.IncomingHttpHeaders[] = [];
+  let captureAddress = '';
+  const origins = async (poolId: string, list: Json[]) =>
+    cf.loadBalancers.pools.edit(poolId, { account_id: ids.accountId, origins: list as never });
+  const slot = (name: string) => [
+    {
+      name: `${name}-vercel`,
+      address: 'cname.vercel-dns.com',
+      enabled: true,
+      weight: 1,
+      header: { Host: [`${name}.example.com`] },
+    },
+  ];
+
+  beforeAll(async () => {
+    capture = http.createServer((req, res) => {
+      if (req.url !== '/api/health') captured.push(req.headers);
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('captured');
+    });
+    await new Promise<void>((r) => capture.listen(0, '127.0.0.1', r));
+    captureAddress = `127.0.0.1:${(capture.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await origins(green, slot('green'));
+    await origins(blue, slot('blue'));
+    await cf.loadBalancers.edit(ids.loadBalancerId, { zone_id: ids.zoneId, proxied: true });
+    await setWeights(1, 0);
+    await new Promise((r) => capture.close(r));
+  });
+
+  it("sends the visitor's Host without an override, the override with one, and no x-forwarded-host", async () => {
+    await origins(green, [{ name: 'capture', address: captureAddress, enabled: true, weight: 1 }]);
+    await waitHealth(green, true);
+    await setWeights(0, 1);
+    captured = [];
+    const res = await fetch(`${world.urls.lb}/page`);
+    expect(await res.text()).toBe('captured');
+    expect(captured).toHaveLength(1);
+    const h = captured[0]!;
+    expect(h.host).toBe('www.example.com');
+    expect(h['x-forwarded-host']).toBeUndefined();
+    expect(h['cf-ray']).toBe(res.headers.get('cf-ray'));
+    expect(h).toMatchObject({
+      'x-forwarded-proto': 'https',
+      'cf-connecting-ip': '127.0.0.1',
+      'x-forwarded-for': '127.0.0.1',
+    });
+    expect(res.headers.get('server')).toBe('cloudflare');
+
+    await origins(green, [
+      { name: 'capture', address: captureAddress, enabled: true, weight: 1, header: { Host: ['green.example.com'] } },
+    ]);
+    captured = [];
+    // A visitor's own x-forwarded-host passes through untouched, as every request header does.
+    await (await fetch(`${world.urls.lb}/page`, { headers: { 'x-forwarded-host': 'visitor.example' } })).text();
+    expect(captured[0]).toMatchObject({ host: 'green.example.com', 'x-forwarded-host': 'visitor.example' });
+  });
+
+  it('without Host overrides every pool reaches the deployment of the public hostname, and the monitors fail', async () => {
+    const bare = (name: string) => [
+      { name: `${name}-vercel`, address: 'cname.vercel-dns.com', enabled: true, weight: 1 },
+    ];
+    await origins(green, bare('green'));
+    await origins(blue, bare('blue'));
+    await setWeights(0, 1);
+    // The monitor asks for the address (cname.vercel-dns.com), which is no deployment of Vercel's.
+    const origin = await waitHealth(green, false);
+    expect(origin.response_code).toBe(404);
+    // Visitors still reach Vercel (fallback pool) as www.example.com: Vercel's production deployment, v1.
+    expect(share(await traffic(40), 'v1')).toBe(1);
+    await origins(green, slot('green'));
+    await origins(blue, slot('blue'));
+    await waitHealth(green, true);
+    await waitHealth(blue, true);
+  });
+
+  it('through a Host override the app sees the slot hostname (host and x-forwarded-host), not the public one', async () => {
+    await setWeights(0, 1);
+    const seen = (await (await fetch(`${world.urls.lb}/api/request`)).json()) as Json;
+    expect(seen).toEqual({
+      host: 'green.example.com',
+      'x-forwarded-host': 'green.example.com',
+      absoluteUrl: 'https://green.example.com/api/request',
+    });
+  });
+
+  it('a DNS-only load balancer moves nothing: the visitor reaches Vercel as the public hostname', async () => {
+    await cf.loadBalancers.edit(ids.loadBalancerId, { zone_id: ids.zoneId, proxied: false });
+    await setWeights(0, 1);
+    expect(share(await traffic(40), 'v1')).toBe(1);
+    const res = await fetch(`${world.urls.lb}/api/request`);
+    expect(res.headers.get('cf-ray')).toBeNull();
+    expect(res.headers.get('server')).toBe('Vercel');
+    expect(((await res.json()) as Json).host).toBe('www.example.com');
+    await cf.loadBalancers.edit(ids.loadBalancerId, { zone_id: ids.zoneId, proxied: true });
+    expect(share(await traffic(40), 'v2')).toBe(1);
   });
 });

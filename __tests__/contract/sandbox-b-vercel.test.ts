@@ -125,6 +125,7 @@ beforeAll(async () => {
         { id: 'dpl_journeybad', app: 'bad-journey', target: 'preview' },
         { id: 'dpl_errorsbad', app: 'bad-errors', target: 'preview' },
         { id: 'dpl_slowbad', app: 'bad-slow', target: 'preview' },
+        { id: 'dpl_noversion', app: 'v2-no-version-header', target: 'preview' },
       ],
     }),
   );
@@ -198,7 +199,7 @@ describe('@vercel/client against the miniature', () => {
     const own = await fetch(`http://${staged.url}/`);
     expect(own.status).toBe(200);
     expect(own.headers.get('x-app-version')).toBe('v2');
-    expect(own.headers.get('x-vercel-deployment-id')).toBe(staged.id);
+    expect(own.headers.get('x-vercel-deployment-id')).toBeNull();
     expect(await own.text()).toContain('v2');
     const prod = await viaHost('www.example.com');
     expect(prod.version).toBe('v1');
@@ -362,6 +363,63 @@ describe('the edge serves what was deployed', () => {
     const unknown = await viaHost('nobody.example.com');
     expect(unknown.status).toBe(404);
     expect(unknown.headers['x-vercel-error']).toBe('DEPLOYMENT_NOT_FOUND');
+  });
+
+  // https://vercel.com/docs/headers/response-headers: cache-control, content-length, content-type,
+  // date, server, strict-transport-security, x-robots-tag, x-vercel-cache, x-vercel-id — nothing
+  // naming the deployment. Anything else comes from the app's own code (sandbox.json `headers`).
+  it("answers with Vercel's documented headers and only the headers the app's code sends", async () => {
+    const VERCEL = new Set([
+      'cache-control',
+      'content-length',
+      'content-type',
+      'date',
+      'server',
+      'strict-transport-security',
+      'x-robots-tag',
+      'x-vercel-cache',
+      'x-vercel-id',
+    ]);
+    const HTTP = new Set(['connection', 'keep-alive', 'transfer-encoding']);
+    const names = (r: Response) => [...r.headers.keys()].filter((k) => !VERCEL.has(k) && !HTTP.has(k));
+    const v1 = await fetch(`${url('dpl_v1live')}/`);
+    expect(names(v1)).toEqual(['x-app-version']);
+    expect(v1.headers.get('server')).toBe('Vercel');
+    const bare = await fetch(`${url('dpl_noversion')}/api/health`);
+    expect(bare.status).toBe(200);
+    expect(names(bare)).toEqual([]);
+    expect(bare.headers.get('x-vercel-deployment-id')).toBeNull();
+    // The app's version endpoint (its code) still names the release in its body.
+    expect(((await (await fetch(`${url('dpl_noversion')}/api/version`)).json()) as Json).version).toBe(
+      'v2-no-version-header',
+    );
+  });
+
+  // https://vercel.com/docs/headers/request-headers: host is the domain as accessed;
+  // x-forwarded-host is identical to it (whatever a client or proxy sent).
+  it('gives the app host = the domain as accessed and x-forwarded-host identical to it', async () => {
+    const viaSlot = await new Promise<Json>((resolve, reject) => {
+      http
+        .get(
+          `${edge}/api/request`,
+          { headers: { host: 'blue.example.com', 'x-forwarded-host': 'www.example.com' }, timeout: 5000 },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve(JSON.parse(text) as Json));
+          },
+        )
+        .on('error', reject);
+    });
+    expect(viaSlot).toEqual({
+      host: 'blue.example.com',
+      'x-forwarded-host': 'blue.example.com',
+      absoluteUrl: 'https://blue.example.com/api/request',
+    });
+    const own = (await (await fetch(`${url('dpl_v1live')}/api/request`)).json()) as Json;
+    expect(own.host).toBe(new URL(url('dpl_v1live')).host);
+    expect(own['x-forwarded-host']).toBe(own.host);
   });
 
   it('enforces deployment protection unless the bypass secret is sent', async () => {

@@ -23,8 +23,8 @@ beforeAll(async () => {
       name: 'vercel-promote-inline',
       cloudflare: {
         pools: [
-          { name: 'edge-a', host: 'www.example.com' },
-          { name: 'edge-b', host: 'www.example.com' },
+          { name: 'edge-a', origins: [{ header: { Host: ['www.example.com'] } }] },
+          { name: 'edge-b', origins: [{ header: { Host: ['www.example.com'] } }] },
         ],
       },
       inputs: { 'traffic-manager': 'vercel' },

@@ -385,7 +385,8 @@ export function cloudflareSnapshot(world: World): Obj {
       healthy: poolHealthy(state, p),
       origins: (p.origins as Obj[]).map((o) => ({
         address: o.address,
-        host: (o.header as { Host?: string[] } | undefined)?.Host?.[0] ?? o.address,
+        // The origin's header.Host override; null = none (a proxied LB sends the visitor's Host).
+        host: (o.header as { Host?: string[] } | undefined)?.Host?.[0] ?? null,
         healthy: state.health.get(p.id)?.get(String(o.address))?.healthy ?? null,
       })),
     })),

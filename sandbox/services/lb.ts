@@ -6,9 +6,17 @@
  * `startLb(world, scenario)` starts a real HTTP proxy on its own port (the production URL) and
  * returns a `RunningService` named `lb` (sets `world.urls.lb`). Each request goes to a pool chosen
  * by the load balancer's configuration (random steering by `pool_weights` over the healthy pools of
- * `default_pools`, else `fallback_pool`), then to one of the pool's origins — the Vercel edge, with
- * the origin's `Host` header (origin `header.Host`, else its address) — and the response is streamed
- * back. Each request is recorded as an `LbHit` in `world.hits` and emitted as `world.events` 'hit'.
+ * `default_pools`, else `fallback_pool`), then to one of the pool's origins — the Vercel edge — and
+ * the response is streamed back. As Cloudflare documents (sources in sandbox/README.md, "Modelled
+ * behaviours and their sources"):
+ * - a proxied (layer 7, `proxied: true`) load balancer sends the visitor's `Host` (the load
+ *   balancer's hostname) unless the origin has a `header.Host` override; it adds `cf-ray`,
+ *   `cf-connecting-ip`, `x-forwarded-for`, `x-forwarded-proto`, `cf-visitor`, `cdn-loop` and no
+ *   `x-forwarded-host` (a visitor's own is passed through, as every request header is);
+ * - a DNS-only load balancer (`proxied: false`) only answers DNS: the visitor connects to the
+ *   chosen origin's address itself, with its own `Host`, so Vercel routes by the public hostname
+ *   and nothing moves between two Vercel origins; overrides do not apply and Cloudflare adds no
+ *   header to the request or the answer. Each request is recorded as an `LbHit` in `world.hits` and emitted as `world.events` 'hit'.
  * A request with `x-sandbox-synthetic: 1` is recorded as synthetic (the sandbox's traffic stream).
  * `LbHit.pool` is the pool id (as in the Cloudflare API); its name is `cloudflareState(world).pools.get(id).name`.
  * Health is only probed while `startCloudflare` runs; without it monitored pools count as unhealthy.
@@ -17,18 +25,32 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { startService, type RunningService } from '../core/service.ts';
 import type { LbHit, World } from '../core/world.ts';
+import { SERVED_BY, takeServed } from './vercel-edge.ts';
 
 type Obj = Record<string, unknown>;
 export type CfPool = Obj & { id: string; name: string; origins: Obj[]; enabled: boolean; monitor?: string };
 
-/** A pool of the scenario: one origin reaching Vercel under the pool's slot hostname. */
+/** One origin (endpoint) of a pool, in the API's shape. */
+export interface CloudflareOriginScenario {
+  name?: string;
+  /** Default `cname.vercel-dns.com` (any hostname is reached through the Vercel edge). */
+  address?: string;
+  enabled?: boolean;
+  weight?: number;
+  /** `header.Host`: the Host override (one value). Without it the origin gets the visitor's Host. */
+  header?: { Host?: string[] };
+}
+
+/** A pool of the scenario. */
 export interface CloudflarePoolScenario {
   id?: string;
   name: string;
-  /** Host header of the origin (the Vercel slot hostname). Default `<name>.<zoneName>`. */
-  host?: string;
-  /** Origin address. Default `cname.vercel-dns.com` (any hostname is reached through the edge). */
-  address?: string;
+  /**
+   * The pool's origins (API shape). Default: one origin `cname.vercel-dns.com` with
+   * `header.Host: [<name>.<zoneName>]` (the slot hostname). Origins given here get no override
+   * unless they say so.
+   */
+  origins?: CloudflareOriginScenario[];
   enabled?: boolean;
   /** Attach the monitor (default true); an unmonitored pool is always healthy, as on Cloudflare. */
   monitored?: boolean;
@@ -49,6 +71,8 @@ export interface CloudflareScenario {
     id?: string;
     /** The hostname it serves (default `www.<zoneName>`). */
     name?: string;
+    /** Orange-clouded, layer 7 (default true, the set-up the action needs); false = DNS-only. */
+    proxied?: boolean;
     steering_policy?: string;
     /** Pool names or ids, in failover order (default: every pool). */
     default_pools?: string[];
@@ -135,6 +159,12 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
     created_on: now,
     modified_on: now,
   };
+  for (const p of sc.pools ?? []) {
+    if ('host' in p || 'address' in p)
+      throw new Error(
+        `cloudflare.pools[${p.name}]: "host" and "address" are gone; use origins: [{address, header: {Host: [...]}}] (the API's shape)`,
+      );
+  }
   const pools = (sc.pools ?? CLOUDFLARE_DEFAULTS.pools).map<CfPool>((p) => ({
     id: p.id ?? hexId(`pool:${accountId}:${p.name}`),
     name: p.name,
@@ -144,15 +174,13 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
     monitor: p.monitored === false ? undefined : String(monitor.id),
     check_regions: null,
     origin_steering: { policy: 'random' },
-    origins: [
-      {
-        name: `${p.name}-vercel`,
-        address: p.address ?? 'cname.vercel-dns.com',
-        enabled: true,
-        weight: 1,
-        header: { Host: [p.host ?? `${p.name}.${zoneName}`] },
-      },
-    ],
+    origins: (p.origins ?? [{ header: { Host: [`${p.name}.${zoneName}`] } }]).map((o, i) => ({
+      name: o.name ?? `${p.name}-vercel${i === 0 ? '' : `-${i + 1}`}`,
+      address: o.address ?? 'cname.vercel-dns.com',
+      enabled: o.enabled ?? true,
+      weight: o.weight ?? 1,
+      ...(o.header?.Host?.length ? { header: { Host: [o.header.Host[0]] } } : {}),
+    })),
     notification_email: '',
     created_on: now,
     modified_on: now,
@@ -165,7 +193,7 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
     name: l.name ?? `www.${zoneName}`,
     description: 'blue-green load balancer (sandbox)',
     enabled: true,
-    proxied: true,
+    proxied: l.proxied ?? true,
     ttl: 30,
     steering_policy: l.steering_policy ?? 'random',
     default_pools: (l.default_pools ?? pools.map((p) => p.id)).map(byRef),
@@ -267,8 +295,9 @@ function originTarget(world: World, o: Obj): { host: string; port: number } | un
   return edge ? { host: '127.0.0.1', port: Number(new URL(edge).port) } : undefined;
 }
 
-function originHost(o: Obj): string {
-  return (o.header as { Host?: string[] } | undefined)?.Host?.[0] ?? String(o.address);
+/** The origin's `header.Host` override, if any. */
+export function hostOverride(o: Obj): string | undefined {
+  return (o.header as { Host?: string[] } | undefined)?.Host?.[0];
 }
 
 function codeMatches(expected: string, status: number): boolean {
@@ -311,12 +340,13 @@ function probe(world: World, state: CfState, pool: CfPool, o: Obj, monitor: Obj)
     done(false, 'Origin unreachable: the Vercel edge is not running');
     return Promise.resolve();
   }
-  const { Host: hostOverride, ...extra } = (monitor.header ?? {}) as Record<string, string[]>;
+  const { Host: monitorHost, ...extra } = (monitor.header ?? {}) as Record<string, string[]>;
   const headers: Record<string, string> = {
     'user-agent': `Mozilla/5.0 (compatible; Cloudflare-Traffic-Manager/1.0; pool-id: ${pool.id})`,
   };
   for (const [k, v] of Object.entries(extra)) headers[k.toLowerCase()] = v[0];
-  headers.host = hostOverride?.[0] ?? originHost(o);
+  // The endpoint's override wins over the monitor's; with neither, the request names the address.
+  headers.host = hostOverride(o) ?? monitorHost?.[0] ?? String(o.address);
   return new Promise<void>((resolve) => {
     const req = http.request(
       { ...target, method: String(monitor.method ?? 'GET'), path: String(monitor.path ?? '/'), headers, agent: false },
@@ -388,6 +418,9 @@ export async function startLb(world: World, scenario: CloudflareScenario = {}): 
       const host = String(req.headers.host ?? '').replace(/:\d+$/, '');
       const lbs = [...state.loadBalancers.values()];
       const lb = lbs.find((l) => l.name === host) ?? lbs[0];
+      // Visitors reach the load balancer by its hostname (the sandbox's port stands in for it).
+      const publicHost = lb.name === host ? host : String(lb.name);
+      const proxied = lb.proxied !== false;
       const shares = effectiveShares(state, lb);
       const poolId = pick(Object.keys(shares), (id) => shares[id]) ?? '';
       const pool = state.pools.get(poolId);
@@ -399,7 +432,12 @@ export async function startLb(world: World, scenario: CloudflareScenario = {}): 
       const base: LbHit = { time: 0, pool: poolId, status: 0, latencyMs: 0, path: req.path };
       if (req.headers['x-sandbox-synthetic'] === '1') base.synthetic = true;
       const fail = (status: number, text: string) => {
-        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', server: 'cloudflare', 'cf-ray': ray });
+        res.writeHead(
+          status,
+          proxied
+            ? { 'content-type': 'text/plain; charset=utf-8', server: 'cloudflare', 'cf-ray': ray }
+            : { 'content-type': 'text/plain; charset=utf-8' },
+        );
         res.end(`error code: ${status}\n${text}\n`);
         recordHit(world, { ...base, time: Date.now(), status, latencyMs: performance.now() - started });
       };
@@ -407,36 +445,44 @@ export async function startLb(world: World, scenario: CloudflareScenario = {}): 
         fail(530, 'No origin is available for this load balancer');
         return 'handled';
       }
+      // Every request header passes through (a visitor's own x-forwarded-host too).
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers))
         if (!HOP.has(k) && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      Object.assign(headers, {
-        host: originHost(origin),
-        'x-forwarded-host': host,
-        'x-forwarded-proto': 'https',
-        'x-forwarded-for': '127.0.0.1',
-        'cf-connecting-ip': '127.0.0.1',
-        'cf-ray': ray,
-        'content-length': String(req.raw.length),
-      });
+      if (proxied) {
+        Object.assign(headers, {
+          host: hostOverride(origin) ?? publicHost,
+          'x-forwarded-proto': 'https',
+          'x-forwarded-for': '127.0.0.1',
+          'cf-connecting-ip': '127.0.0.1',
+          'cf-visitor': '{"scheme":"https"}',
+          'cdn-loop': 'cloudflare',
+          'cf-ray': ray,
+        });
+      } else {
+        // DNS-only: the visitor resolved the hostname to the origin's address and talks to it
+        // directly, naming the public hostname; Cloudflare is not in the request at all.
+        headers.host = publicHost;
+      }
+      headers['content-length'] = String(req.raw.length);
+      // Sandbox bookkeeping (not an HTTP header of either provider): the edge notes who served it.
+      headers[SERVED_BY] = ray;
       const search = req.url.search;
       await new Promise<void>((resolve) => {
         const up = http.request({ ...target, agent, method: req.method, path: req.path + search, headers }, (upRes) => {
           const out: Record<string, string | string[]> = {};
           for (const [k, v] of Object.entries(upRes.headers)) if (!HOP.has(k) && v !== undefined) out[k] = v;
-          res.writeHead(upRes.statusCode ?? 502, {
-            ...out,
-            server: 'cloudflare',
-            'cf-ray': ray,
-            'cf-cache-status': 'DYNAMIC',
-          });
+          res.writeHead(
+            upRes.statusCode ?? 502,
+            proxied ? { ...out, server: 'cloudflare', 'cf-ray': ray, 'cf-cache-status': 'DYNAMIC' } : out,
+          );
           upRes.pipe(res);
           upRes.on('end', () => {
+            const served = takeServed(world, ray);
             recordHit(world, {
               ...base,
               time: Date.now(),
-              deploymentId: upRes.headers['x-vercel-deployment-id'] as string | undefined,
-              version: upRes.headers['x-app-version'] as string | undefined,
+              ...(served ? { deploymentId: served.deploymentId, version: served.version } : {}),
               status: upRes.statusCode ?? 0,
               latencyMs: performance.now() - started,
             });

@@ -9,9 +9,21 @@
  *
  * What a deployment answers comes from its own uploaded files: static files from its output
  * directory, `/api/<name>` from `api/<name>.json`, and the behaviour knobs of its `sandbox.json`
- * (added latency, error ratio, health status, failing paths). Every app response carries
- * `x-app-version` and `x-vercel-deployment-id`. Deployment protection answers 401 without a valid
- * `x-vercel-protection-bypass` (header, query parameter, or the cookie it sets).
+ * (added latency, error ratio, health status, failing paths, the response headers its code sends).
+ * Deployment protection answers 401 without a valid `x-vercel-protection-bypass` (header, query
+ * parameter, or the cookie it sets).
+ *
+ * As Vercel documents (sources in sandbox/README.md, "Modelled behaviours and their sources"):
+ * answers carry only Vercel's own response headers (`cache-control`, `content-type`, `date`,
+ * `server`, `strict-transport-security`, `x-vercel-cache`, `x-vercel-id`) plus what the app's code
+ * sends — no deployment id, and a version header only when the app's `sandbox.json` `headers` says
+ * so. The request the app sees has `host` = the domain as accessed and `x-forwarded-host` identical
+ * to it, whatever a proxy in front sent (the built-in `/api/request` echoes both).
+ *
+ * Which deployment served a request is sandbox bookkeeping, not a response header: the load balancer
+ * proxy tags each request with `SERVED_BY` (removed here before the app sees it) and reads the answer
+ * back with `takeServed`, so Datadog metrics and traffic counts stay
+ * exact without putting anything in the answer that real Vercel does not send.
  */
 import crypto from 'node:crypto';
 import path from 'node:path';
@@ -113,6 +125,19 @@ async function appResponse(state: VercelState, d: Deployment, req: SandboxReques
     return { status: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Internal Server Error\n' };
   }
   if (p === '/api/version') return { status: 200, body: { version: k.version, deploymentId: d.id } };
+  if (p === '/api/request') {
+    // What a function reads from its request: Vercel sets host to the domain as accessed and
+    // x-forwarded-host identical to it; an absolute URL built from it points at that domain.
+    const host = String(req.headers.host ?? '');
+    return {
+      status: 200,
+      body: {
+        host,
+        'x-forwarded-host': String(req.headers['x-forwarded-host'] ?? ''),
+        absoluteUrl: `https://${host}${p}`,
+      },
+    };
+  }
   const api = /^\/api\/([\w.-]+)$/.exec(p);
   if (api && d.files.has(`api/${api[1]}.json`)) return fileResponse(state, d, `api/${api[1]}.json`);
   const rel = p.slice(1);
@@ -144,8 +169,14 @@ export async function serveDeployment(
   const platform: Record<string, string> = {
     server: 'Vercel',
     'x-vercel-id': `iad1::${crypto.randomBytes(6).toString('hex')}`,
-    'x-vercel-deployment-id': d.id,
+    'strict-transport-security': 'max-age=63072000',
   };
+  // The app sees the domain as accessed, in host and in x-forwarded-host alike.
+  req.headers.host = host;
+  req.headers['x-forwarded-host'] = host;
+  const ray = req.headers[SERVED_BY];
+  delete req.headers[SERVED_BY];
+  if (typeof ray === 'string') recordServed(world, ray, { deploymentId: d.id, version: d.knobs.version });
   let setCookie: string | undefined;
   if (project && protectedRequest(project, d, via, host)) {
     const bypass = checkBypass(project, req);
@@ -159,17 +190,54 @@ export async function serveDeployment(
     setCookie = bypass.setCookie;
   }
   const r = await appResponse(state, d, req);
+  const own: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.knobs.headers))
+    own[k] = v.replaceAll('{{version}}', d.knobs.version).replaceAll('{{deploymentId}}', d.id);
   return {
     ...r,
     headers: {
       'cache-control': 'public, max-age=0, must-revalidate',
       'x-vercel-cache': 'MISS',
       ...(r.headers ?? {}),
+      ...own,
       ...platform,
-      'x-app-version': d.knobs.version,
       ...(setCookie ? { 'set-cookie': setCookie } : {}),
     },
   };
+}
+
+/** The request header by which the load balancer proxy finds out who served a request (sandbox only). */
+export const SERVED_BY = 'x-sandbox-served-by';
+
+/** Which deployment (and app release) served one request, by the `SERVED_BY` tag it came with. */
+export interface Served {
+  deploymentId: string;
+  version: string;
+}
+
+const MAX_SERVED = 10_000;
+
+/** Per world, kept out of `world.state` (the state endpoint shows the providers' state, not this). */
+const SERVED = new WeakMap<World, Map<string, Served>>();
+
+function servedMap(world: World): Map<string, Served> {
+  let m = SERVED.get(world);
+  if (!m) SERVED.set(world, (m = new Map()));
+  return m;
+}
+
+function recordServed(world: World, ray: string, served: Served): void {
+  const m = servedMap(world);
+  m.set(ray, served);
+  if (m.size > MAX_SERVED) m.delete(m.keys().next().value as string);
+}
+
+/** Who served the request sent with this tag (read once; the load balancer records it as a hit). */
+export function takeServed(world: World, ray: string): Served | undefined {
+  const m = servedMap(world);
+  const s = m.get(ray);
+  m.delete(ray);
+  return s;
 }
 
 /** Open the loopback port of one deployment (its `url`). Closed by `deleteDeployment` or on stop. */

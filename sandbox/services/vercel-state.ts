@@ -99,6 +99,12 @@ export interface AppKnobs {
   health: number;
   healthPath: string;
   failingPaths: string[];
+  /**
+   * Response headers the app's code sends on every answer (name → value; `{{version}}` and
+   * `{{deploymentId}}` are filled in). None by default: an app sends a version header only if its
+   * code does, and Vercel adds no deployment id of its own.
+   */
+  headers: Record<string, string>;
   /** Set → the build ends in ERROR with this message. */
   buildError?: string;
 }
@@ -314,6 +320,7 @@ export function parseKnobs(text: string | undefined): AppKnobs {
     health: 200,
     healthPath: '/api/health',
     failingPaths: [],
+    headers: {},
   };
   if (text === undefined) return knobs;
   let raw: Record<string, unknown>;
@@ -329,6 +336,10 @@ export function parseKnobs(text: string | undefined): AppKnobs {
   if (typeof raw.health === 'number') knobs.health = raw.health;
   if (typeof raw.healthPath === 'string') knobs.healthPath = raw.healthPath;
   if (Array.isArray(raw.failingPaths)) knobs.failingPaths = raw.failingPaths.filter((p) => typeof p === 'string');
+  if (raw.headers && typeof raw.headers === 'object' && !Array.isArray(raw.headers)) {
+    for (const [k, v] of Object.entries(raw.headers as Record<string, unknown>))
+      if (typeof v === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) knobs.headers[k.toLowerCase()] = v;
+  }
   if (typeof raw.buildError === 'string' && raw.buildError) knobs.buildError = raw.buildError;
   return knobs;
 }

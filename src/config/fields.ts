@@ -48,6 +48,8 @@ export const INPUT_NAMES = [
   'vercel-protection-bypass',
   'health-check-path',
   'health-check-timeout',
+  'version-header',
+  'version-path',
   'smoke-tests',
   'smoke-samples',
   'performance-threshold-ms',

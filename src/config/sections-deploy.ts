@@ -41,6 +41,7 @@ export function readVercel(r: Reader, ctx: SectionContext): Config['vercel'] {
     prebuilt: r.value('prebuilt', (raw, i) => parseBoolean(raw, i, false), false),
     healthCheckPath: '/',
     healthCheckTimeoutMs: 300_000,
+    versionHeader: 'x-app-version',
     apiUrl: endpoint(r, 'VERCEL_API_URL'),
   };
   if (teamId !== undefined) vercel.teamId = teamId;
@@ -48,6 +49,17 @@ export function readVercel(r: Reader, ctx: SectionContext): Config['vercel'] {
   if (bypass !== '') vercel.protectionBypass = bypass;
   vercel.healthCheckPath = r.value('health-check-path', parsePath, '/');
   vercel.healthCheckTimeoutMs = r.value('health-check-timeout', durationAtLeast(1), 300_000, 'HEALTH_CHECK_TIMEOUT');
+  vercel.versionHeader = r.value(
+    'version-header',
+    (raw, input) => {
+      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$/.test(raw))
+        fail(input, raw, 'an HTTP header name such as x-app-version');
+      return raw.toLowerCase();
+    },
+    'x-app-version',
+  );
+  const versionPath = r.optional('version-path', parsePath);
+  if (versionPath !== undefined) vercel.versionPath = versionPath;
   return vercel;
 }
 

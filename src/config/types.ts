@@ -146,6 +146,10 @@ export interface Config {
     protectionBypass?: string;
     healthCheckPath: string;
     healthCheckTimeoutMs: number;
+    /** Response header the app sends naming its release (`version-header`, default `x-app-version`). */
+    versionHeader: string;
+    /** Path whose body names the release (`version-path`); when set, answers are attributed by it. */
+    versionPath?: string;
     /** `VERCEL_API_URL`, default https://api.vercel.com */
     apiUrl: string;
   };

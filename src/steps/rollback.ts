@@ -113,7 +113,20 @@ export const rollbackStep: RunStep = {
       }
     };
 
-    // 3. Move traffic and verify that production serves the target.
+    // 3. Move traffic and verify that production serves the target — only once its answers can be
+    // told from the live release's: a rollback that cannot be confirmed is refused before it moves.
+    const attribution = await manager.attributable(target, live.blue);
+    if (!attribution.ok) {
+      checks.push({ name: 'attribution', status: 'fail', reason: attribution.reason });
+      await finish(false, `Rollback to ${target.id} refused: its answers cannot be told from ${live.blue.id}'s`);
+      return {
+        status: 'failed',
+        reason: `refused before anything moved: ${attribution.reason}`,
+        checks,
+        details: { refused: true },
+      };
+    }
+    checks.push({ name: 'attribution', status: 'pass', reason: attribution.reason });
     ctx.update({ phase: 'switching' });
     let moved: string;
     try {
@@ -128,7 +141,7 @@ export const rollbackStep: RunStep = {
     const routingReason = routing.reason;
     checks.push({
       name: 'production serves the target',
-      status: routing.ok ? (routing.notChecked ? 'warn' : 'pass') : 'fail',
+      status: routing.ok ? 'pass' : 'fail',
       reason: routingReason,
     });
     if (!routing.ok) {

@@ -29,10 +29,10 @@ export interface WeightStep {
   at: string;
   share: number;
   routing: string;
-  /** Green's measured share (percent) of the verification batch; absent when not checked. */
+  /** Green's measured share (percent) of the verification batch. */
   measured?: number;
   counts?: Record<string, number>;
-  verified: 'ok' | 'failed' | 'not-checked';
+  verified: 'ok' | 'failed';
   reason: string;
   /** What the hold's analysis said (non-final steps). */
   analysis?: string;
@@ -96,6 +96,15 @@ async function switchTraffic(
     };
   }
 
+  // Every step is verified by attributing production's answers to green or blue: refuse now, before
+  // anything moves, when their own URLs cannot be told apart (a check that cannot see is no pass).
+  const attribution = await manager.attributable(green, blue);
+  details.attribution = attribution.reason;
+  if (!attribution.ok) {
+    return { status: 'failed', reason: `refused before any traffic moved: ${attribution.reason}`, details };
+  }
+  log.info(`Answers are attributed by ${attribution.reason}`);
+
   // The restore is armed before the first mutation (the state store persists synchronously).
   ctx.update({ phase: 'switching', greenShare: 0, trafficBefore: snapshot });
   details.prepared = await manager.prepareGreen(green, snapshot);
@@ -137,13 +146,12 @@ async function switchTraffic(
   const shares = history
     .map((h) => `${h.share}%${h.measured !== undefined ? ` (measured ${h.measured.toFixed(0)}%)` : ''}`)
     .join(' → ');
-  const unchecked = history.some((h) => h.verified === 'not-checked');
   return {
-    status: unchecked ? 'warned' : 'passed',
-    reason: `green ${green.id} serves production: ${shares}${unchecked ? '; routing could not be attributed (see details)' : ''}`,
+    status: 'passed',
+    reason: `green ${green.id} serves production: ${shares}`,
     checks: history.map((h) => ({
       name: `Green at ${h.share}%`,
-      status: h.verified === 'ok' ? 'pass' : h.verified === 'not-checked' ? 'not-checked' : 'fail',
+      status: h.verified === 'ok' ? 'pass' : 'fail',
       reason: [h.reason, h.analysis].filter(Boolean).join('; '),
       details: { routing: h.routing, ...(h.counts ? { counts: h.counts } : {}) },
     })),
@@ -161,10 +169,6 @@ async function verifyStep(
 ): Promise<WeightStep> {
   const check: RoutingCheck = await manager.verify({ share: pct, green, blue });
   const base = { at: new Date().toISOString(), share: pct, routing, reason: check.reason };
-  if (check.kind === 'not-checked') {
-    log.warning(`Routing at ${pct}% not verified: ${check.reason}`);
-    return { ...base, verified: 'not-checked' };
-  }
   if (check.ok) log.info(`Routing at ${pct}%: ${check.reason}`);
   else log.error(`Routing at ${pct}%: ${check.reason}`);
   return { ...base, measured: check.measured, counts: check.counts, verified: check.ok ? 'ok' : 'failed' };

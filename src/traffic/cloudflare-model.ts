@@ -12,10 +12,12 @@ export interface LbView {
   fallback_pool: string;
   steering_policy?: string;
   random_steering?: { pool_weights?: Record<string, number>; default_weight?: number };
+  /** Orange-clouded (layer 7). A DNS-only load balancer (false) cannot split between two Vercel slots. */
+  proxied?: boolean;
 }
 
 /** The fields a PATCH of the load balancer sets (Cloudflare overwrites exactly these). */
-export type LbPatchBody = Partial<Omit<LbView, 'id'>>;
+export type LbPatchBody = Partial<Omit<LbView, 'id' | 'proxied'>>;
 
 /** The pool fields the switch reads. */
 export interface PoolView {
@@ -38,16 +40,29 @@ export interface SlotReading {
   notes: string[];
 }
 
-/** A pool's slot hostname: its origins' `Host` header, else their address; all origins must agree. */
+/**
+ * A pool's slot hostname: its origins' `header.Host` override; all enabled origins must have one and
+ * agree. Without an override Cloudflare sends the visitor's Host (the load balancer's hostname), so
+ * Vercel would serve the public hostname's deployment from both pools and nothing would switch: the
+ * origin's address is never the slot hostname.
+ */
 export function slotHostname(pool: PoolView): string {
   const hosts = new Set<string>();
-  for (const o of pool.origins ?? []) {
-    if (o.enabled === false) continue;
-    const host = o.header?.Host?.[0] ?? o.address;
-    if (host) hosts.add(host.toLowerCase());
+  // Enabled origins name the slot; a slot whose every origin is disabled (drained) still has one.
+  const origins = pool.origins ?? [];
+  const live = origins.some((o) => o.enabled !== false) ? origins.filter((o) => o.enabled !== false) : origins;
+  if (live.length === 0) throw new Error(`Cloudflare pool ${pool.id} has no origin`);
+  for (const o of live) {
+    const host = o.header?.Host?.[0];
+    if (!host) {
+      throw new Error(
+        `Cloudflare pool ${pool.id}: origin ${o.address ?? '?'} has no Host override (origins[].header.Host), so ` +
+          "Cloudflare would send the load balancer's hostname and Vercel would serve the same deployment from both pools; " +
+          'set header.Host on every origin to the slot hostname this pool reaches (e.g. blue.example.com)',
+      );
+    }
+    hosts.add(host.toLowerCase());
   }
-  if (hosts.size === 0)
-    throw new Error(`Cloudflare pool ${pool.id} has no enabled origin with a Host header or address`);
   if (hosts.size > 1) {
     throw new Error(
       `Cloudflare pool ${pool.id} reaches several hostnames (${[...hosts].join(', ')}); a slot pool must reach one`,
@@ -76,6 +91,12 @@ export function effectiveWeights(lb: LbView, pools: readonly [string, string]): 
 
 /** Read the live and idle slots. Throws when neither slot receives traffic (nothing to switch from). */
 export function readSlots(lb: LbView, poolViews: readonly PoolView[], pools: readonly [string, string]): SlotReading {
+  if (lb.proxied === false) {
+    throw new Error(
+      `Cloudflare load balancer ${lb.id} is DNS-only (proxied: false): visitors reach Vercel under the public hostname, ` +
+        "the pools' Host overrides do not apply and nothing moves between the two slots; set proxied: true (orange cloud)",
+    );
+  }
   const hostnames: Record<string, string> = {};
   for (const id of pools) {
     const view = poolViews.find((p) => p.id === id);

@@ -27,7 +27,7 @@ import type {
   RoutingExpectation,
   TrafficManager,
 } from './types.js';
-import { verifyConfigured, type VerifyOptions } from './verify.js';
+import { checkAttribution, verifyConfigured, type VerifyOptions } from './verify.js';
 import { sleep } from '../text.js';
 
 export interface CloudflareManagerDeps {
@@ -202,6 +202,10 @@ export class CloudflareTrafficManager implements TrafficManager {
 
   verify(expect: RoutingExpectation): Promise<RoutingCheck> {
     return verifyConfigured(expect, this.d.verify);
+  }
+
+  attributable(green: DeploymentRef, blue: DeploymentRef | undefined): Promise<{ ok: boolean; reason: string }> {
+    return checkAttribution(green, blue, this.d.verify);
   }
 
   async moveTo(target: DeploymentRef, snapshot: TrafficSnapshot, reason: string): Promise<string> {

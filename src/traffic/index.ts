@@ -29,11 +29,17 @@ export { restoreBlue, type Restored } from './restore.js';
 /** The providers a traffic manager uses. */
 export type TrafficProviders = Pick<Providers, 'vercel' | 'cloudflare'>;
 
-/** Routing verification settings of a run: production URL + health path, the bypass for direct probes. */
+/**
+ * Routing verification settings of a run: production URL + the path sampled (`version-path`, else
+ * `health-check-path`), how answers are attributed, the bypass for direct probes.
+ */
 export function verifyOptions(config: Config, log: Logger, signal?: AbortSignal): VerifyOptions {
   if (!config.productionUrl) throw new Error('production-url is required to verify routing');
+  const { versionPath, versionHeader, healthCheckPath } = config.vercel;
+  const path = versionPath ?? healthCheckPath;
   return {
-    url: `${config.productionUrl}${config.vercel.healthCheckPath.startsWith('/') ? '' : '/'}${config.vercel.healthCheckPath}`,
+    url: `${config.productionUrl}${path.startsWith('/') ? '' : '/'}${path}`,
+    attribution: versionPath ? { source: 'body', name: versionPath } : { source: 'header', name: versionHeader },
     baseUrlOf: deploymentBaseUrl,
     ...(config.vercel.protectionBypass ? { bypass: config.vercel.protectionBypass } : {}),
     ...(signal ? { signal } : {}),

@@ -34,7 +34,12 @@ export async function restoreBlue(
   const done = await manager.restore(state.trafficBefore, reason);
   log.info(done.changed ? `Restored: ${done.what}` : `Nothing to change: ${done.what}`);
   onRestored?.();
-  if (!state.blue) return { ...done, verified: 'production was not checked (blue unknown)' };
+  // Never "restored" without having seen production answer from blue: unknown blue fails closed.
+  if (!state.blue) {
+    throw new Error(
+      'the recorded traffic state is back, but blue is not known, so production could not be checked: check it by hand',
+    );
+  }
   const check = await manager.verify({ deployment: state.blue, ...(state.green ? { other: state.green } : {}) });
   if (!check.ok) {
     throw new Error(

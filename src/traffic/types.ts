@@ -67,10 +67,11 @@ export interface RetireOutcome {
   what: string;
 }
 
-/** What routing verification found. `notChecked`: responses could not be attributed (see reason). */
-export type RoutingCheck =
-  | ({ kind: 'share'; ok: boolean; notChecked?: false } & ShareVerdict)
-  | { kind: 'not-checked'; ok: true; notChecked: true; reason: string; expected: number };
+/**
+ * What routing verification found. Never a pass it did not see: answers that cannot be attributed
+ * to green or blue, failed requests and non-2xx answers all make `ok` false (see `reason`).
+ */
+export type RoutingCheck = { kind: 'share' } & ShareVerdict;
 
 /** What a routing verification expects. */
 export type RoutingExpectation =
@@ -100,6 +101,12 @@ export interface TrafficManager {
   restore(snapshot: TrafficSnapshot, reason: string): Promise<{ changed: boolean; what: string }>;
   /** Do real requests to `production-url` follow the expectation? */
   verify(expect: RoutingExpectation): Promise<RoutingCheck>;
+  /**
+   * Before any traffic moves: can production's answers be told as `green`'s or `blue`'s (their own
+   * URLs answer with different `version-header` values, or `version-path` bodies)? `ok: false`
+   * says why and how to fix it; nothing that moves traffic may start then.
+   */
+  attributable(green: DeploymentRef, blue: DeploymentRef | undefined): Promise<{ ok: boolean; reason: string }>;
   /**
    * Rollback mode: move all production traffic to `target` (an earlier deployment). Take `snapshot`
    * first and record it: this is the first mutation. Returns a line saying what was done.

@@ -15,7 +15,7 @@ import type {
   RoutingExpectation,
   TrafficManager,
 } from './types.js';
-import { verifyConfigured, type VerifyOptions } from './verify.js';
+import { checkAttribution, verifyConfigured, type VerifyOptions } from './verify.js';
 
 export interface VercelManagerDeps {
   vercel: Pick<VercelApi, 'getProject' | 'getDeployment' | 'promote' | 'rollback' | 'waitForAliasRequest'>;
@@ -115,6 +115,10 @@ export class VercelTrafficManager implements TrafficManager {
 
   verify(expect: RoutingExpectation): Promise<RoutingCheck> {
     return verifyConfigured(expect, this.d.verify);
+  }
+
+  attributable(green: DeploymentRef, blue: DeploymentRef | undefined): Promise<{ ok: boolean; reason: string }> {
+    return checkAttribution(green, blue, this.d.verify);
   }
 
   async moveTo(target: DeploymentRef, _snapshot: TrafficSnapshot, reason: string): Promise<string> {

@@ -38,6 +38,7 @@ const LITERAL_DEFAULTS: Record<string, string> = {
   'working-directory': '.',
   prebuilt: 'false',
   'health-check-path': '/',
+  'version-header': 'x-app-version',
   'smoke-samples': '5',
   'step-duration': '2m',
   'datadog-site': 'datadoghq.com',

@@ -40,6 +40,8 @@ const INTERFACE_INPUTS: Record<string, string | null> = {
   'vercel-protection-bypass': null,
   'health-check-path': '/',
   'health-check-timeout': null, // HEALTH_CHECK_TIMEOUT, else 300
+  'version-header': 'x-app-version',
+  'version-path': null,
   'smoke-tests': null, // GET health-check-path → 200
   'smoke-samples': '5',
   'performance-threshold-ms': null, // PERFORMANCE_THRESHOLD_MS, else 500

@@ -14,8 +14,13 @@ import {
 const POOLS: [string, string] = ['pool-a', 'pool-b'];
 const pools: PoolView[] = [
   { id: 'pool-a', origins: [{ address: 'cname.vercel-dns.com', header: { Host: ['blue.example.com'] } }] },
-  { id: 'pool-b', origins: [{ address: 'green.example.com' }] },
+  { id: 'pool-b', origins: [{ address: 'green.example.com', header: { Host: ['green.example.com'] } }] },
 ];
+const host = (address: string, h: string, enabled?: boolean) => ({
+  address,
+  header: { Host: [h] },
+  ...(enabled === undefined ? {} : { enabled }),
+});
 const lb = (over: Partial<LbView> = {}): LbView => ({
   id: 'lb1',
   default_pools: ['pool-a', 'pool-b'],
@@ -26,16 +31,26 @@ const lb = (over: Partial<LbView> = {}): LbView => ({
 });
 
 describe('slot hostnames', () => {
-  it('come from the Host header, else the address, and must agree within a pool', () => {
+  it('come from the header.Host override, must agree within a pool, and are never the address', () => {
     expect(slotHostname(pools[0]!)).toBe('blue.example.com');
     expect(slotHostname(pools[1]!)).toBe('green.example.com');
-    expect(() => slotHostname({ id: 'x', origins: [{ address: 'a.example' }, { address: 'b.example' }] })).toThrow(
-      /several hostnames/,
-    );
-    expect(() => slotHostname({ id: 'x', origins: [] })).toThrow(/no enabled origin/);
+    expect(() =>
+      slotHostname({ id: 'x', origins: [host('c.example', 'a.example'), host('c.example', 'b.example')] }),
+    ).toThrow(/several hostnames/);
+    expect(() => slotHostname({ id: 'x', origins: [] })).toThrow(/has no origin/);
     expect(
-      slotHostname({ id: 'x', origins: [{ address: 'off.example', enabled: false }, { address: 'on.example' }] }),
+      slotHostname({ id: 'x', origins: [host('c.example', 'off.example', false), host('c.example', 'on.example')] }),
     ).toBe('on.example');
+    // Without an override Cloudflare sends the load balancer's hostname: refused, naming the setting.
+    expect(() => slotHostname({ id: 'x', origins: [{ address: 'green.example.com' }] })).toThrow(
+      /origin green.example.com has no Host override \(origins\[\]\.header\.Host\)/,
+    );
+  });
+  it('are refused on a DNS-only load balancer, naming proxied', () => {
+    expect(() => readSlots(lb({ proxied: false }), pools, POOLS)).toThrow(
+      /DNS-only \(proxied: false\).*set proxied: true/,
+    );
+    expect(readSlots(lb({ proxied: true }), pools, POOLS).livePool).toBe('pool-a');
   });
 });
 
@@ -67,7 +82,7 @@ describe('which slot is live', () => {
     expect(() =>
       readSlots(lb({ random_steering: { pool_weights: { 'pool-a': 0, 'pool-b': 0 } } }), pools, POOLS),
     ).toThrow(/neither Cloudflare pool/);
-    const same = [pools[0]!, { id: 'pool-b', origins: [{ address: 'BLUE.example.com' }] }];
+    const same = [pools[0]!, { id: 'pool-b', origins: [host('cname.vercel-dns.com', 'BLUE.example.com')] }];
     expect(() => readSlots(lb(), same, POOLS)).toThrow(/both Cloudflare pools reach blue.example.com/);
     expect(() => readSlots(lb(), [pools[0]!], POOLS)).toThrow(/pool-b was not found/);
   });

@@ -84,6 +84,7 @@ const verify = () => ({
   deadlineMs: 3000,
   intervalMs: 200,
   baseUrlOf: deploymentBaseUrl,
+  attribution: { source: 'header' as const, name: 'x-app-version' },
   log: quiet,
 });
 

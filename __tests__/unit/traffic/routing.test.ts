@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attribute, chooseFingerprint, judgeShare, shareTolerance, type Served } from '../../../src/traffic/routing.ts';
+import { attribute, judgeShare, shareTolerance, type Served } from '../../../src/traffic/routing.ts';
 
 const batch = (green: number, blue: number, extra: Served[] = []): Served[] => [
   ...Array<Served>(green).fill('green'),
@@ -41,35 +41,29 @@ describe('judging a measured share', () => {
 });
 
 describe('attributing answers', () => {
-  const green = { id: 'dpl_green' };
-  const blue = { id: 'dpl_blue' };
-  it('uses the deployment id header when the edge sends it', () => {
-    const fp = chooseFingerprint(new Headers({ 'x-vercel-deployment-id': 'dpl_green' }), undefined, green, blue)!;
-    expect(fp).toEqual({ header: 'x-vercel-deployment-id', green: 'dpl_green', blue: 'dpl_blue' });
-    expect(attribute(new Headers({ 'x-vercel-deployment-id': 'dpl_blue' }), fp)).toBe('blue');
-    expect(attribute(new Headers({ 'x-vercel-deployment-id': 'dpl_x' }), fp)).toBe('other');
-    expect(attribute(new Headers(), fp)).toBe('other');
+  const answer = (headers: Record<string, string>, body = '') => ({ headers: new Headers(headers), body });
+  it('by a version header: green, blue, or neither (a missing header is neither, never blue)', () => {
+    const fp = { source: 'header' as const, name: 'x-app-version', green: 'v2', blue: 'v1' };
+    expect(attribute(answer({ 'x-app-version': 'v1' }), fp)).toBe('blue');
+    expect(attribute(answer({ 'x-app-version': 'v2' }), fp)).toBe('green');
+    expect(attribute(answer({ 'x-app-version': 'v0' }), fp)).toBe('other');
+    expect(attribute(answer({}), fp)).toBe('other');
   });
-  it('falls back to a header whose value differs between green and blue', () => {
-    const fp = chooseFingerprint(
-      new Headers({ 'x-app-version': 'v2' }),
-      new Headers({ 'x-app-version': 'v1' }),
-      green,
-      blue,
-    )!;
-    expect(fp).toEqual({ header: 'x-app-version', green: 'v2', blue: 'v1' });
-    expect(attribute(new Headers({ 'x-app-version': 'v1' }), fp)).toBe('blue');
-    expect(attribute(new Headers({ 'x-app-version': 'v2' }), fp)).toBe('green');
+  it('by a version body, trimmed', () => {
+    const fp = { source: 'body' as const, name: '/api/version', green: '{"v":2}', blue: '{"v":1}' };
+    expect(attribute(answer({}, '{"v":1}\n'), fp)).toBe('blue');
+    expect(attribute(answer({}, '{"v":2}'), fp)).toBe('green');
+    expect(attribute(answer({}, ''), fp)).toBe('other');
   });
-  it('cannot tell green from blue when the fingerprint is the same', () => {
-    expect(
-      chooseFingerprint(new Headers({ 'x-app-version': 'v1' }), new Headers({ 'x-app-version': 'v1' }), green, blue),
-    ).toBeUndefined();
-    expect(chooseFingerprint(new Headers(), new Headers(), green, blue)).toBeUndefined();
+  it('without blue, anything but green is neither', () => {
+    const fp = { source: 'header' as const, name: 'x-app-version', green: 'v2' };
+    expect(attribute(answer({ 'x-app-version': 'v1' }), fp)).toBe('other');
   });
-  it('without blue, anything else than green counts as blue', () => {
-    const fp = chooseFingerprint(new Headers({ 'x-app-version': 'v2' }), undefined, green, undefined)!;
-    expect(attribute(new Headers({ 'x-app-version': 'v1' }), fp)).toBe('blue');
-    expect(attribute(new Headers(), fp)).toBe('other');
+  it('judges failed requests first and on their own: production that does not answer', () => {
+    const v = judgeShare(Array(10).fill('error'), 100, 'green', { 'HTTP 503': 10 });
+    expect(v.ok).toBe(false);
+    expect(v.reason).toBe('production does not answer: 10/10 requests failed (HTTP 503 ×10)');
+    const some = judgeShare(['green', 'error'], 100, 'green', { ECONNREFUSED: 1 });
+    expect(some.reason).toMatch(/^1\/2 production requests failed \(ECONNREFUSED ×1\); green served 1\/2/);
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Routing verification over real HTTP when the edge sends no deployment id: the fingerprint is
- * learned from green's and blue's own URLs (`x-app-version`), then production's answers are counted.
+ * Routing verification over real HTTP (Vercel names no deployment in its answers): the fingerprint
+ * is learned from green's and blue's own URLs (`x-app-version`, or a version body), then production's
+ * answers are counted; a check that cannot attribute, or a production that does not answer, fails.
  * Also the pure snapshot comparison the traffic step switches by.
  */
 import http from 'node:http';
@@ -8,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TrafficSnapshot } from '../../../src/pipeline/types.ts';
 import { describeSnapshot, sameTraffic } from '../../../src/traffic/snapshot.ts';
-import { verifyRouting } from '../../../src/traffic/verify.ts';
+import { checkAttribution, verifyRouting } from '../../../src/traffic/verify.ts';
 
 const servers: http.Server[] = [];
 let greenShare = 0.5;
@@ -53,6 +54,7 @@ const opts = (url: string) => ({
   intervalMs: 100,
   baseUrlOf: (u: string) => `http://${u}`,
   bypass: 'bypass-secret',
+  attribution: { source: 'header' as const, name: 'x-app-version' },
 });
 
 describe('verifyRouting by a learned fingerprint', () => {
@@ -83,12 +85,48 @@ describe('verifyRouting by a learned fingerprint', () => {
     expect(check.reason).toMatch(/^dpl_g served 0\/20 \(0 %\), expected 100 % \(batch \d+\)$/);
   });
 
-  it('says so, without failing, when green and blue cannot be told apart', async () => {
+  it('fails closed, naming the fix, when green and blue cannot be told apart', async () => {
     const check = await verifyRouting(
       { share: 100, green: { id: 'dpl_g', url: mute }, blue: { id: 'dpl_b', url: mute } },
       opts(`http://${prod}/`),
     );
-    expect(check).toMatchObject({ kind: 'not-checked', ok: true });
+    expect(check.ok).toBe(false);
+    expect(check.reason).toContain('green (dpl_g) sends no x-app-version header');
+    expect(check.reason).toContain('version-header');
+    const same = await checkAttribution(
+      { id: 'dpl_g', url: blue },
+      { id: 'dpl_b', url: blue },
+      opts(`http://${prod}/`),
+    );
+    expect(same.ok).toBe(false);
+    expect(same.reason).toContain('both answer x-app-version: "v1"');
+    const fine = await checkAttribution(
+      { id: 'dpl_g', url: green },
+      { id: 'dpl_b', url: blue },
+      opts(`http://${prod}/`),
+    );
+    expect(fine).toEqual({ ok: true, reason: 'x-app-version: green "v2", blue "v1"' });
+  });
+
+  it('fails when production answers 503 although green and blue answer', async () => {
+    const down = await serve((_req, res) => res.writeHead(503, { 'x-app-version': 'v2' }).end('down'));
+    const check = await verifyRouting(
+      { share: 100, green: { id: 'dpl_g', url: green }, blue: { id: 'dpl_b', url: blue } },
+      { ...opts(`http://${down}/`), deadlineMs: 0 },
+    );
+    expect(check.ok).toBe(false);
+    expect(check.reason).toBe('production does not answer: 20/20 requests failed (HTTP 503 ×20)');
+  });
+
+  it('attributes by the body of a version endpoint when version-path is used', async () => {
+    const g = await serve((_req, res) => res.writeHead(200).end('{"release":"abc"}'));
+    const b = await serve((_req, res) => res.writeHead(200).end('{"release":"def"}'));
+    const p = await serve((_req, res) => res.writeHead(200).end('{"release":"abc"}'));
+    const check = await verifyRouting(
+      { share: 100, green: { id: 'dpl_g', url: g }, blue: { id: 'dpl_b', url: b } },
+      { ...opts(`http://${p}/api/version`), attribution: { source: 'body', name: '/api/version' } },
+    );
+    expect(check).toMatchObject({ ok: true, counts: { green: 20, blue: 0, other: 0, error: 0 } });
   });
 
   it('counts refused connections as failed requests', async () => {
