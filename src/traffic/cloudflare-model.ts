@@ -41,13 +41,14 @@ export interface SlotReading {
 /** A pool's slot hostname: its origins' `Host` header, else their address; all origins must agree. */
 export function slotHostname(pool: PoolView): string {
   const hosts = new Set<string>();
-  for (const o of pool.origins ?? []) {
-    if (o.enabled === false) continue;
+  // Enabled origins name the slot; a slot drained by a restore (every origin disabled) still has one.
+  const origins = pool.origins ?? [];
+  const live = origins.some((o) => o.enabled !== false) ? origins.filter((o) => o.enabled !== false) : origins;
+  for (const o of live) {
     const host = o.header?.Host?.[0] ?? o.address;
     if (host) hosts.add(host.toLowerCase());
   }
-  if (hosts.size === 0)
-    throw new Error(`Cloudflare pool ${pool.id} has no enabled origin with a Host header or address`);
+  if (hosts.size === 0) throw new Error(`Cloudflare pool ${pool.id} has no origin with a Host header or address`);
   if (hosts.size > 1) {
     throw new Error(
       `Cloudflare pool ${pool.id} reaches several hostnames (${[...hosts].join(', ')}); a slot pool must reach one`,
