@@ -32,7 +32,7 @@ describe('slot hostnames', () => {
     expect(() => slotHostname({ id: 'x', origins: [{ address: 'a.example' }, { address: 'b.example' }] })).toThrow(
       /several hostnames/,
     );
-    expect(() => slotHostname({ id: 'x', origins: [] })).toThrow(/no enabled origin/);
+    expect(() => slotHostname({ id: 'x', origins: [] })).toThrow(/has no origin/);
     expect(
       slotHostname({ id: 'x', origins: [{ address: 'off.example', enabled: false }, { address: 'on.example' }] }),
     ).toBe('on.example');
