@@ -169,7 +169,11 @@ export class CloudflareTrafficManager implements TrafficManager {
       }
       const allFresh = Date.now() - started >= 2 * intervalMs;
       const fresh = new Set([...changes].filter(([, c]) => allFresh || c.count >= 2).map(([dc]) => dc));
-      const verdict = freshVerdict(h, fresh);
+      let verdict = freshVerdict(h, fresh);
+      // The pool's own verdict, when Cloudflare sends one, may only make it stricter: Cloudflare judges
+      // by region, which the data center names of the health API do not tell.
+      if (verdict.healthy && (await this.d.lb.getPool(pool)).healthy === false)
+        verdict = { healthy: false, why: `Cloudflare reports pool ${pool} unhealthy` };
       if (verdict.healthy) return;
       last = verdict.why;
       if (Date.now() >= deadline) {
