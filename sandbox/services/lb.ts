@@ -63,7 +63,7 @@ export interface CloudflareScenario {
     weights?: Record<string, number>;
     /** `none` (default), `cookie`, `ip_cookie` or `header`. */
     session_affinity?: string;
-    /** Seconds a session lasts (default 82800, 23 h), in Cloudflare time (see `clockSpeed`). */
+    /** Seconds a session lasts (default 82800 = 23 h for cookie/ip_cookie, 1800 for header), in Cloudflare time. */
     session_affinity_ttl?: number;
     /** `drain_duration` (s), `headers` (for `header` affinity), … */
     session_affinity_attributes?: Obj;
@@ -230,7 +230,7 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
       pool_weights: Object.fromEntries(Object.entries(weights).map(([k, w]) => [byRef(k), w])),
     },
     session_affinity: l.session_affinity ?? 'none',
-    session_affinity_ttl: l.session_affinity_ttl ?? 82800,
+    ...(l.session_affinity_ttl !== undefined ? { session_affinity_ttl: l.session_affinity_ttl } : {}),
     session_affinity_attributes: {
       samesite: 'Auto',
       secure: 'Auto',
@@ -687,7 +687,9 @@ function chooseEndpoint(
   headers: Record<string, string | string[] | undefined>,
 ): { pool: string; origin?: Obj; setCookie?: string } {
   const mode = String(cfg.session_affinity ?? 'none');
-  const ttlMs = (Number(cfg.session_affinity_ttl ?? 82800) * 1000) / clockSpeed(state);
+  // Default session life: 23 h for cookie and ip_cookie, 1800 s for header (OpenAPI `session_affinity_ttl`).
+  const ttl = Number(cfg.session_affinity_ttl ?? (mode === 'header' ? 1800 : 82800));
+  const ttlMs = (ttl * 1000) / clockSpeed(state);
   const attrs = (cfg.session_affinity_attributes ?? {}) as { headers?: string[] };
   const headerKey =
     mode === 'header'

@@ -83,7 +83,7 @@ export function judgeWorld(facts: WorldFacts, allowSessionAffinity: boolean): Ch
       name: 'Session affinity',
       status: 'fail',
       reason:
-        `session_affinity is ${affinity}: visitors stay pinned to an endpoint for the session's life (${lb.session_affinity_ttl ?? 82800} s) ` +
+        `session_affinity is ${affinity}: visitors stay pinned to an endpoint for the session's life (${lb.session_affinity_ttl ?? (affinity === 'header' ? 1800 : 82800)} s) ` +
         'whatever the weights, so a canary share is wrong and a rollback leaves them on green; set session affinity to none, ' +
         'or set allow-session-affinity: true (a restore then disables green’s origins)',
     });
@@ -160,7 +160,7 @@ export function judgeWorld(facts: WorldFacts, allowSessionAffinity: boolean): Ch
     slotProblems.push(
       `Deployment Protection (${covering.join(', ')}) covers domains that are not production domains: visitors reach the ` +
         'slots through Cloudflare without the bypass (an origin can only override Host) and get 401; protect only ' +
-        "preview deployments, use 'all except custom domains', or add the slot hostnames as protection exceptions",
+        "preview deployments or use 'all except custom domains'",
     );
   rows.push(
     slotProblems.length === 0
