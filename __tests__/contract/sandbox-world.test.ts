@@ -110,10 +110,30 @@ describe('Cloudflare session affinity', () => {
     expect((await visit(sb, '/d/2', pinned.cookie)).pool).toBe(a.poolId('blue'));
     await sleep(2500);
     expect((await visit(sb, '/d/3', pinned.cookie)).pool).toBe(a.poolId('green'));
+    await a.patchPool('blue', { origins: (pool.origins as Json[]).map((o) => ({ ...o, enabled: true })) });
+    await sleep(500);
   });
 
   it('refuses a session_affinity_ttl outside 1800–604800 s', async () => {
     expect((await api(sb).patchLb({ session_affinity_ttl: 60 })).status).toBe(400);
+  });
+
+  it('header affinity pins by the configured header, whatever the weights', async () => {
+    const a = api(sb);
+    await a.patchLb({
+      session_affinity: 'header',
+      session_affinity_ttl: 3600, // 12 s here
+      session_affinity_attributes: { headers: ['x-user'], drain_duration: 0 },
+      random_steering: { pool_weights: { [a.poolId('blue')]: 0, [a.poolId('green')]: 1 } },
+    });
+    const user = async (path: string) => {
+      await (await fetch(`${sb.urls.lb}${path}`, { headers: { 'x-user': 'ada' } })).arrayBuffer();
+      return sb.world.hits.filter((h) => h.path === path).at(-1)!.pool;
+    };
+    expect(await user('/h/1')).toBe(a.poolId('green'));
+    await a.patchLb({ random_steering: { pool_weights: { [a.poolId('blue')]: 1, [a.poolId('green')]: 0 } } });
+    expect(await user('/h/2')).toBe(a.poolId('green'));
+    expect((await visit(sb, '/h/3')).pool).toBe(a.poolId('blue'));
   });
 });
 

@@ -97,13 +97,15 @@ function badLb(state: CfState, body: Obj, full: boolean): string | undefined {
     !['none', 'cookie', 'ip_cookie', 'header', ''].includes(String(body.session_affinity))
   )
     return 'session_affinity must be one of none, cookie, ip_cookie, header';
+  // Accepted ranges per policy (OpenAPI `load-balancing_session_affinity_ttl`): cookie/ip_cookie 1800–604800, header 30–3600.
+  const header =
+    String(body.session_affinity ?? state.loadBalancers.values().next().value?.session_affinity) === 'header';
+  const [lo, hi] = header ? [30, 3600] : [1800, 604800];
   if (
     body.session_affinity_ttl !== undefined &&
-    (typeof body.session_affinity_ttl !== 'number' ||
-      body.session_affinity_ttl < 1800 ||
-      body.session_affinity_ttl > 604800)
+    (typeof body.session_affinity_ttl !== 'number' || body.session_affinity_ttl < lo || body.session_affinity_ttl > hi)
   )
-    return 'session_affinity_ttl must be between 1800 and 604800 seconds';
+    return `session_affinity_ttl must be between ${lo} and ${hi} seconds`;
   const badRules = ruleProblem(body.rules);
   if (badRules) return badRules;
   const rs = body.random_steering as { pool_weights?: Obj; default_weight?: unknown } | undefined;

@@ -702,7 +702,11 @@ function chooseEndpoint(
   } else if (headerKey) {
     const s = state.sessions.get(headerKey);
     const origin = pinnedEndpoint(state, cfg, s);
-    if (origin) return { pool: s!.pool, origin };
+    // Header sessions expire only after going unused for the session's life.
+    if (origin) {
+      s!.expires = Date.now() + ttlMs;
+      return { pool: s!.pool, origin };
+    }
   }
   const shares = effectiveShares(state, cfg);
   const ids = Object.keys(shares);
