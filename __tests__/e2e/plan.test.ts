@@ -102,6 +102,17 @@ describe('plan on the default scenario', () => {
     expect(load.status).toBe('pass');
     expect(load.reason).toMatch(/is live with 100 % of the traffic/);
     expect(plan.checks.find((c) => c.name === 'Error rate now')!.status).toMatch(/pass|warn/);
+    // The world check (src/traffic/world.ts), one row per setting, read with GET requests only.
+    for (const name of [
+      'Load balancer proxied',
+      'Origin Host overrides',
+      'Session affinity',
+      'Load balancer rules',
+      'Adaptive routing',
+      'Pool monitors',
+      'Slot domains',
+    ])
+      expect(plan.checks.find((c) => c.name === name)?.status, name).toBe('pass');
   });
 
   it('changes nothing in the sandbox but the PR comment', () => {

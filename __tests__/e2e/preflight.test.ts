@@ -121,6 +121,14 @@ describe('no-go', () => {
       ['CI checks', 'fail'],
       ['Security alerts', 'fail'],
       ['Benchmarks', 'fail'],
+      // The traffic set-up (src/traffic/world.ts): fine in this world.
+      ['Load balancer proxied', 'pass'],
+      ['Origin Host overrides', 'pass'],
+      ['Session affinity', 'pass'],
+      ['Load balancer rules', 'pass'],
+      ['Adaptive routing', 'pass'],
+      ['Pool monitors', 'pass'],
+      ['Slot domains', 'pass'],
     ]);
     expect(checks[1]!.reason).toBe('changes requested by dave on PR #42');
     expect(checks[2]!.reason).toBe("failed: 'build' (failure)");

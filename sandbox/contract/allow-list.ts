@@ -18,6 +18,13 @@ export interface AllowEntry {
 
 export const ALLOW_LIST: AllowEntry[] = [
   {
+    service: 'cloudflare',
+    method: 'GET',
+    path: '/accounts/{account_id}/load_balancers/monitors/{monitor_id}',
+    source:
+      'Cloudflare API operation `account-load-balancer-monitors-monitor-details` (cloudflare SDK `loadBalancers.monitors.get`); cut from the spec excerpt (the action reads the monitor `interval`)',
+  },
+  {
     service: 'vercel',
     method: 'POST',
     path: '/v1/projects/{projectId}/rollback/{deploymentId}',

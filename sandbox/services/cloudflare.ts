@@ -19,9 +19,14 @@ import {
   createCloudflareState,
   cloudflareState,
   checkAllPools,
+  dataCenters,
+  dcView,
   effectiveShares,
+  monitorProblem,
   poolHealthy,
   recordHistory,
+  reportedHealth,
+  ruleProblem,
   type CfPool,
   type CfState,
   type CloudflareScenario,
@@ -87,6 +92,22 @@ function badLb(state: CfState, body: Obj, full: boolean): string | undefined {
     return `fallback pool ${String(body.fallback_pool)} does not exist`;
   if (body.steering_policy !== undefined && !POLICIES.includes(body.steering_policy as string))
     return `steering_policy must be one of ${POLICIES.filter(Boolean).join(', ')}`;
+  if (
+    body.session_affinity !== undefined &&
+    !['none', 'cookie', 'ip_cookie', 'header', ''].includes(String(body.session_affinity))
+  )
+    return 'session_affinity must be one of none, cookie, ip_cookie, header';
+  // Accepted ranges per policy (OpenAPI `load-balancing_session_affinity_ttl`): cookie/ip_cookie 1800–604800, header 30–3600.
+  const header =
+    String(body.session_affinity ?? state.loadBalancers.values().next().value?.session_affinity) === 'header';
+  const [lo, hi] = header ? [30, 3600] : [1800, 604800];
+  if (
+    body.session_affinity_ttl !== undefined &&
+    (typeof body.session_affinity_ttl !== 'number' || body.session_affinity_ttl < lo || body.session_affinity_ttl > hi)
+  )
+    return `session_affinity_ttl must be between ${lo} and ${hi} seconds`;
+  const badRules = ruleProblem(body.rules);
+  if (badRules) return badRules;
   const rs = body.random_steering as { pool_weights?: Obj; default_weight?: unknown } | undefined;
   if (rs !== undefined) {
     if (typeof rs !== 'object' || rs === null) return 'random_steering must be an object';
@@ -103,28 +124,26 @@ function badLb(state: CfState, body: Obj, full: boolean): string | undefined {
   return undefined;
 }
 
+/** A pool as the API shows it; `healthy` only when a monitor gives a verdict (unknown otherwise). */
 function poolJson(state: CfState, p: CfPool): Obj {
-  return { ...p, healthy: poolHealthy(state, p) };
+  const healthy = reportedHealth(state, p);
+  return { ...p, ...(healthy !== undefined ? { healthy } : {}) };
 }
 
-/** The OpenAPI shape of pool health: `pop_health` by region, origins as `{<address>: {…}}`. */
+/**
+ * The OpenAPI shape of pool health (`load-balancing_health_details`): `pop_health` keyed by data center,
+ * each with its own view of the pool and of every origin (`{<address>: {healthy, rtt, failure_reason,
+ * response_code}}`). A data center that has not probed yet, and every data center of an unmonitored
+ * pool, is absent. No time is reported (the API has none).
+ */
 function healthJson(state: CfState, p: CfPool): Obj {
-  const origins = (p.origins as Obj[]).map((o) => {
-    const h = state.health.get(p.id)?.get(String(o.address));
-    const rtt = h?.rttMs !== undefined ? `${h.rttMs.toFixed(1)}ms` : '0ms';
-    const reason = !p.monitor ? 'No monitor' : (h?.failureReason ?? 'No health checks run yet');
-    return {
-      [String(o.address)]: {
-        healthy: o.enabled === false ? false : !p.monitor || (h?.healthy ?? false),
-        rtt,
-        failure_reason: reason,
-        response_code: h?.responseCode ?? 0,
-      },
-    };
-  });
-  const regions = (p.check_regions as string[] | null)?.length ? (p.check_regions as string[]) : ['Sandbox, LO'];
   const popHealth: Obj = {};
-  for (const r of regions) popHealth[r] = { healthy: poolHealthy(state, p), origins };
+  if (p.monitor) {
+    for (const dc of Object.values(dataCenters(p).regions).flat()) {
+      const view = dcView(state, p, dc);
+      if (view) popHealth[dc] = view;
+    }
+  }
   return { pool_id: p.id, pop_health: popHealth };
 }
 
@@ -182,7 +201,17 @@ function editPool(replace: boolean): Handle {
     const body = (req.json ?? {}) as Obj;
     const bad = badPool(body, replace);
     if (bad) return failure(world, req, 400, 1002, bad);
+    const wasEnabled = new Map(p.origins.map((o) => [String(o.address), o.enabled !== false]));
     touch(world, p, body, replace && 'pool');
+    // `disabled_at` (OpenAPI `load-balancing_origin`) starts an endpoint's drain; a disabled origin is
+    // no longer probed, so its health is forgotten until it is enabled and probed again.
+    for (const o of p.origins) {
+      const address = String(o.address);
+      if (o.enabled === false) {
+        if (wasEnabled.get(address) !== false) o.disabled_at = new Date().toISOString();
+        state.health.get(p.id)?.delete(address);
+      } else delete o.disabled_at;
+    }
     recordHistory(state, 'pool', p.id, { origins: p.origins, enabled: p.enabled }, req.method);
     await checkAllPools(world, p.id);
     return envelope(poolJson(state, p));
@@ -204,6 +233,8 @@ const getMonitor: Handle = (world, req, [, id]) => {
 const patchMonitor: Handle = (world, req, [, id]) => {
   const m = cloudflareState(world).monitors.get(id);
   if (!m) return failure(world, req, 404, 1002, `Monitor ${id} not found`);
+  const bad = monitorProblem((req.json ?? {}) as Obj);
+  if (bad) return failure(world, req, 400, 1002, bad);
   touch(world, m, (req.json ?? {}) as Obj, false);
   return envelope(m);
 };
@@ -235,12 +266,12 @@ function editLb(replace: boolean): Handle {
     const bad = badLb(state, body, replace);
     if (bad) return failure(world, req, 400, 1002, bad);
     touch(world, lb, body, replace && 'lb');
-    const { random_steering, default_pools, fallback_pool, steering_policy, enabled } = lb;
+    const { random_steering, default_pools, fallback_pool, steering_policy, enabled, session_affinity, rules } = lb;
     recordHistory(
       state,
       'load_balancer',
       id,
-      { random_steering, default_pools, fallback_pool, steering_policy, enabled },
+      { random_steering, default_pools, fallback_pool, steering_policy, enabled, session_affinity, rules },
       req.method,
     );
     return envelope(lbJson(state, lb));
@@ -382,12 +413,17 @@ export function cloudflareSnapshot(world: World): Obj {
       id: p.id,
       name: p.name,
       enabled: p.enabled,
-      healthy: poolHealthy(state, p),
+      healthy: reportedHealth(state, p) ?? null,
+      monitored: !!p.monitor,
       origins: (p.origins as Obj[]).map((o) => ({
         address: o.address,
+        enabled: o.enabled !== false,
         // The origin's header.Host override; null = none (a proxied LB sends the visitor's Host).
         host: (o.header as { Host?: string[] } | undefined)?.Host?.[0] ?? null,
-        healthy: state.health.get(p.id)?.get(String(o.address))?.healthy ?? null,
+        healthy: p.monitor ? poolHealthy(state, { ...p, origins: [o], minimum_origins: 1 }) : null,
+        unhealthyDataCenters: [...(state.health.get(p.id)?.get(String(o.address))?.dcs ?? [])]
+          .filter(([, d]) => !d.healthy)
+          .map(([dc]) => dc),
       })),
     })),
     loadBalancers: [...state.loadBalancers.values()].map((lb) => ({
@@ -397,6 +433,9 @@ export function cloudflareSnapshot(world: World): Obj {
       default_pools: lb.default_pools,
       fallback_pool: lb.fallback_pool,
       pool_weights: (lb.random_steering as { pool_weights?: Obj } | undefined)?.pool_weights ?? {},
+      session_affinity: lb.session_affinity,
+      rules: lb.rules,
+      adaptive_routing: lb.adaptive_routing,
       shares: effectiveShares(state, lb),
     })),
     history: state.history,

@@ -52,8 +52,13 @@ export interface CloudflarePoolScenario {
    */
   origins?: CloudflareOriginScenario[];
   enabled?: boolean;
-  /** Attach the monitor (default true); an unmonitored pool is always healthy, as on Cloudflare. */
+  /**
+   * Attach the monitor (default true). An unmonitored pool's health is unknown: the health API reports
+   * no data center, the pool carries no `healthy`, and the proxy still routes to it.
+   */
   monitored?: boolean;
+  /** Regions the monitor probes from (`WNAM`, `WEU`, … or `ALL_REGIONS`); absent/null: every data center. */
+  check_regions?: string[] | null;
 }
 
 /** The Cloudflare section of a scenario. Every field is optional; see `CLOUDFLARE_DEFAULTS`. */
@@ -80,8 +85,19 @@ export interface CloudflareScenario {
     fallback_pool?: string;
     /** Pool name or id → weight 0–1 (default: first pool 1, the others 0). */
     weights?: Record<string, number>;
+    /** `none` (default), `cookie`, `ip_cookie` or `header`. */
+    session_affinity?: string;
+    /** Seconds a session lasts (default 82800 = 23 h for cookie/ip_cookie, 1800 for header), in Cloudflare time. */
+    session_affinity_ttl?: number;
+    /** `drain_duration` (s), `headers` (for `header` affinity), … */
+    session_affinity_attributes?: Obj;
+    /** Load balancing rules (`condition`, `overrides`, `fixed_response`, `priority`, `terminates`, `disabled`). */
+    rules?: Obj[];
+    adaptive_routing?: { failover_across_pools?: boolean };
   };
   dnsRecords?: Obj[];
+  /** Data center name (`"Amsterdam, NL"`) → failure reason: that data center's probes fail. */
+  dataCenterFaults?: Record<string, string>;
 }
 
 /** A stable 32-hex id, like Cloudflare's, from a seed. */
@@ -99,14 +115,49 @@ export const CLOUDFLARE_DEFAULTS = {
   pools: [{ name: 'blue' }, { name: 'green' }] as CloudflarePoolScenario[],
 };
 
-interface OriginHealth {
+/**
+ * Cloudflare's health-check regions (the `check_regions` values), three data centers each ("Three
+ * health monitor probes per region… a total of 13 regions", cloudflare-docs
+ * `_partials/_monitor-health-check-regions-options.md`). The data center names are the sandbox's.
+ */
+export const REGIONS: Record<string, string[]> = {
+  WNAM: ['Los Angeles, US', 'Seattle, US', 'San Jose, US'],
+  ENAM: ['Ashburn, US', 'Chicago, US', 'Toronto, CA'],
+  WEU: ['Amsterdam, NL', 'London, GB', 'Paris, FR'],
+  EEU: ['Warsaw, PL', 'Bucharest, RO', 'Kyiv, UA'],
+  NSAM: ['Bogota, CO', 'Lima, PE', 'Panama City, PA'],
+  SSAM: ['Sao Paulo, BR', 'Buenos Aires, AR', 'Santiago, CL'],
+  OC: ['Sydney, AU', 'Melbourne, AU', 'Auckland, NZ'],
+  ME: ['Dubai, AE', 'Riyadh, SA', 'Doha, QA'],
+  NAF: ['Cairo, EG', 'Algiers, DZ', 'Casablanca, MA'],
+  SAF: ['Johannesburg, ZA', 'Cape Town, ZA', 'Durban, ZA'],
+  SAS: ['Mumbai, IN', 'Chennai, IN', 'New Delhi, IN'],
+  SEAS: ['Singapore, SG', 'Kuala Lumpur, MY', 'Bangkok, TH'],
+  NEAS: ['Tokyo, JP', 'Seoul, KR', 'Hong Kong, HK'],
+};
+export const REGION_CODES = [...Object.keys(REGIONS), 'ALL_REGIONS'];
+
+/** One data center's view of one origin. */
+interface DcHealth {
   healthy: boolean;
   rttMs?: number;
   responseCode?: number;
   failureReason: string;
   ups: number;
   downs: number;
+}
+
+interface OriginHealth {
+  /** data center → its latest result. */
+  dcs: Map<string, DcHealth>;
   inFlight: boolean;
+}
+
+/** A session of `header` affinity: session key → endpoint, until `expires` (ms). */
+interface Session {
+  pool: string;
+  address: string;
+  expires: number;
 }
 
 export interface CfState {
@@ -121,6 +172,10 @@ export interface CfState {
   dns: Map<string, Obj>;
   /** pool id → origin address → health. */
   health: Map<string, Map<string, OriginHealth>>;
+  /** Data center → failure reason (scenario `dataCenterFaults`). */
+  dcFaults: Record<string, string>;
+  /** `header` affinity sessions. */
+  sessions: Map<string, Session>;
   /** Every change of steering or pool origins, oldest first. */
   history: Array<Obj & { time: string; at: number; kind: string; id: string; via: string }>;
   stopped: boolean;
@@ -172,7 +227,7 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
     enabled: p.enabled ?? true,
     minimum_origins: 1,
     monitor: p.monitored === false ? undefined : String(monitor.id),
-    check_regions: null,
+    check_regions: p.check_regions ?? null,
     origin_steering: { policy: 'random' },
     origins: (p.origins ?? [{ header: { Host: [`${p.name}.${zoneName}`] } }]).map((o, i) => ({
       name: o.name ?? `${p.name}-vercel${i === 0 ? '' : `-${i + 1}`}`,
@@ -202,13 +257,33 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
       default_weight: 0,
       pool_weights: Object.fromEntries(Object.entries(weights).map(([k, w]) => [byRef(k), w])),
     },
-    session_affinity: 'none',
-    adaptive_routing: { failover_across_pools: false },
+    session_affinity: l.session_affinity ?? 'none',
+    ...(l.session_affinity_ttl !== undefined ? { session_affinity_ttl: l.session_affinity_ttl } : {}),
+    session_affinity_attributes: {
+      samesite: 'Auto',
+      secure: 'Auto',
+      drain_duration: 0,
+      ...(l.session_affinity_attributes ?? {}),
+    },
+    adaptive_routing: { failover_across_pools: false, ...(l.adaptive_routing ?? {}) },
     location_strategy: { mode: 'pop', prefer_ecs: 'proximity' },
     region_pools: {},
     country_pools: {},
     pop_pools: {},
-    rules: [],
+    rules: (l.rules ?? []).map((r) => ({
+      ...r,
+      overrides:
+        r.overrides && typeof r.overrides === 'object'
+          ? {
+              ...r.overrides,
+              default_pools: ((r.overrides as Obj).default_pools as string[] | undefined)?.map(byRef),
+              fallback_pool:
+                (r.overrides as Obj).fallback_pool === undefined
+                  ? undefined
+                  : byRef(String((r.overrides as Obj).fallback_pool)),
+            }
+          : undefined,
+    })),
     created_on: now,
     modified_on: now,
   };
@@ -238,9 +313,15 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
     loadBalancers: new Map([[String(lb.id), lb]]),
     dns: new Map(dns.map((r) => [r.id, r])),
     health: new Map(),
+    dcFaults: { ...(sc.dataCenterFaults ?? {}) },
+    sessions: new Map(),
     history: [],
     stopped: false,
   };
+  const badRules = ruleProblem(lb.rules as Obj[]);
+  if (badRules) throw new Error(`cloudflare.loadBalancer.rules: ${badRules}`);
+  const badMonitor = monitorProblem(monitor);
+  if (badMonitor) throw new Error(`cloudflare.monitor: ${badMonitor}`);
   const { random_steering, default_pools, fallback_pool, steering_policy, enabled } = lb;
   recordHistory(
     state,
@@ -253,10 +334,43 @@ export function createCloudflareState(world: World, sc: CloudflareScenario): CfS
   return state;
 }
 
+/**
+ * The data centers that probe a pool, by region: `check_regions: null` is every data center (here:
+ * every region's three), `ALL_REGIONS` every region (OpenAPI `load-balancing_check_regions`).
+ */
+export function dataCenters(pool: Obj): { regions: Record<string, string[]>; everyDataCenter: boolean } {
+  const cr = pool.check_regions as string[] | null | undefined;
+  if (!cr || cr.length === 0) return { regions: REGIONS, everyDataCenter: true };
+  const codes = cr.includes('ALL_REGIONS') ? Object.keys(REGIONS) : cr.filter((c) => REGIONS[c]);
+  return { regions: Object.fromEntries(codes.map((c) => [c, REGIONS[c]])), everyDataCenter: false };
+}
+
+const majority = (up: number, of: number) => of > 0 && up * 2 > of;
+
+/**
+ * Cloudflare's verdict on one monitored origin: a region is healthy when a majority of its data centers
+ * say so, the origin when a majority of regions do; with every data center probing, a majority of data
+ * centers (cloudflare-docs `understand-basics/health-details`, `_partials/_health-check-regions.md`).
+ * No result yet: unhealthy.
+ */
+function originVerdict(state: CfState, pool: CfPool, o: Obj): boolean {
+  const h = state.health.get(pool.id)?.get(String(o.address));
+  if (!h) return false;
+  const { regions, everyDataCenter } = dataCenters(pool);
+  const up = (dc: string) => h.dcs.get(dc)?.healthy === true;
+  if (everyDataCenter) {
+    const all = Object.values(regions).flat();
+    return majority(all.filter(up).length, all.length);
+  }
+  const verdicts = Object.values(regions).map((dcs) => majority(dcs.filter(up).length, dcs.length));
+  return majority(verdicts.filter(Boolean).length, verdicts.length);
+}
+
+/** Healthy as far as routing goes: enabled, and (monitored) judged healthy; unmonitored (unknown) is routed. */
 function originHealthy(state: CfState, pool: CfPool, o: Obj): boolean {
   if (o.enabled === false) return false;
   if (!pool.monitor) return true;
-  return state.health.get(pool.id)?.get(String(o.address))?.healthy ?? false;
+  return originVerdict(state, pool, o);
 }
 
 /** A pool is healthy when enabled and at least `minimum_origins` of its origins are. */
@@ -264,6 +378,124 @@ export function poolHealthy(state: CfState, pool: CfPool): boolean {
   if (pool.enabled === false) return false;
   const healthy = pool.origins.filter((o) => originHealthy(state, pool, o)).length;
   return healthy >= Math.max(1, Number(pool.minimum_origins ?? 1));
+}
+
+/** The pool's health as the API reports it: undefined (unknown) without a monitor. */
+export function reportedHealth(state: CfState, pool: CfPool): boolean | undefined {
+  return pool.monitor ? poolHealthy(state, pool) : undefined;
+}
+
+/** One data center's view of a pool (for `pop_health`): at least `minimum_origins` origins healthy there. */
+export function dcView(state: CfState, pool: CfPool, dc: string): { healthy: boolean; origins: Obj[] } | undefined {
+  const byPool = state.health.get(pool.id);
+  const origins: Obj[] = [];
+  let up = 0;
+  let any = false;
+  for (const o of pool.origins) {
+    const d = byPool?.get(String(o.address))?.dcs.get(dc);
+    if (d) any = true;
+    const healthy = o.enabled !== false && d?.healthy === true;
+    if (healthy) up++;
+    origins.push({
+      [String(o.address)]: {
+        healthy,
+        rtt: d?.rttMs !== undefined ? `${d.rttMs.toFixed(1)}ms` : '0ms',
+        failure_reason: o.enabled === false ? 'Origin disabled' : (d?.failureReason ?? 'No health checks run yet'),
+        response_code: d?.responseCode ?? 0,
+      },
+    });
+  }
+  if (!any) return undefined;
+  return { healthy: pool.enabled !== false && up >= Math.max(1, Number(pool.minimum_origins ?? 1)), origins };
+}
+
+/**
+ * How much faster than Cloudflare's clock the sandbox runs: the monitor's `interval` (seconds of
+ * Cloudflare time) is probed every `healthIntervalMs` of real time. Session lifetimes and drain
+ * durations are scaled by the same factor.
+ */
+export function clockSpeed(state: CfState): number {
+  const monitor = [...state.monitors.values()][0];
+  const interval = Number(monitor?.interval ?? 60);
+  return Math.max(1, (interval * 1000) / Math.max(1, state.healthIntervalMs));
+}
+
+/** Monitor fields the API would refuse (interval below the Enterprise minimum of 10 s). */
+export function monitorProblem(m: Obj): string | undefined {
+  if (m.interval !== undefined && (typeof m.interval !== 'number' || m.interval < 10 || m.interval > 3600))
+    return 'interval must be between 10 and 3600 seconds (minimum 60 s Pro, 15 s Business, 10 s Enterprise)';
+  return undefined;
+}
+
+/**
+ * The subset of the Cloudflare Rules language the sandbox evaluates in load balancing rules: an empty
+ * condition (always true), `http.request.uri.path` / `http.host` with `eq`, `==`, `ne`, `contains`,
+ * `starts_with(field, "x")`, and `not`. Anything else is refused when the rule is set.
+ */
+function compileCondition(cond: string): ((req: { path: string; host: string }) => boolean) | undefined {
+  const c = cond.trim();
+  if (c === '' || c === 'true') return () => true;
+  const neg = /^not\s+(.+)$/.exec(c);
+  if (neg) {
+    const inner = compileCondition(neg[1]);
+    return inner && ((r) => !inner(r));
+  }
+  const field = (f: string) => (f === 'http.request.uri.path' ? 'path' : f === 'http.host' ? 'host' : undefined);
+  const sw = /^starts_with\(\s*(http\.request\.uri\.path|http\.host)\s*,\s*"([^"]*)"\s*\)$/.exec(c);
+  if (sw) return (r) => r[field(sw[1])!].startsWith(sw[2]);
+  const m = /^(http\.request\.uri\.path|http\.host)\s+(eq|==|ne|!=|contains)\s+"([^"]*)"$/.exec(c);
+  if (!m) return undefined;
+  const f = field(m[1])!;
+  if (m[2] === 'contains') return (r) => r[f].includes(m[3]);
+  if (m[2] === 'ne' || m[2] === '!=') return (r) => r[f] !== m[3];
+  return (r) => r[f] === m[3];
+}
+
+/** Why a rules list would be refused, or undefined. */
+export function ruleProblem(rules: unknown): string | undefined {
+  if (rules === undefined) return undefined;
+  if (!Array.isArray(rules)) return 'rules must be an array';
+  for (const r of rules as Obj[]) {
+    if (!r || typeof r !== 'object') return 'every rule must be an object';
+    if (compileCondition(String(r.condition ?? '')) === undefined)
+      return `condition ${JSON.stringify(r.condition)} is not one the sandbox evaluates (see sandbox/README.md)`;
+  }
+  return undefined;
+}
+
+const RULE_OVERRIDES = [
+  'default_pools',
+  'fallback_pool',
+  'steering_policy',
+  'random_steering',
+  'session_affinity',
+  'session_affinity_ttl',
+  'session_affinity_attributes',
+  'adaptive_routing',
+];
+
+/**
+ * The load balancer as it applies to one request: enabled rules in `priority` order, each matching
+ * rule's `overrides` merged over the configuration; a `fixed_response` answers at once; `terminates`
+ * (or a fixed response) stops the evaluation (cloudflare-docs `load-balancing/additional-options/load-balancing-rules`).
+ */
+export function applyRules(lb: Obj, req: { path: string; host: string }): { cfg: Obj; fixed?: Obj; rule?: string } {
+  const rules = ((lb.rules as Obj[] | undefined) ?? [])
+    .filter((r) => r.disabled !== true)
+    .map((r, i) => ({ r, i }))
+    .sort((a, b) => Number(a.r.priority ?? 0) - Number(b.r.priority ?? 0) || a.i - b.i);
+  const cfg: Obj = { ...lb };
+  let rule: string | undefined;
+  for (const { r } of rules) {
+    const test = compileCondition(String(r.condition ?? ''));
+    if (!test || !test(req)) continue;
+    rule = String(r.name ?? r.condition ?? '');
+    if (r.fixed_response) return { cfg, fixed: r.fixed_response as Obj, rule };
+    const o = (r.overrides ?? {}) as Obj;
+    for (const k of RULE_OVERRIDES) if (o[k] !== undefined) cfg[k] = o[k];
+    if (r.terminates === true) break;
+  }
+  return { cfg, ...(rule !== undefined ? { rule } : {}) };
 }
 
 /** Share of traffic each pool gets now (healthy pools only; the fallback pool when none is). */
@@ -306,34 +538,40 @@ function codeMatches(expected: string, status: number): boolean {
     .some((c) => (/^\dxx$/i.test(c.trim()) ? Math.floor(status / 100) === Number(c.trim()[0]) : Number(c) === status));
 }
 
-/** Probe one origin as the pool's monitor would, and update its health. */
+/** Probe one origin as the pool's monitor would, from every data center that checks the pool. */
 function probe(world: World, state: CfState, pool: CfPool, o: Obj, monitor: Obj): Promise<void> {
   const byPool = state.health.get(pool.id) ?? new Map<string, OriginHealth>();
   state.health.set(pool.id, byPool);
   const key = String(o.address);
-  const h = byPool.get(key) ?? {
-    healthy: false,
-    failureReason: 'No health checks run yet',
-    ups: 0,
-    downs: 0,
-    inFlight: false,
-  };
+  const h = byPool.get(key) ?? { dcs: new Map<string, DcHealth>(), inFlight: false };
   byPool.set(key, h);
   if (h.inFlight) return Promise.resolve();
   h.inFlight = true;
   const started = performance.now();
+  // One real request stands for every data center's probe (they reach the same Vercel edge); each
+  // data center adds its own distance, and one in `dataCenterFaults` fails on its own.
   const done = (ok: boolean, reason: string, code?: number) => {
     h.inFlight = false;
     if (state.stopped) return;
-    h.rttMs = performance.now() - started;
-    h.responseCode = code;
-    h.failureReason = reason;
-    const was = h.healthy;
-    if (ok) [h.ups, h.downs] = [h.ups + 1, 0];
-    else [h.ups, h.downs] = [0, h.downs + 1];
-    if (ok && h.ups >= Math.max(1, Number(monitor.consecutive_up ?? 1))) h.healthy = true;
-    if (!ok && h.downs >= Math.max(1, Number(monitor.consecutive_down ?? 1))) h.healthy = false;
-    if (was !== h.healthy) world.events.emit('change', 'cloudflare');
+    const rtt = performance.now() - started;
+    const was = originVerdict(state, pool, o);
+    const { regions } = dataCenters(pool);
+    let n = 0;
+    for (const dc of Object.values(regions).flat()) {
+      n++;
+      const d = h.dcs.get(dc) ?? { healthy: false, failureReason: 'No health checks run yet', ups: 0, downs: 0 };
+      h.dcs.set(dc, d);
+      const fault = state.dcFaults[dc];
+      const dcOk = ok && !fault;
+      d.rttMs = rtt + 5 + (n % 13) * 7 + Math.random() * 20;
+      d.responseCode = fault ? 0 : code;
+      d.failureReason = fault ?? reason;
+      if (dcOk) [d.ups, d.downs] = [d.ups + 1, 0];
+      else [d.ups, d.downs] = [0, d.downs + 1];
+      if (dcOk && d.ups >= Math.max(1, Number(monitor.consecutive_up ?? 1))) d.healthy = true;
+      if (!dcOk && d.downs >= Math.max(1, Number(monitor.consecutive_down ?? 1))) d.healthy = false;
+    }
+    if (was !== originVerdict(state, pool, o)) world.events.emit('change', 'cloudflare');
   };
   const target = originTarget(world, o);
   if (!target) {
@@ -396,6 +634,138 @@ export async function checkAllPools(world: World, poolId?: string): Promise<void
   await Promise.all(probes);
 }
 
+const failoverAcrossPools = (cfg: Obj) =>
+  (cfg.adaptive_routing as { failover_across_pools?: boolean } | undefined)?.failover_across_pools === true;
+
+/** Another pool's healthy origin, in failover order (`default_pools`, then the fallback pool). */
+function failoverEndpoint(
+  world: World,
+  state: CfState,
+  cfg: Obj,
+  from: string,
+): { pool: string; origin: Obj; target: { host: string; port: number } } | undefined {
+  const order = [...((cfg.default_pools as string[]) ?? []), String(cfg.fallback_pool ?? '')];
+  for (const id of order) {
+    const pool = state.pools.get(id);
+    if (!pool || id === from || !poolHealthy(state, pool)) continue;
+    const origin = pick(
+      pool.origins.filter((o) => originHealthy(state, pool, o)),
+      (o) => Number(o.weight ?? 1) || 0.000001,
+    );
+    const target = origin && originTarget(world, origin);
+    if (origin && target) return { pool: id, origin, target };
+  }
+  return undefined;
+}
+
+/** The session affinity cookie (`__cflb`): opaque to the visitor; here the endpoint and its expiry. */
+const AFFINITY_COOKIE = '__cflb';
+function encodeSession(pool: string, address: string, expires: number): string {
+  return Buffer.from(JSON.stringify([pool, address, expires])).toString('base64url');
+}
+function decodeSession(value: string | undefined): Session | undefined {
+  if (!value) return undefined;
+  try {
+    const [pool, address, expires] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
+    if (typeof pool === 'string' && typeof address === 'string' && typeof expires === 'number')
+      return { pool, address, expires };
+  } catch {
+    // not ours: a new session
+  }
+  return undefined;
+}
+function cookieValue(header: string | string[] | undefined, name: string): string | undefined {
+  for (const part of String(header ?? '').split(/;\s*/)) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i) === name) return part.slice(i + 1);
+  }
+  return undefined;
+}
+
+/**
+ * A pinned endpoint still takes its session: the session has not expired, the pool is enabled and the
+ * origin healthy ("for the duration of the cookie and as long as the endpoint remains healthy"); a
+ * disabled origin keeps its sessions only during `drain_duration` after it was disabled
+ * (cloudflare-docs `understand-basics/session-affinity.mdx`, `additional-options/planned-maintenance.mdx`).
+ */
+function pinnedEndpoint(state: CfState, cfg: Obj, session: Session | undefined): Obj | undefined {
+  if (!session || session.expires <= Date.now()) return undefined;
+  const pool = state.pools.get(session.pool);
+  if (!pool || pool.enabled === false) return undefined;
+  const origin = pool.origins.find((o) => String(o.address) === session.address);
+  if (!origin) return undefined;
+  if (origin.enabled === false) {
+    const drainMs =
+      (Number((cfg.session_affinity_attributes as Obj | undefined)?.drain_duration ?? 0) * 1000) / clockSpeed(state);
+    const since = origin.disabled_at ? Date.parse(String(origin.disabled_at)) : 0;
+    // Cloudflare stops probing a disabled origin: during the drain its sessions simply continue.
+    return drainMs > 0 && Date.now() < since + drainMs ? origin : undefined;
+  }
+  return originHealthy(state, pool, origin) ? origin : undefined;
+}
+
+/**
+ * Where one request goes: a visitor pinned by session affinity (`cookie`, `ip_cookie`: the `__cflb`
+ * cookie; `header`: a session keyed by the configured headers) to its endpoint — "session affinity
+ * takes precedence over any selected weight" — else a pool by the steering and one of its origins;
+ * a new session is set for affinity modes.
+ */
+function chooseEndpoint(
+  world: World,
+  state: CfState,
+  cfg: Obj,
+  headers: Record<string, string | string[] | undefined>,
+): { pool: string; origin?: Obj; setCookie?: string } {
+  const mode = String(cfg.session_affinity ?? 'none');
+  // Default session life: 23 h for cookie and ip_cookie, 1800 s for header (OpenAPI `session_affinity_ttl`).
+  const ttl = Number(cfg.session_affinity_ttl ?? (mode === 'header' ? 1800 : 82800));
+  const ttlMs = (ttl * 1000) / clockSpeed(state);
+  const attrs = (cfg.session_affinity_attributes ?? {}) as { headers?: string[] };
+  const headerKey =
+    mode === 'header'
+      ? (attrs.headers ?? []).map((h) => `${h}=${String(headers[h.toLowerCase()] ?? '')}`).join('&')
+      : undefined;
+  if (mode === 'cookie' || mode === 'ip_cookie') {
+    const s = decodeSession(cookieValue(headers.cookie, AFFINITY_COOKIE));
+    const origin = pinnedEndpoint(state, cfg, s);
+    if (origin) return { pool: s!.pool, origin };
+  } else if (headerKey) {
+    const s = state.sessions.get(headerKey);
+    const origin = pinnedEndpoint(state, cfg, s);
+    // Header sessions expire only after going unused for the session's life.
+    if (origin) {
+      s!.expires = Date.now() + ttlMs;
+      return { pool: s!.pool, origin };
+    }
+  }
+  const shares = effectiveShares(state, cfg);
+  const ids = Object.keys(shares);
+  // ip_cookie: "the initial origin selection is stable and based on the client's ip address".
+  const ip = String(headers['cf-connecting-ip'] ?? '127.0.0.1');
+  const seed =
+    mode === 'ip_cookie' ? crypto.createHash('sha256').update(ip).digest().readUInt32BE(0) / 2 ** 32 : undefined;
+  const poolId = (seed === undefined ? pick(ids, (id) => shares[id]) : pickAt(ids, (id) => shares[id], seed)) ?? '';
+  const pool = state.pools.get(poolId);
+  const healthy = pool ? pool.origins.filter((o) => originHealthy(state, pool, o)) : [];
+  const usable = healthy.length ? healthy : (pool?.origins.filter((o) => o.enabled !== false) ?? []);
+  const origin = pick(usable, (o) => Number(o.weight ?? 1) || 0.000001);
+  if (!origin || mode === 'none' || mode === '') return { pool: poolId, origin };
+  const expires = Date.now() + ttlMs;
+  if (headerKey) {
+    state.sessions.set(headerKey, { pool: poolId, address: String(origin.address), expires });
+    return { pool: poolId, origin };
+  }
+  const cookie = `${AFFINITY_COOKIE}=${encodeSession(poolId, String(origin.address), expires)}; Max-Age=${Math.max(1, Math.ceil(ttlMs / 1000))}; Path=/; HttpOnly`;
+  return { pool: poolId, origin, setCookie: cookie };
+}
+
+function pickAt<T>(items: T[], weight: (t: T) => number, at: number): T | undefined {
+  const total = items.reduce((a, t) => a + weight(t), 0);
+  let r = at * total;
+  for (const t of items) if ((r -= weight(t)) < 0) return t;
+  return items[0];
+}
+
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 const MAX_HITS = 50_000;
 
@@ -421,16 +791,28 @@ export async function startLb(world: World, scenario: CloudflareScenario = {}): 
       // Visitors reach the load balancer by its hostname (the sandbox's port stands in for it).
       const publicHost = lb.name === host ? host : String(lb.name);
       const proxied = lb.proxied !== false;
-      const shares = effectiveShares(state, lb);
-      const poolId = pick(Object.keys(shares), (id) => shares[id]) ?? '';
-      const pool = state.pools.get(poolId);
-      const healthy = pool ? pool.origins.filter((o) => originHealthy(state, pool, o)) : [];
-      const usable = healthy.length ? healthy : (pool?.origins.filter((o) => o.enabled !== false) ?? []);
-      const origin = pick(usable, (o) => Number(o.weight ?? 1) || 0.000001);
-      const target = origin && originTarget(world, origin);
       const ray = `${crypto.randomBytes(8).toString('hex')}-SBX`;
-      const base: LbHit = { time: 0, pool: poolId, status: 0, latencyMs: 0, path: req.path };
+      const { cfg, fixed } = applyRules(lb, { path: req.path, host });
+      const base: LbHit = { time: 0, pool: '', status: 0, latencyMs: 0, path: req.path };
       if (req.headers['x-sandbox-synthetic'] === '1') base.synthetic = true;
+      if (fixed) {
+        // A rule's fixed response: Cloudflare answers without any pool.
+        const status = Number(fixed.status_code ?? 200);
+        res.writeHead(status, {
+          'content-type': String(fixed.content_type ?? 'text/plain'),
+          server: 'cloudflare',
+          'cf-ray': ray,
+          ...(fixed.location ? { location: String(fixed.location) } : {}),
+        });
+        res.end(String(fixed.message_body ?? ''));
+        recordHit(world, { ...base, time: Date.now(), status, latencyMs: performance.now() - started });
+        return 'handled';
+      }
+      const chosen = chooseEndpoint(world, state, cfg, req.headers);
+      const poolId = chosen.pool;
+      const origin = chosen.origin;
+      const target = origin && originTarget(world, origin);
+      base.pool = poolId;
       const fail = (status: number, text: string) => {
         res.writeHead(
           status,
@@ -468,48 +850,67 @@ export async function startLb(world: World, scenario: CloudflareScenario = {}): 
       // Sandbox bookkeeping (not an HTTP header of either provider): the edge notes who served it.
       headers[SERVED_BY] = ray;
       const search = req.url.search;
-      await new Promise<void>((resolve) => {
-        const up = http.request({ ...target, agent, method: req.method, path: req.path + search, headers }, (upRes) => {
-          const out: Record<string, string | string[]> = {};
-          for (const [k, v] of Object.entries(upRes.headers)) if (!HOP.has(k) && v !== undefined) out[k] = v;
-          res.writeHead(
-            upRes.statusCode ?? 502,
-            proxied ? { ...out, server: 'cloudflare', 'cf-ray': ray, 'cf-cache-status': 'DYNAMIC' } : out,
+      let current = { pool: poolId, origin, target };
+      for (let attempt = 0; ; attempt++) {
+        const outcome = await new Promise<'done' | 'refused'>((resolve) => {
+          const up = http.request(
+            { ...current.target, agent, method: req.method, path: req.path + search, headers },
+            (upRes) => {
+              const out: Record<string, string | string[]> = {};
+              for (const [k, v] of Object.entries(upRes.headers)) if (!HOP.has(k) && v !== undefined) out[k] = v;
+              if (chosen.setCookie) out['set-cookie'] = [...[out['set-cookie'] ?? []].flat(), chosen.setCookie];
+              res.writeHead(
+                upRes.statusCode ?? 502,
+                proxied ? { ...out, server: 'cloudflare', 'cf-ray': ray, 'cf-cache-status': 'DYNAMIC' } : out,
+              );
+              upRes.pipe(res);
+              upRes.on('end', () => {
+                const served = takeServed(world, ray);
+                recordHit(world, {
+                  ...base,
+                  time: Date.now(),
+                  ...(served ? { deploymentId: served.deploymentId, version: served.version } : {}),
+                  status: upRes.statusCode ?? 0,
+                  latencyMs: performance.now() - started,
+                });
+                resolve('done');
+              });
+              upRes.on('error', () => resolve('done'));
+            },
           );
-          upRes.pipe(res);
-          upRes.on('end', () => {
-            const served = takeServed(world, ray);
-            recordHit(world, {
-              ...base,
-              time: Date.now(),
-              ...(served ? { deploymentId: served.deploymentId, version: served.version } : {}),
-              status: upRes.statusCode ?? 0,
-              latencyMs: performance.now() - started,
-            });
-            resolve();
+          up.setTimeout(100_000, () => up.destroy(new Error('timeout')));
+          // The client went away (e.g. its timeout): stop the upstream request too; nothing is recorded.
+          res.on('close', () => {
+            if (!res.writableFinished) {
+              up.destroy();
+              resolve('done');
+            }
           });
-          upRes.on('error', () => resolve());
+          up.on('error', (e) => {
+            if (res.destroyed) return resolve('done');
+            // Adaptive routing: a connection refused (521) is retried once on another pool's healthy origin.
+            if (!res.headersSent && e.message !== 'timeout' && attempt === 0 && failoverAcrossPools(cfg))
+              return resolve('refused');
+            if (!res.headersSent)
+              fail(
+                e.message === 'timeout' ? 524 : 521,
+                e.message === 'timeout' ? 'A timeout occurred' : 'Web server is down',
+              );
+            else res.destroy();
+            resolve('done');
+          });
+          up.end(req.raw);
         });
-        up.setTimeout(100_000, () => up.destroy(new Error('timeout')));
-        // The client went away (e.g. its timeout): stop the upstream request too; nothing is recorded.
-        res.on('close', () => {
-          if (!res.writableFinished) {
-            up.destroy();
-            resolve();
-          }
-        });
-        up.on('error', (e) => {
-          if (res.destroyed) return resolve();
-          if (!res.headersSent)
-            fail(
-              e.message === 'timeout' ? 524 : 521,
-              e.message === 'timeout' ? 'A timeout occurred' : 'Web server is down',
-            );
-          else res.destroy();
-          resolve();
-        });
-        up.end(req.raw);
-      });
+        if (outcome === 'done') break;
+        const alt = failoverEndpoint(world, state, cfg, current.pool);
+        if (!alt) {
+          fail(521, 'Web server is down');
+          break;
+        }
+        current = alt;
+        base.pool = alt.pool;
+        if (proxied) headers.host = hostOverride(alt.origin) ?? publicHost;
+      }
       return 'handled';
     },
   });

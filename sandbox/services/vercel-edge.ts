@@ -71,10 +71,14 @@ function protectedRequest(project: Project | undefined, d: Deployment, via: 'url
   if (!project || !mode) return false;
   if (mode === 'all') return true;
   if (mode === 'preview') return d.target !== 'production';
-  // Standard protection: deployment URLs and preview hostnames are protected, the project's own
-  // custom domains (production and slot hostnames) are public.
   if (via === 'url') return true;
-  return !project.productionDomains.includes(host) && !project.domains.includes(host);
+  // "All except custom domains": every custom domain of the project (production or preview) is public.
+  if (mode === 'all_except_custom_domains')
+    return !project.productionDomains.includes(host) && !project.domains.includes(host);
+  // Standard protection "protects all deployments except production domains"
+  // (https://vercel.com/docs/deployment-protection): preview/branch domains — the slot hostnames when
+  // they are not production domains — are protected too.
+  return !project.productionDomains.includes(host);
 }
 
 function checkBypass(project: Project, req: SandboxRequest): { ok: boolean; setCookie?: string } {

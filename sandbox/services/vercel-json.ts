@@ -205,7 +205,10 @@ export function domainJson(p: Project, name: string): Record<string, unknown> {
     verified: true,
     redirect: null,
     redirectStatusCode: null,
-    gitBranch: null,
+    // A project domain is a production domain (no git branch) or a preview domain of a git branch
+    // (https://vercel.com/docs/domains/working-with-domains/assign-domain-to-a-git-branch): the
+    // sandbox's non-production domains are branch domains named after their first label.
+    gitBranch: p.productionDomains.includes(name) ? null : labels[0],
     customEnvironmentId: null,
     createdAt: p.createdAt,
     updatedAt: p.createdAt,

@@ -56,7 +56,7 @@ export interface VercelScenario {
     name?: string;
     /** Domains that follow the production deployment (promote/rollback move them). */
     productionDomains?: string[];
-    /** Other domains of the project (slot hostnames); aliases onto them are unprotected. */
+    /** Preview (git branch) domains of the project (slot hostnames): covered by Standard Protection, moved by no promote. */
     domains?: string[];
     autoAssignCustomDomains?: boolean;
     protection?: ProtectionType | null;

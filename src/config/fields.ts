@@ -59,6 +59,7 @@ export const INPUT_NAMES = [
   'cloudflare-zone-id',
   'cloudflare-load-balancer-id',
   'cloudflare-pools',
+  'allow-session-affinity',
   'traffic-steps',
   'step-duration',
   'datadog-api-key',

@@ -106,6 +106,7 @@ export function readTraffic(r: Reader, ctx: SectionContext): Config['traffic'] {
   const zoneId = id('cloudflare-zone-id');
   const loadBalancerId = id('cloudflare-load-balancer-id');
   const pools = r.optional('cloudflare-pools', parseCloudflarePools);
+  const allowSessionAffinity = r.value('allow-session-affinity', (raw, i) => parseBoolean(raw, i, false), false);
 
   let cloudflare: CloudflareConfig | undefined;
   if (manager === 'cloudflare' && !r.failed('traffic-manager')) {
@@ -114,7 +115,15 @@ export function readTraffic(r: Reader, ctx: SectionContext): Config['traffic'] {
       r.require(name, `${what}; required with traffic-manager: cloudflare${via} (or set traffic-manager: vercel)`);
     }
     if (pools !== undefined && apiToken && accountId && zoneId && loadBalancerId) {
-      cloudflare = { apiToken, accountId, zoneId, loadBalancerId, pools, baseUrl: endpoint(r, 'CLOUDFLARE_BASE_URL') };
+      cloudflare = {
+        apiToken,
+        accountId,
+        zoneId,
+        loadBalancerId,
+        pools,
+        baseUrl: endpoint(r, 'CLOUDFLARE_BASE_URL'),
+        allowSessionAffinity,
+      };
     }
   } else if (manager === 'vercel' && Object.keys(CLOUDFLARE_INPUTS).some((name) => r.has(name))) {
     r.warnings.push('The cloudflare-* inputs are ignored with traffic-manager: vercel.');

@@ -87,6 +87,11 @@ export interface CloudflareConfig {
   pools: [string, string];
   /** `CLOUDFLARE_BASE_URL`, default https://api.cloudflare.com/client/v4 */
   baseUrl: string;
+  /**
+   * `allow-session-affinity`: a load balancer with session affinity is accepted; a restore then
+   * disables green's origins so pinned visitors leave it (README, "Affinity, rules, monitors").
+   */
+  allowSessionAffinity: boolean;
 }
 
 export interface DatadogConfig {

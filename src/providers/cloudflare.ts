@@ -38,6 +38,18 @@ export interface LoadBalancer {
   steering_policy?: string;
   random_steering?: { pool_weights?: Record<string, number>; default_weight?: number };
   session_affinity?: string;
+  /** Seconds a session lasts (Cloudflare's default 82800, 23 h). */
+  session_affinity_ttl?: number;
+  session_affinity_attributes?: { drain_duration?: number; [k: string]: unknown };
+  /** Load balancing rules: a matching rule's overrides or fixed response go around the weights. */
+  rules?: {
+    name?: string;
+    condition?: string;
+    disabled?: boolean;
+    overrides?: Record<string, unknown>;
+    fixed_response?: unknown;
+  }[];
+  adaptive_routing?: { failover_across_pools?: boolean };
   proxied?: boolean;
 }
 
@@ -67,18 +79,38 @@ export interface Pool {
   /** Cloudflare's own verdict, when it sends one. */
   healthy?: boolean;
   monitor?: string | null;
+  /** Regions the monitor probes from; `null` means every data center. */
+  check_regions?: string[] | null;
+}
+
+/** The monitor fields the switch reads. */
+export interface Monitor {
+  id: string;
+  /** Seconds between probes from each data center. */
+  interval?: number;
+  consecutive_up?: number;
 }
 
 export type PoolPatch = Partial<Pick<Pool, 'enabled' | 'origins' | 'name'>>;
 
-/** `GET …/pools/{id}/health`, folded over regions. */
+/**
+ * `GET …/pools/{id}/health`, folded over the data centers that reported (`pop_health` keys). An origin
+ * is healthy when a majority of the reporting data centers see it healthy: Cloudflare's own rule is a
+ * majority of data centers per region, then a majority of regions, but the API names data centers
+ * without their region, so the action folds over data centers (Cloudflare's rule for "All Data Centers").
+ */
 export interface PoolHealth {
-  /** At least one region reported, and every region says healthy. */
+  /** At least one data center reported, and every origin is healthy by that majority. */
   healthy: boolean;
-  /** Regions that reported (`pop_health` keys). */
+  /** Data centers that reported (`pop_health` keys). */
   regions: string[];
-  /** One entry per origin address: unhealthy if any region saw it unhealthy (with that region's reason). */
-  origins: { address: string; healthy: boolean; reason: string }[];
+  /** One entry per origin address. */
+  origins: { address: string; healthy: boolean; reason: string; healthyIn: number; reportedBy: number }[];
+  /**
+   * What each data center reported, one string per data center (rtt, code, reason): it changes with
+   * every new probe, which is how a result newer than a change is told apart (the API has no time).
+   */
+  samples: Record<string, string>;
 }
 
 interface Envelope<R> {
@@ -166,6 +198,14 @@ export class CloudflareLb {
     return this.call<Pool[]>('listPools', 'GET', this.poolPath());
   }
 
+  async getMonitor(monitorId: string): Promise<Monitor> {
+    return this.call<Monitor>(
+      'getMonitor',
+      'GET',
+      `/accounts/${enc(this.o.accountId)}/load_balancers/monitors/${enc(monitorId)}`,
+    );
+  }
+
   async getPoolHealth(poolId: string): Promise<PoolHealth> {
     const raw = await this.call<unknown>('getPoolHealth', 'GET', `${this.poolPath(poolId)}/health`);
     return parsePoolHealth(raw);
@@ -175,35 +215,56 @@ export class CloudflareLb {
 /**
  * Folds the OpenAPI `load-balancing_health_details` shape —
  * `{pop_health: {"Amsterdam, NL": {healthy, origins: [{"<address>": {healthy, failure_reason, …}}]}}}` —
- * into one verdict per pool and per origin. Anything unexpected counts as not healthy.
+ * into one verdict per origin (a majority of the reporting data centers) and per pool. Anything
+ * unexpected counts as not healthy; no data center reporting is no verdict (`healthy: false`).
  */
 export function parsePoolHealth(raw: unknown): PoolHealth {
   const pop = (raw as { pop_health?: unknown } | null)?.pop_health;
   const regions: string[] = [];
-  const origins = new Map<string, { healthy: boolean; reason: string }>();
-  let allHealthy = true;
-  if (pop && typeof pop === 'object') {
+  const samples: Record<string, string> = {};
+  const origins = new Map<string, { up: number; seen: number; reason?: string }>();
+  if (pop && typeof pop === 'object' && !Array.isArray(pop)) {
     for (const [region, r] of Object.entries(pop as Record<string, unknown>)) {
-      regions.push(region);
       const rr = (r ?? {}) as { healthy?: unknown; origins?: unknown };
-      if (rr.healthy !== true) allHealthy = false;
-      for (const entry of Array.isArray(rr.origins) ? rr.origins : []) {
+      if (!Array.isArray(rr.origins)) continue;
+      regions.push(region);
+      const parts: string[] = [];
+      for (const entry of rr.origins) {
         for (const [address, d] of Object.entries((entry ?? {}) as Record<string, unknown>)) {
-          const detail = (d ?? {}) as { healthy?: unknown; failure_reason?: unknown; response_code?: unknown };
-          const healthy = detail.healthy === true;
-          const prev = origins.get(address);
-          if (prev && !prev.healthy) continue; // the first unhealthy region's reason is kept
-          const code = detail.response_code !== undefined ? ` (HTTP ${String(detail.response_code)})` : '';
-          const reason = healthy ? 'healthy' : `${region}: ${String(detail.failure_reason ?? 'unhealthy')}${code}`;
-          origins.set(address, { healthy, reason });
+          const detail = (d ?? {}) as {
+            healthy?: unknown;
+            failure_reason?: unknown;
+            response_code?: unknown;
+            rtt?: unknown;
+          };
+          const o = origins.get(address) ?? { up: 0, seen: 0 };
+          origins.set(address, o);
+          o.seen++;
+          if (detail.healthy === true) o.up++;
+          else if (o.reason === undefined) {
+            const code = detail.response_code !== undefined ? ` (HTTP ${String(detail.response_code)})` : '';
+            o.reason = `${region}: ${String(detail.failure_reason ?? 'unhealthy')}${code}`;
+          }
+          parts.push(
+            `${address}|${String(detail.healthy)}|${String(detail.rtt)}|${String(detail.response_code)}|${String(detail.failure_reason)}`,
+          );
         }
       }
+      samples[region] = parts.join(';');
     }
   }
+  const list = [...origins].map(([address, o]) => {
+    const healthy = o.up * 2 > o.seen;
+    const reason = healthy
+      ? `healthy in ${o.up} of ${o.seen} data centers`
+      : `unhealthy in ${o.seen - o.up} of ${o.seen} data centers (${o.reason ?? 'no reason given'})`;
+    return { address, healthy, reason, healthyIn: o.up, reportedBy: o.seen };
+  });
   return {
-    healthy: regions.length > 0 && allHealthy,
+    healthy: regions.length > 0 && list.length > 0 && list.every((o) => o.healthy),
     regions,
-    origins: [...origins].map(([address, v]) => ({ address, ...v })),
+    origins: list,
+    samples,
   };
 }
 

@@ -245,7 +245,22 @@ export class VercelApi {
       lastAliasRequest: body.lastAliasRequest ?? null,
       autoAssignCustomDomains: body.autoAssignCustomDomains,
       rollingRelease: body.rollingRelease ?? undefined,
+      protection: {
+        sso: body.ssoProtection?.deploymentType ?? null,
+        password: body.passwordProtection?.deploymentType ?? null,
+      },
     };
+  }
+
+  /** The project's production domains (`production=true`: no git branch, no custom environment), names only. */
+  async listProductionDomains(projectId: string): Promise<string[]> {
+    const { body } = await this.req<{ domains?: { name: string }[] }>(
+      'listProductionDomains',
+      'GET',
+      `/v9/projects/${enc(projectId)}/domains`,
+      { query: { production: 'true', limit: '100' } },
+    );
+    return (body?.domains ?? []).map((d) => d.name.toLowerCase());
   }
 
   /**

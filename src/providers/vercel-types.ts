@@ -55,6 +55,11 @@ export interface VercelProject {
   autoAssignCustomDomains?: boolean;
   /** Present (non-null) when a rolling release is configured: promote then answers 202 (queued). */
   rollingRelease?: unknown;
+  /**
+   * Deployment Protection as the project has it: `ssoProtection.deploymentType` / `passwordProtection.deploymentType`
+   * (`all`, `preview`, `prod_deployment_urls_and_all_previews`, `all_except_custom_domains`), `null` when off.
+   */
+  protection?: { sso: string | null; password: string | null };
 }
 
 export interface VercelAlias {
@@ -137,6 +142,8 @@ export interface RawProject {
   lastAliasRequest?: AliasRequest | null;
   autoAssignCustomDomains?: boolean;
   rollingRelease?: unknown;
+  ssoProtection?: { deploymentType?: string } | null;
+  passwordProtection?: { deploymentType?: string } | null;
 }
 
 export interface RawEnv {

@@ -12,6 +12,7 @@ import { STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, StepOutcome } from '../pipeline/types.js';
 import { codeSpan, escapeCell, table } from '../surfaces/markdown.js';
 import { describeProduction, type SlotsView } from '../traffic/index.js';
+import { checkWorld } from '../traffic/world.js';
 import { formatRatio } from '../analysis/format.js';
 import { formatMs } from '../text.js';
 import { errorMessage } from '../text.js';
@@ -186,10 +187,14 @@ export function planMarkdown(config: Config, p: { blue?: { id: string }; slots?:
 
 async function run(ctx: RunContext): Promise<StepOutcome> {
   const { config } = ctx;
-  const [prod, queries] = await Promise.all([readProduction(ctx), readQueries(ctx)]);
+  const [prod, world, queries] = await Promise.all([
+    readProduction(ctx),
+    checkWorld(config, ctx.providers),
+    readQueries(ctx),
+  ]);
   const schedule = weightSchedule(config);
   const last = schedule.at(-1)!;
-  const checks = [...prod.rows, ...queries];
+  const checks = [...prod.rows, ...world, ...queries];
   const total = last.atMs + last.holdMs;
   const greenWhere = prod.slots ? ` on ${prod.slots.hostnames[prod.slots.idlePool]}` : '';
   const reason =

@@ -16,6 +16,7 @@ import { gatherPreflight, readProtection, type PreflightFacts, type PreflightGit
 import { isGo, renderPreflightSection, verdictReason } from './preflight/report.js';
 import { evaluateReviews, isApproved, tallyReviews } from './preflight/reviews.js';
 import { evaluateSecurity } from './preflight/security.js';
+import { checkWorld } from '../traffic/world.js';
 
 /** The policy for the CI check: the named checks, minus this job's own run. */
 export function checksPolicy(config: Config): ChecksPolicy {
@@ -115,6 +116,9 @@ async function run(ctx: RunContext): Promise<StepOutcome> {
   });
   await addBaseProtection(gh, facts, config, signal);
   const checks = evaluatePreflight(facts, config);
+  // The traffic set-up (load balancer, pools, slot domains) is judged before anything moves; `mode:
+  // plan` shows the same rows in its own step, so a plan still reads production when they fail.
+  if (config.mode === 'deploy') checks.push(...(await checkWorld(config, ctx.providers)));
   const pull = facts.pull.ok ? facts.pull.value : null;
   if (pull) ctx.update({ pullNumber: pull.number });
 

@@ -5,7 +5,7 @@
  * throughout, so going back is one PATCH of the recorded weights.
  */
 import type { DeploymentRef, Logger, TrafficSnapshot } from '../pipeline/types.js';
-import type { CloudflareLb, LoadBalancer } from '../providers/cloudflare.js';
+import type { CloudflareLb, LoadBalancer, PoolHealth } from '../providers/cloudflare.js';
 import { ProviderError } from '../providers/http.js';
 import type { VercelApi } from '../providers/vercel-api.js';
 import {
@@ -31,7 +31,10 @@ import { checkAttribution, verifyConfigured, type VerifyOptions } from './verify
 import { sleep } from '../text.js';
 
 export interface CloudflareManagerDeps {
-  lb: Pick<CloudflareLb, 'getLoadBalancer' | 'patchLoadBalancer' | 'getPool' | 'getPoolHealth'>;
+  lb: Pick<
+    CloudflareLb,
+    'getLoadBalancer' | 'patchLoadBalancer' | 'getPool' | 'patchPool' | 'getPoolHealth' | 'getMonitor'
+  >;
   vercel: Pick<VercelApi, 'getAlias' | 'assignAlias' | 'getDeployment' | 'getProject'>;
   /** The Vercel project, for its production deployment (plan reports it beside the slots). */
   projectId: string;
@@ -115,27 +118,67 @@ export class CloudflareTrafficManager implements TrafficManager {
       await this.d.vercel.assignAlias(deployment.id, hostname);
       what = `assigned ${hostname} to ${label} (${deployment.id})${current ? `, moving it off ${current}` : ''}`;
     }
-    this.d.log.info(`Idle slot ${idle}: ${what}; waiting for Cloudflare to report the pool healthy`);
+    // A restore under session affinity leaves the slot's origins disabled (drained): enable them now
+    // that the slot holds the deployment to stage. Cloudflare probes only enabled origins.
+    if (await this.setOriginsEnabled(idle, true)) what += `; enabled the origins of pool ${idle}`;
+    this.d.log.info(`Idle slot ${idle}: ${what}; waiting for a Cloudflare health result newer than the change`);
     await this.waitHealthy(idle);
     return `${what}; pool ${idle} is healthy`;
   }
 
+  /** Enable or disable every origin of a pool (endpoint drain); true when something changed. */
+  private async setOriginsEnabled(pool: string, enabled: boolean): Promise<boolean> {
+    const view = await this.d.lb.getPool(pool);
+    if (view.origins.every((o) => (o.enabled !== false) === enabled)) return false;
+    const after = await this.d.lb.patchPool(pool, { origins: view.origins.map((o) => ({ ...o, enabled })) });
+    if (!after.origins.every((o) => (o.enabled !== false) === enabled)) {
+      throw new Error(`Cloudflare did not ${enabled ? 'enable' : 'disable'} the origins of pool ${pool}`);
+    }
+    this.d.log.info(`${enabled ? 'Enabled' : 'Disabled (drained)'} the origins of Cloudflare pool ${pool}`);
+    return true;
+  }
+
   /**
-   * Poll the pool's health until every reporting region says healthy, or the timeout passes.
-   * Cloudflare's verdict can lag an alias change by one monitor interval; that is why green's own
-   * health check passed before (deploy step), and why routing is verified after the first step.
+   * Wait until Cloudflare judges the pool healthy on a result newer than the change just made. The
+   * health API carries no time, so a data center's result counts as new once what it reports has
+   * changed twice since the change (the first change may come from a probe sent before it), or once
+   * two monitor intervals have passed. The origin must then be healthy in a majority of the data
+   * centers that report. A pool without a monitor has unknown health: refused.
    */
   private async waitHealthy(pool: string): Promise<void> {
-    const deadline = Date.now() + this.d.healthTimeoutMs;
-    let last = 'no region has reported yet';
+    const started = Date.now();
+    const deadline = started + this.d.healthTimeoutMs;
+    const view = await this.d.lb.getPool(pool);
+    if (!view.monitor) {
+      throw new Error(
+        `Cloudflare pool ${pool} has no monitor: its health is unknown, so nothing says the slot answers (attach a monitor to the pool)`,
+      );
+    }
+    const monitor = await this.d.lb.getMonitor(view.monitor);
+    const intervalMs = Math.max(1, Number(monitor.interval ?? 60)) * 1000;
+    const baseline = (await this.d.lb.getPoolHealth(pool)).samples;
+    const changes = new Map<string, { last: string; count: number }>();
+    for (const [dc, sample] of Object.entries(baseline)) changes.set(dc, { last: sample, count: 0 });
+    let last = 'no data center has reported yet';
     for (;;) {
       const h = await this.d.lb.getPoolHealth(pool);
-      if (h.healthy) return;
-      const bad = h.origins.filter((o) => !o.healthy).map((o) => `${o.address}: ${o.reason}`);
-      last = h.regions.length === 0 ? 'no region has reported yet' : bad.join('; ') || 'a region reports it unhealthy';
+      for (const [dc, sample] of Object.entries(h.samples)) {
+        const c = changes.get(dc);
+        if (!c) changes.set(dc, { last: sample, count: 1 });
+        else if (c.last !== sample) [c.last, c.count] = [sample, c.count + 1];
+      }
+      const allFresh = Date.now() - started >= 2 * intervalMs;
+      const fresh = new Set([...changes].filter(([, c]) => allFresh || c.count >= 2).map(([dc]) => dc));
+      let verdict = freshVerdict(h, fresh);
+      // The pool's own verdict, when Cloudflare sends one, may only make it stricter: Cloudflare judges
+      // by region, which the data center names of the health API do not tell.
+      if (verdict.healthy && (await this.d.lb.getPool(pool)).healthy === false)
+        verdict = { healthy: false, why: `Cloudflare reports pool ${pool} unhealthy` };
+      if (verdict.healthy) return;
+      last = verdict.why;
       if (Date.now() >= deadline) {
         throw new Error(
-          `Cloudflare pool ${pool} did not become healthy within ${Math.round(this.d.healthTimeoutMs / 1000)} s (${last})`,
+          `Cloudflare pool ${pool} did not become healthy within ${Math.round(this.d.healthTimeoutMs / 1000)} s (${last}; monitor interval ${intervalMs / 1000} s)`,
         );
       }
       await sleep(Math.min(this.d.healthIntervalMs ?? 2000, Math.max(0, deadline - Date.now())), this.d.signal);
@@ -164,9 +207,11 @@ export class CloudflareTrafficManager implements TrafficManager {
     const snap = asCloudflare(snapshot);
     const { lb, vercel, log } = this.d;
     const done: string[] = [];
+    const balancer = await lb.getLoadBalancer();
+    const pinned = affinityOn(balancer);
     // The weights first: that is what takes production off green, in one call — made only when
     // the load balancer differs from the record, so a second restore changes nothing.
-    if (!matchesSnapshot(await lb.getLoadBalancer(), snap)) {
+    if (!matchesSnapshot(balancer, snap)) {
       const after: LoadBalancer = await lb.patchLoadBalancer(restorePatch(snap));
       if (!matchesSnapshot(after, snap) && !matchesSnapshot(await lb.getLoadBalancer(), snap)) {
         throw new Error(`Cloudflare did not take the recorded state of load balancer ${snap.loadBalancerId} back`);
@@ -174,10 +219,23 @@ export class CloudflareTrafficManager implements TrafficManager {
       done.push(`load balancer ${snap.loadBalancerId} back to its recorded weights (${snap.livePool} live)`);
       log.info(`Restored load balancer ${snap.loadBalancerId} to its recorded state (${reason})`);
     }
+    // With session affinity, weights do not move visitors pinned to green: disable (drain) green's
+    // origins so Cloudflare sends them elsewhere.
+    const idle = idleOf(snap);
+    if (pinned && (await this.setOriginsEnabled(idle, false))) {
+      const drain = balancer.session_affinity_attributes?.drain_duration ?? 0;
+      done.push(
+        `origins of pool ${idle} disabled so visitors pinned to it (session affinity ${balancer.session_affinity}) leave it` +
+          (drain > 0 ? ` after the drain duration of ${drain} s` : ''),
+      );
+    }
     // Then the hostnames: the live slot must reach blue (a deploy never moves it; if something did,
-    // production depends on it); the idle slot goes back to what it pointed at, best effort.
-    for (const pool of [snap.livePool, idleOf(snap)]) {
-      const slot = snap.slots[pool]!;
+    // production depends on it); the idle slot goes back to what it pointed at, best effort — but with
+    // session affinity it may still hold pinned visitors, so it goes to blue, never to an older release.
+    const blueId = snap.slots[snap.livePool]?.deploymentId;
+    for (const pool of [snap.livePool, idle]) {
+      const recorded = snap.slots[pool]!;
+      const slot = pinned && pool === idle && blueId ? { ...recorded, deploymentId: blueId } : recorded;
       if (!slot.deploymentId) continue;
       try {
         const now = (await vercel.getAlias(slot.hostname))?.deploymentId;
@@ -222,7 +280,11 @@ export class CloudflareTrafficManager implements TrafficManager {
     if (snap.slots[idle]?.deploymentId !== target.id)
       staged = `${await this.stageOnIdle(target, snap, 'the rollback target')}; `;
     await this.setGreenShare(100, target, snap);
-    return `${staged}pool ${idle} with ${target.id} has all of production (${reason})`;
+    // Visitors pinned by session affinity to the slot left behind stay there whatever the weights.
+    let drained = '';
+    if (affinityOn(await this.d.lb.getLoadBalancer()) && (await this.setOriginsEnabled(snap.livePool, false)))
+      drained = `; origins of pool ${snap.livePool} disabled so visitors pinned to it leave it`;
+    return `${staged}pool ${idle} with ${target.id} has all of production${drained} (${reason})`;
   }
 
   async describeProduction(): Promise<ProductionView> {
@@ -262,6 +324,41 @@ export class CloudflareTrafficManager implements TrafficManager {
       what: `fallback pool is now green's ${greenPool}; blue's pool ${bluePool} keeps weight 0 and ${host} stays on ${blue?.id ?? 'blue'} for rollback`,
     };
   }
+}
+
+/** Session affinity pins visitors to an endpoint whatever the weights (`none` and "" are off). */
+export function affinityOn(lb: Pick<LoadBalancer, 'session_affinity'>): boolean {
+  return !!lb.session_affinity && lb.session_affinity !== 'none';
+}
+
+/**
+ * The pool's verdict from the data centers whose result is newer than the change (`fresh`): every
+ * origin healthy in a majority of the data centers that report. Pure.
+ */
+export function freshVerdict(h: PoolHealth, fresh: ReadonlySet<string>): { healthy: boolean; why: string } {
+  if (h.regions.length === 0) return { healthy: false, why: 'no data center has reported yet' };
+  const byOrigin = new Map<string, { up: number; seen: number }>();
+  for (const [dc, sample] of Object.entries(h.samples)) {
+    for (const part of sample.split(';').filter(Boolean)) {
+      const [address, healthy] = part.split('|');
+      const o = byOrigin.get(address!) ?? { up: 0, seen: 0 };
+      byOrigin.set(address!, o);
+      o.seen++;
+      if (fresh.has(dc) && healthy === 'true') o.up++;
+    }
+  }
+  if (byOrigin.size === 0) return { healthy: false, why: 'no origin has been checked yet' };
+  const bad = [...byOrigin].filter(([, o]) => o.up * 2 <= o.seen);
+  if (bad.length === 0) return { healthy: true, why: 'healthy' };
+  const stale = h.regions.length - fresh.size;
+  const reasons = bad.map(([address, o]) => {
+    const r = h.origins.find((x) => x.address === address);
+    return `${address}: healthy on a new result in ${o.up} of ${o.seen} data centers${r && !r.healthy ? ` (${r.reason})` : ''}`;
+  });
+  return {
+    healthy: false,
+    why: `${reasons.join('; ')}${stale > 0 ? `; ${stale} data centers have no result newer than the change yet` : ''}`,
+  };
 }
 
 function message(err: unknown): string {

@@ -37,6 +37,7 @@ const LITERAL_DEFAULTS: Record<string, string> = {
   'backup-prefix': 'production-deploy/{repo}/{environment}/',
   'working-directory': '.',
   prebuilt: 'false',
+  'allow-session-affinity': 'false',
   'health-check-path': '/',
   'version-header': 'x-app-version',
   'smoke-samples': '5',

@@ -139,38 +139,52 @@ describe('CloudflareLb', () => {
     expect(await cf.getPoolHealth('green')).toEqual({
       healthy: true,
       regions: ['Amsterdam, NL'],
-      origins: [{ address: 'green.example.com', healthy: true, reason: 'healthy' }],
+      origins: [
+        {
+          address: 'green.example.com',
+          healthy: true,
+          reason: 'healthy in 1 of 1 data centers',
+          healthyIn: 1,
+          reportedBy: 1,
+        },
+      ],
+      samples: { 'Amsterdam, NL': 'green.example.com|true|12.1ms|200|No failures' },
     });
   });
 });
 
 describe('parsePoolHealth', () => {
-  it('an origin unhealthy in any region is unhealthy, with that region and reason', () => {
-    const h = parsePoolHealth({
-      pop_health: {
-        'Amsterdam, NL': {
-          healthy: true,
-          origins: [{ '10.0.0.1': { healthy: true } }, { '10.0.0.2': { healthy: true } }],
+  it('an origin is healthy in a majority of the data centers that report, not in every one', () => {
+    const dc = (a: boolean, b: boolean) => ({
+      healthy: a && b,
+      origins: [
+        {
+          '10.0.0.1': a
+            ? { healthy: true }
+            : { healthy: false, failure_reason: 'HTTP timeout occurred', response_code: 0 },
         },
-        'Tokyo, JP': {
-          healthy: false,
-          origins: [
-            { '10.0.0.1': { healthy: false, failure_reason: 'HTTP timeout occurred', response_code: 0 } },
-            { '10.0.0.2': { healthy: true } },
-          ],
-        },
-      },
+        { '10.0.0.2': { healthy: b } },
+      ],
     });
-    expect(h.healthy).toBe(false);
-    expect(h.regions).toEqual(['Amsterdam, NL', 'Tokyo, JP']);
-    expect(h.origins).toEqual([
-      { address: '10.0.0.1', healthy: false, reason: 'Tokyo, JP: HTTP timeout occurred (HTTP 0)' },
-      { address: '10.0.0.2', healthy: true, reason: 'healthy' },
+    const h = parsePoolHealth({
+      pop_health: { 'Amsterdam, NL': dc(true, true), 'Tokyo, JP': dc(false, true), 'Paris, FR': dc(true, true) },
+    });
+    expect(h.healthy).toBe(true);
+    expect(h.regions).toEqual(['Amsterdam, NL', 'Tokyo, JP', 'Paris, FR']);
+    expect(h.origins.map((o) => [o.address, o.healthy, o.healthyIn, o.reportedBy])).toEqual([
+      ['10.0.0.1', true, 2, 3],
+      ['10.0.0.2', true, 3, 3],
     ]);
+    const split = parsePoolHealth({ pop_health: { 'Amsterdam, NL': dc(true, true), 'Tokyo, JP': dc(false, true) } });
+    expect(split.healthy).toBe(false);
+    expect(split.origins[0]).toMatchObject({
+      healthy: false,
+      reason: 'unhealthy in 1 of 2 data centers (Tokyo, JP: HTTP timeout occurred (HTTP 0))',
+    });
   });
 
   it('no data, or the SDK-typed shape, is not healthy', () => {
-    expect(parsePoolHealth({ pool_id: 'x' })).toEqual({ healthy: false, regions: [], origins: [] });
+    expect(parsePoolHealth({ pool_id: 'x' })).toEqual({ healthy: false, regions: [], origins: [], samples: {} });
     expect(parsePoolHealth(null).healthy).toBe(false);
     expect(
       parsePoolHealth({ pop_health: { healthy: true, origins: [{ ip: '1.2.3.4', healthy: true }] } }).healthy,

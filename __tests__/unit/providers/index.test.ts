@@ -60,6 +60,7 @@ describe('createProviders', () => {
               zoneId: 'z',
               loadBalancerId: 'l',
               pools: ['p1', 'p2'],
+              allowSessionAffinity: false,
               baseUrl: url,
             },
           },

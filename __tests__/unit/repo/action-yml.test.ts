@@ -51,6 +51,7 @@ const INTERFACE_INPUTS: Record<string, string | null> = {
   'cloudflare-zone-id': null,
   'cloudflare-load-balancer-id': null,
   'cloudflare-pools': null,
+  'allow-session-affinity': 'false',
   'traffic-steps': null, // 100, or 10,50,100 for canary
   'step-duration': '2m',
   'datadog-api-key': null,
