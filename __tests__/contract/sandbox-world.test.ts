@@ -144,7 +144,15 @@ describe('Cloudflare load balancing rules and adaptive routing', () => {
       scenario: scenarioFrom({
         name: 'rules',
         cloudflare: {
-          pools: [{ name: 'blue' }, { name: 'green' }, { name: 'dead', address: '127.0.0.1:1', monitored: false }],
+          pools: [
+            { name: 'blue' },
+            { name: 'green' },
+            {
+              name: 'dead',
+              origins: [{ address: '127.0.0.1:1', header: { Host: ['dead.example.com'] } }],
+              monitored: false,
+            },
+          ],
           loadBalancer: {
             default_pools: ['blue', 'green'],
             rules: [
@@ -208,7 +216,11 @@ describe('Cloudflare pool health by data center and region', () => {
           pools: [
             { name: 'blue' },
             { name: 'green' },
-            { name: 'regional', host: 'blue.example.com', check_regions: ['WEU', 'ENAM', 'WNAM'] },
+            {
+              name: 'regional',
+              origins: [{ header: { Host: ['blue.example.com'] } }],
+              check_regions: ['WEU', 'ENAM', 'WNAM'],
+            },
             { name: 'bare', monitored: false },
           ],
           dataCenterFaults: {
