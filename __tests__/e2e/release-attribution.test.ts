@@ -137,7 +137,8 @@ describe('origins without a Host override', () => {
 
   it('are refused before anything moves, naming header.Host', () => {
     expect(run.code).not.toBe(0);
-    expect(run.outputs.status).toBe('failed');
+    // Pre-flight's world check reads the pools first: a no-go, before any step that could move traffic.
+    expect(run.outputs.status).toBe('no-go');
     expect(refusal(run)).toContain('header.Host');
     expect(run.report!.state.trafficBefore).toBeUndefined();
     expect(moves(sb)).toEqual([]);
@@ -154,7 +155,8 @@ describe('a DNS-only load balancer', () => {
 
   it('is refused before anything moves, naming proxied', () => {
     expect(run.code).not.toBe(0);
-    expect(run.outputs.status).toBe('failed');
+    // Pre-flight's world check reads the load balancer first: a no-go, before anything could move.
+    expect(run.outputs.status).toBe('no-go');
     expect(refusal(run)).toMatch(/proxied/);
     expect(run.report!.state.trafficBefore).toBeUndefined();
     expect(moves(sb)).toEqual([]);
