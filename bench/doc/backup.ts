@@ -51,7 +51,8 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
         `${fmtMB(a.peakRss - base)}. ${parts ? `The adapter alone, in a process of its own — ${parts}. ` : ''}` +
         'The upload fills one preallocated buffer per part (chunks are copied in, never concatenated) and reuses `queueSize + 1` of them, ' +
         'so its part buffers are `partSize × (queueSize + 1)` whatever the length; what it adds beyond them is the AWS SDK, loaded on the ' +
-        'first S3 call, and the stream’s chunks (64 KiB each from the pipe), freed at the garbage collector’s pace. ' +
+        'first S3 call, and the stream’s spent chunks (a new 64 KiB buffer per pipe read), which V8 frees only when a collection runs: ' +
+        'the upload asks for a young-generation collection every 8 MiB read (`chunkCollector`, src/providers/multipart.ts). ' +
         (a.peakRss > 150 * MB
           ? 'To close it: hold less before the first byte (the bundle evaluated whole at start, benchmark 5), or fewer or smaller parts in flight.'
           : ''),
