@@ -1,6 +1,6 @@
 /**
  * Benchmark 3, backup streaming: `backup-command` output of each size streamed to the sandbox's S3 by
- * the bundled action (its real prepare step: BackupStore over @aws-sdk/lib-storage), and the same
+ * the bundled action (its real prepare step: BackupStore's own multipart loop over @aws-sdk/client-s3), and the same
  * generated stream piped into `aws s3 cp - s3://…` against the same server. Throughput is measured the
  * same way for both: from the generator's start to the moment the object is complete (the sandbox's
  * S3 log); peak RSS of the uploading process from /proc/<pid>/status (VmHWM). At the headline size the
@@ -33,6 +33,8 @@ import {
   deleteKeys,
   prepareAdapter,
   removeAdapter,
+  type UploadFacts,
+  uploadFacts,
 } from './lib/uploaders.ts';
 
 export type { UploadRun };
@@ -58,9 +60,12 @@ export interface BackupResult {
   slope: { action?: number; awsCli?: number };
   /** The sizes the slope is fitted over: those of 256 MiB and more when there are two, else all. */
   slopeSizes: number[];
+  /** The upload's settings and part-size schedule (POLICIES.s3, src/providers/multipart.ts). */
+  facts?: UploadFacts;
 }
 
-const ADAPTER_PARTS = [8 * MiB, 5 * MiB];
+/** The adapter alone at the headline size, at the policy's first part size (POLICIES.s3.partSize). */
+const ADAPTER_PARTS = [8 * MiB];
 const STEADY_BYTES = 256 * MiB;
 
 function backupScenario() {
@@ -188,6 +193,11 @@ export async function benchBackup(o: BackupOptions, log: (line: string) => void)
   try {
     const generatorBytesPerSec = await generatorRate(sizes[0]!);
     await prepareAdapter();
+    const facts = await uploadFacts();
+    log(
+      `  parts: ${fmtSize(facts.schedule.first)} for ${facts.schedule.step} parts, then doubling every ${facts.schedule.step} up to ` +
+        `${fmtSize(facts.schedule.cap)}; ${facts.queueSize} in flight; a stream of unknown length reaches ${fmtSize(facts.reachBytes)}`,
+    );
     const { runs, kept } = await measureSizes(o, { sizes, tmp, aws, dropped, headline }, log);
     if (kept.length === 0) throw new Error('no backup size could be measured');
     // Below 256 MiB an upload has too few parts to reach its steady state: fit over the larger sizes.
@@ -209,6 +219,7 @@ export async function benchBackup(o: BackupOptions, log: (line: string) => void)
       headline: kept.includes(headline) ? headline : kept[kept.length - 1]!,
       slope: { action: slopeOf('action'), awsCli: aws ? slopeOf('aws-cli') : undefined },
       slopeSizes,
+      facts,
     };
   } finally {
     removeAdapter();

@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the five benchmarks of docs/benchmarks.md against the sandbox on this machine, one after
+ * `npm run bench`: the six benchmarks of docs/benchmarks.md against the sandbox on this machine, one after
  * another (never in parallel: they share the CPU with what they measure), then the table of figures.
  * Results go to bench/results/ (JSON); `--write-doc` writes docs/benchmarks.md from them.
  *
@@ -19,6 +19,7 @@ import { RESULTS_DIR, distDir } from './lib/paths.ts';
 import { loadAverage } from './lib/proc.ts';
 import { findAwsCli } from './lib/backup-tools.ts';
 import { benchPipeline, type PipelineResult } from './pipeline.ts';
+import { benchRollback } from './rollback.ts';
 import { benchStartup } from './startup.ts';
 
 /** What bench/results/latest.json holds: enough to rewrite the doc without running again. */
@@ -132,6 +133,9 @@ async function main(): Promise<number> {
       },
       log,
     );
+  });
+  await step(6, 'time back to safety (mode: rollback)', async () => {
+    results.rollback = await benchRollback({ dist, runs: args.runs, latencyMs: args.latencyMs, trafficRate: 50 }, log);
   });
 
   const saved: SavedRun = {

@@ -1,6 +1,7 @@
 /**
  * S3 (real s3rver behind the sandbox's logging/faulting proxy) with the official clients:
- * @aws-sdk/client-s3 + @aws-sdk/lib-storage, and the AWS CLI where installed.
+ * @aws-sdk/client-s3 + @aws-sdk/lib-storage, the AWS CLI where installed, and the action's own
+ * multipart loop (BackupStore) through the same proxy.
  */
 import { execFile } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -11,6 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioFrom } from '../../sandbox/core/scenario.ts';
 import { makeWorld } from '../../sandbox/contract/testing.ts';
+import { BackupStore } from '../../src/providers/s3.ts';
 import { type RunningS3, startS3 } from '../../sandbox/services/s3.ts';
 
 const run = promisify(execFile);
@@ -96,6 +98,59 @@ describe('S3 through the sandbox proxy', () => {
     } finally {
       world.traffic.faults = [];
     }
+  });
+
+  it("the action's multipart loop: a part answered 503 SlowDown is sent again whole, and the object is byte for byte", async () => {
+    const MiB = 1024 * 1024;
+    const key = 'production-deploy/test/store.dump';
+    const size = 12 * MiB + 321; // three parts of 5 MiB, 5 MiB and the rest
+    const data = crypto.randomBytes(size);
+    const sha256 = crypto.createHash('sha256').update(data).digest('hex');
+    const store = new BackupStore({
+      region: scenario.s3.region,
+      endpoint: s3.service.url,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      requestTimeoutMs: 30_000,
+      connectionTimeoutMs: 5_000,
+      maxAttempts: 3,
+      partSize: 5 * MiB,
+      queueSize: 2,
+    });
+    world.traffic.faults = [
+      {
+        service: 's3',
+        method: 'PUT',
+        path: `/${bucket}/${key}`,
+        after: 1,
+        times: 1,
+        status: 503,
+        headers: { 'content-type': 'application/xml' },
+        body: '<?xml version="1.0" encoding="UTF-8"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>',
+      },
+    ];
+    const before = world.traffic.requests.length;
+    try {
+      const chunks = [];
+      for (let i = 0; i < size; i += 64 * 1024) chunks.push(data.subarray(i, i + 64 * 1024));
+      const res = await store.streamUpload({ bucket, key, body: Readable.from(chunks) });
+      expect(res).toMatchObject({ size, sha256 });
+    } finally {
+      world.traffic.faults = [];
+      store.client.destroy();
+    }
+    const parts = world.traffic.requests
+      .slice(before)
+      .filter((r) => r.service === 's3' && r.method === 'PUT' && r.query.partNumber);
+    const refused = parts.find((p) => p.status === 503)!;
+    expect(refused).toBeDefined();
+    expect(parts.filter((p) => p.query.partNumber === refused.query.partNumber).map((p) => p.status)).toEqual([
+      503, 200,
+    ]);
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const back = Buffer.from(await got.Body!.transformToByteArray());
+    expect(crypto.createHash('sha256').update(back).digest('hex')).toBe(sha256);
+    const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    expect(head.Metadata).toMatchObject({ sha256, size: String(size) });
   });
 
   it('the AWS CLI lists the backup bucket', async (ctx) => {

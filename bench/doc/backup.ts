@@ -31,13 +31,8 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
         `The sandbox’s S3 (s3rver behind a logging proxy, both in the benchmark’s own Node process) used up to ${Math.round(server)} % of a core ` +
         `while they uploaded, the action ${Math.round(client(a))} % and the CLI ${Math.round(client(c))} %; the generator alone makes ` +
         `${fmtRate(b.generatorBytesPerSec)}. ${pace} ` +
-        `The adapter keeps 2 parts in flight by default (${code('queueSize')} in ${code('src/providers/s3.ts')}), the CLI 10 ` +
-        `(its ${code('max_concurrent_requests')}); against a distant S3 with real latency, parts in flight matter more than on loopback.` +
-        (a.bytesPerSec < c.bytesPerSec
-          ? ' To close it: keep more parts in flight — 4 parts of 5 MiB hold about what 2 of 8 MiB hold (the adapter runs above ' +
-            'show the part size’s effect on memory and speed), so `queueSize: 4` with `partSize: 5 MiB` in `createProviders` ' +
-            '(`src/providers/index.ts`, POLICIES.s3) raises concurrency without raising the peak.'
-          : ''),
+        `The action keeps ${b.facts?.queueSize ?? '?'} parts in flight (${code('queueSize')} in POLICIES.s3, ${code('src/providers/index.ts')}), the CLI 10 ` +
+        `(its ${code('max_concurrent_requests')}); against a distant S3 with real latency, parts in flight matter more than on loopback.`,
     );
   }
   if (a) {
@@ -54,12 +49,23 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
       `**Peak RSS ${fmtMB(a.peakRss)}** at ${fmtSize(b.headline)}: ${fmtMB(base)} was held before the first byte (the bundle, evaluated ` +
         `whole at start, and the earlier steps${emptyRss ? `; an empty Node process holds ${fmtMB(emptyRss)}` : ''}) and the upload added ` +
         `${fmtMB(a.peakRss - base)}. ${parts ? `The adapter alone, in a process of its own — ${parts}. ` : ''}` +
-        'The upload holds several times its part size: lib-storage gathers each part from the stream’s chunks and concatenates them ' +
-        '(two copies of the part being filled), keeps `queueSize` parts in flight, and freed buffers go back to the allocator — not to ' +
-        'the OS — at the garbage collector’s pace, so the resident set sits above the buffers actually in use. ' +
-        `To close it: ${a.peakRss > 150 * MB ? 'a smaller part (5 MiB, the S3 minimum) trims the upload’s share; ' : ''}` +
-        'loading the AWS SDK, Vercel client and Slack only when the step that needs them runs lowers what is held before the backup (benchmark 5); ' +
-        'an uploader that fills one preallocated part buffer at a time instead of concatenating chunks would hold about `partSize × (queueSize + 1)`.',
+        'The upload fills one preallocated buffer per part (chunks are copied in, never concatenated) and reuses `queueSize + 1` of them, ' +
+        'so its part buffers are `partSize × (queueSize + 1)` whatever the length; what it adds beyond them is the AWS SDK, loaded on the ' +
+        'first S3 call, and the stream’s spent chunks (a new 64 KiB buffer per pipe read), which V8 frees only when a collection runs: ' +
+        'the upload asks for a young-generation collection every 8 MiB read (`chunkCollector`, src/providers/multipart.ts). ' +
+        (a.peakRss > 150 * MB
+          ? 'To close it: hold less before the first byte (the bundle evaluated whole at start, benchmark 5), or fewer or smaller parts in flight.'
+          : ''),
+    );
+  }
+  if (b.facts) {
+    const f = b.facts;
+    out.push(
+      `**Largest backup of unknown length**: ${fmtSize(f.reachBytes)}. Parts are ${fmtSize(f.schedule.first)} for the first ${f.schedule.step} ` +
+        `(${fmtSize(f.schedule.first * f.schedule.step)}), then double every ${f.schedule.step} parts up to ${fmtSize(f.schedule.cap)}: the largest ` +
+        `step at which 10,000 parts still reach S3’s 5 TiB (src/providers/multipart.ts). Backups up to ${fmtSize(f.schedule.first * f.schedule.step)} ` +
+        'use the first part size only, so their memory is that of a 1 GiB one; beyond, parts in flight shrink as parts grow (the bytes in flight ' +
+        `stay within ${f.queueSize} first-size parts), and the largest backups hold one ${fmtSize(f.schedule.cap)} part in flight and one filling.`,
     );
   }
   if (b.slope.action !== undefined) {
@@ -98,12 +104,12 @@ export function backupSection(b: BackupResult, emptyRss?: number): string {
     '## 3. Backup streaming',
     `A ${code('backup-command')} writing ${b.sizes.map(fmtSize).join(', ')} of AES-CTR keystream (${code('head -c N /dev/zero | openssl enc -aes-128-ctr …')}: ` +
       'deterministic, incompressible, never on disk) is streamed by the bundled action’s real prepare step ' +
-      `(${code('BackupStore.streamUpload')} over ${code('@aws-sdk/lib-storage')}: multipart, SHA-256 on the way, then a self-copy recording the checksum and a HEAD that verifies it) ` +
+      `(${code('BackupStore.streamUpload')}: its own multipart loop over ${code('@aws-sdk/client-s3')}, SHA-256 on the way, then a self-copy recording the checksum and a HEAD that verifies it) ` +
       `to the sandbox’s S3; the same generator is piped into ${code(`aws s3 cp - s3://…`)} (${b.awsCli ? code(b.awsCli) : 'not installed'}, default settings) against the same server. ` +
       'Throughput for both: generator start → the object complete (CompleteMultipartUpload answered, from the sandbox’s S3 log); the action’s ' +
       'checksum copy and verification come after. Peak RSS is VmHWM of the uploading process (`/proc/<pid>/status`): for the action, ' +
       'the Node process running the bundle, read when the prepare step reports (the action is then stopped: what follows is benchmark 1). ' +
-      `At ${fmtSize(b.headline)} the adapter alone (src/providers/s3.ts, compiled, in a process of its own) is run too, at the default 8 MiB part and at 5 MiB. ` +
+      `At ${fmtSize(b.headline)} the adapter alone (src/providers/s3.ts, compiled, in a process of its own, at POLICIES.s3) is run too. ` +
       `s3rver’s files were on ${b.scratch.kind === 'ram' ? 'a RAM disk' : 'disk'} (${code(b.scratch.dir)}); every object is deleted after its run.`,
     b.dropped.length > 0 && `Not measured: ${b.dropped.map((d) => `${fmtSize(d.bytes)} (${d.why})`).join('; ')}.`,
     table(['size', 'uploader', 'throughput', 'time', 'peak RSS', 'RSS before', 'CPU', 'sandbox S3 CPU', 'parts'], rows),

@@ -14,6 +14,7 @@ import { fmtSize } from '../lib/stats.ts';
 import { apiSection } from './api.ts';
 import { backupSection } from './backup.ts';
 import { breachSection } from './breach.ts';
+import { rollbackSection } from './rollback.ts';
 import { pipelineSection } from './pipeline.ts';
 import { startupSection } from './startup.ts';
 
@@ -23,6 +24,7 @@ const TITLES: Record<string, string> = {
   '3': 'backup streaming',
   '4': 'API calls per deploy',
   '5': 'start-up and bundle',
+  '6': 'time back to safety',
 };
 
 /** The run's settings as flags, and how they differ from the defaults the page is meant to be written from. */
@@ -81,6 +83,7 @@ export function renderDoc(saved: SavedRun): string {
       `Not measured in this run: ${errors.map(([id, e]) => `${id} (${TITLES[id] ?? id}: ${e.split('\n')[0]})`).join('; ')}.`,
     r.pipeline && pipelineSection(r.pipeline, r.startup?.firstLineMs),
     r.breach && breachSection(r.breach),
+    r.rollback && rollbackSection(r.rollback),
     r.backup && backupSection(r.backup, r.startup?.emptyRss),
     r.apiCalls && apiSection(r.apiCalls),
     r.startup && startupSection(r.startup, m.node),

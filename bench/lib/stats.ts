@@ -87,6 +87,8 @@ export function fmtRate(bytesPerSec: number): string {
 
 /** `256 MiB`, `4 GiB`. */
 export function fmtSize(bytes: number): string {
+  const TiB = 1024 * GiB;
+  if (bytes >= TiB) return `${bytes % TiB === 0 ? bytes / TiB : (bytes / TiB).toFixed(2)} TiB`;
   if (bytes >= GiB && bytes % GiB === 0) return `${bytes / GiB} GiB`;
   if (bytes >= GiB) return `${(bytes / GiB).toFixed(2)} GiB`;
   return `${Math.round(bytes / MiB)} MiB`;

@@ -2,7 +2,8 @@
  * The uploaders benchmark 3 compares with the action, each in a process of its own so its memory
  * can be read from /proc: `aws s3 cp -` (the AWS CLI), and the action's adapter alone (BackupStore
  * from src/, compiled without type checking into .tmp/bench) at a chosen part size, which splits the
- * action's peak into what the bundle holds before the backup and what the upload itself adds.
+ * action's peak into what the bundle holds before the backup and what the upload itself adds, at
+ * the run's own settings (POLICIES.s3) but for the part size.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -42,8 +43,10 @@ export interface UploadRun {
   verifiedMs?: number;
   /** AWS CLI only: generator start → the CLI's exit. */
   exitMs?: number;
-  /** Adapter only: its multipart part size. */
+  /** Adapter only: its first multipart part size. */
   partSize?: number;
+  /** Adapter only: the bytes of part buffers it allocated (parts in flight + 1 of each size reached). */
+  partBuffers?: number;
   /** Adapter only: the most JS heap and the most buffer (external) memory it held while uploading, bytes. */
   maxHeap?: number;
   maxBuffers?: number;
@@ -144,9 +147,10 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 const hwm = () => Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
 const { BackupStore } = await import('./lib/providers/s3.js');
+const { POLICIES } = await import('./lib/providers/index.js');
 const [endpoint, key, partSize, command] = process.argv.slice(2);
 const store = new BackupStore({
-  region: 'us-east-1', endpoint, requestTimeoutMs: 60000, connectionTimeoutMs: 5000, partSize: Number(partSize),
+  region: 'us-east-1', endpoint, ...POLICIES.s3, partSize: Number(partSize),
   credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY },
 });
 const baseline = hwm();
@@ -164,7 +168,8 @@ const gen = spawn('bash', ['-eo', 'pipefail', '-c', command], { stdio: ['ignore'
 const r = await store.streamUpload({ bucket: 'shop-backups', key, body: gen.stdout });
 clearInterval(timer);
 sample();
-console.log(JSON.stringify({ baseline, startedAt, size: r.size, heap, buffers }));
+const pool = store.lastBuffers;
+console.log(JSON.stringify({ baseline, startedAt, size: r.size, heap, buffers, partBuffers: pool?.allocatedBytes }));
 `;
 
 /** Compiles src/ (no type check) for the adapter runs; call once per benchmark run. */
@@ -177,6 +182,38 @@ export async function prepareAdapter(): Promise<void> {
     timeout: 300_000,
   });
   writeFileSync(join(ADAPTER_DIR, 'upload.mjs'), ADAPTER_SCRIPT);
+}
+
+/** The upload's settings (POLICIES.s3) and its part-size schedule, from the compiled src/. */
+export interface UploadFacts {
+  partSize: number;
+  queueSize: number;
+  schedule: { first: number; step: number; cap: number };
+  /** The largest stream of unknown length the schedule carries within S3's 10,000 parts, bytes. */
+  reachBytes: number;
+  /** S3's object limit, bytes. */
+  maxObjectBytes: number;
+}
+
+/** Reads UploadFacts from the adapter build (call after prepareAdapter). */
+export async function uploadFacts(): Promise<UploadFacts> {
+  const lib = join(ADAPTER_DIR, 'lib', 'providers');
+  const { POLICIES } = (await import(join(lib, 'index.js'))) as {
+    POLICIES: { s3: { partSize: number; queueSize: number } };
+  };
+  const m = (await import(join(lib, 'multipart.js'))) as {
+    partSchedule(first: number): { first: number; step: number; cap: number };
+    scheduleReach(s: { first: number; step: number; cap: number }): number;
+    S3_LIMITS: { maxObjectBytes: number };
+  };
+  const schedule = m.partSchedule(POLICIES.s3.partSize);
+  return {
+    partSize: POLICIES.s3.partSize,
+    queueSize: POLICIES.s3.queueSize,
+    schedule,
+    reachBytes: Math.min(m.scheduleReach(schedule), m.S3_LIMITS.maxObjectBytes),
+    maxObjectBytes: m.S3_LIMITS.maxObjectBytes,
+  };
 }
 
 export function removeAdapter(): void {
@@ -213,11 +250,12 @@ export function adapterRun(sb: Sandbox, bytes: number, partSize: number): Promis
       void (async () => {
         try {
           if (code !== 0) throw new Error(`the adapter run exited ${code}: ${err}`);
-          const { baseline, startedAt, heap, buffers } = JSON.parse(out.trim().split('\n').pop()!) as {
+          const { baseline, startedAt, heap, buffers, partBuffers } = JSON.parse(out.trim().split('\n').pop()!) as {
             baseline: number;
             startedAt: number;
             heap: number;
             buffers: number;
+            partBuffers?: number;
           };
           const timing = uploadTiming(await requests(sb), BUCKET, key);
           const ms = timing.completedAt - startedAt;
@@ -233,6 +271,7 @@ export function adapterRun(sb: Sandbox, bytes: number, partSize: number): Promis
             partSize,
             maxHeap: heap,
             maxBuffers: buffers,
+            partBuffers,
             parts: timing.parts,
           });
         } catch (e) {

@@ -90,8 +90,12 @@ export const POLICIES = {
   dependencyProbe: { attemptTimeoutMs: 10_000, baseDelayMs: 250, maxDelayMs: 5_000 },
   /** A notification must never hold up the run. */
   slack: { timeoutMs: 5_000, retries: 1, maxRetryAfterMs: 2_000 },
-  /** A part is 8 MiB: a minute per request allows ~140 KB/s; the SDK's standard mode makes 3 attempts. */
-  s3: { requestTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxAttempts: 3 },
+  /**
+   * The first parts are 8 MiB (they grow with the stream, src/providers/multipart.ts) and 4 of them are
+   * in flight while a fifth fills: the upload holds ~40 MiB. A minute per 8 MiB part allows ~140 KB/s
+   * (a larger part gets as long per byte); the SDK's standard mode makes 3 attempts, each part resent whole.
+   */
+  s3: { requestTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxAttempts: 3, partSize: 8 * 1024 * 1024, queueSize: 4 },
 } as const;
 
 function policy(retries: number, baseDelayMs: number, maxDelayMs: number, maxRetryAfterMs: number): RetryPolicy {

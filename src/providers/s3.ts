@@ -7,8 +7,13 @@
  * SDK's standard retry mode with 3 attempts.
  */
 import { createHash } from 'node:crypto';
-import { pipeline, Transform, type Readable, type TransformCallback } from 'node:stream';
+import type { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  ChecksumAlgorithm,
+  type CompletedPart,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
@@ -17,11 +22,20 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 // A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ProviderError, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
+import {
+  chunkCollector,
+  PartBuffers,
+  type PartSchedule,
+  partSchedule,
+  partSize,
+  partsInFlight,
+  S3_LIMITS,
+} from './multipart.js';
 import { oneLine, redact } from '../text.js';
 
 export interface BackupStoreOptions {
@@ -34,9 +48,14 @@ export interface BackupStoreOptions {
   requestTimeoutMs: number;
   connectionTimeoutMs: number;
   maxAttempts?: number;
-  /** Multipart part size (default 8 MiB); memory stays near partSize × (queueSize + 2). */
+  /**
+   * The first parts' size (default 8 MiB; parts grow from it, src/providers/multipart.ts) and how many
+   * of them may be in flight (default 4): the upload holds about partSize × (queueSize + 1).
+   */
   partSize?: number;
   queueSize?: number;
+  /** Only for tests: a part-size schedule of their own (e.g. one that grows within a few parts). */
+  schedule?: PartSchedule;
   /**
    * Objects up to this size get their checksum in their own metadata (one server-side self-copy);
    * larger ones get a `<key>.sha256` object beside them (a single copy is limited to 5 GiB).
@@ -62,19 +81,23 @@ export interface VerifyResult {
   sha256?: string;
 }
 
-/**
- * Counts and hashes the bytes that pass through. (The count must not be called `size`: lib-storage reads
- * `Body.size` as the body's total length.)
- */
-class HashingTransform extends Transform {
-  readonly hash = createHash('sha256');
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
+/** The body stream failed (not S3): its error is the cause. */
+class StreamFailed extends Error {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super(errorText(cause));
+    this.name = 'StreamFailed';
+    this.cause = cause;
   }
 }
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The first part size, and how many parts of it may be in flight (POLICIES.s3 sets both for a run). */
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_QUEUE_SIZE = 4;
 
 const SIDECAR = '.sha256';
 
@@ -135,10 +158,17 @@ export class BackupStore {
   }
 
   /**
-   * Streams `body` to `bucket/key` (multipart for anything over one part), hashing and counting on the
-   * way, then records the SHA-256 in the object's metadata (`sha256`, `size`). On any failure — the body
-   * stream erroring (e.g. the backup command failing), S3 refusing — the multipart upload is aborted, no
-   * object is completed, and this throws.
+   * Streams `body` to `bucket/key`, hashing and counting on the way, then records the SHA-256 in the
+   * object's metadata (`sha256`, `size`) or, over the copy limit, in a `<key>.sha256` object.
+   *
+   * A stream shorter than one part goes up as one PutObject; a longer one as a multipart upload whose
+   * part size grows with the stream (src/providers/multipart.ts), so a stream of unknown length can
+   * reach S3's 5 TiB object limit. Each part is filled in a preallocated buffer and sent from it
+   * (UploadPart with the buffer as body: the SDK's retries resend the same bytes, and a part number
+   * sent twice replaces itself), with up to `queueSize` first-size parts' worth of bytes in flight.
+   * On any failure — the body stream erroring (e.g. the backup command failing), S3 refusing, the
+   * run's signal — the parts in flight are cancelled, the multipart upload is aborted, no object is
+   * completed, and this throws.
    */
   async streamUpload(input: {
     bucket: string;
@@ -147,52 +177,23 @@ export class BackupStore {
     metadata?: Record<string, string>;
     contentType?: string;
   }): Promise<UploadResult> {
-    const hashing = new HashingTransform();
-    let streamError: Error | undefined;
-    // pipeline destroys both streams on an error either side, so Upload sees a failing body.
-    pipeline(input.body, hashing, (err) => {
-      if (err) streamError = err;
-    });
     const contentType = input.contentType ?? 'application/octet-stream';
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: input.bucket,
-        Key: input.key,
-        Body: hashing,
-        ContentType: contentType,
-        Metadata: input.metadata,
-      },
-      partSize: this.o.partSize ?? 8 * 1024 * 1024,
-      queueSize: this.o.queueSize ?? 2,
-      leavePartsOnError: false,
-    });
-    const onAbort = () => void upload.abort();
-    this.o.signal?.addEventListener('abort', onAbort, { once: true });
-    let etag: string | undefined;
+    let sent: { size: number; sha256: string; etag?: string };
     try {
-      const res = await upload.done();
-      etag = res.ETag;
+      sent = await this.sendStream({ ...input, contentType });
     } catch (err) {
-      hashing.destroy();
-      if (this.o.signal?.aborted) throw err;
-      // lib-storage aborts the multipart upload itself. s3rver answers AbortMultipartUpload with 405, and that
-      // error then replaces the original one: report the original. Either way nothing was completed, so no
-      // object (partial or whole) exists under the key.
-      const cause = streamError ?? err;
-      const why = streamError
-        ? `the backup stream failed: ${oneLine(streamError.message, PROVIDER_TEXT_MAX)}`
-        : undefined;
-      throw this.toError(
-        'streamUpload',
-        cause,
-        why ? `${why}; the upload was aborted and no object was written` : undefined,
-      );
-    } finally {
-      this.o.signal?.removeEventListener('abort', onAbort);
+      if (this.o.signal?.aborted) throw err instanceof StreamFailed ? err.cause : err;
+      if (err instanceof StreamFailed) {
+        throw this.toError(
+          'streamUpload',
+          err.cause,
+          `the backup stream failed: ${oneLine(errorText(err.cause), PROVIDER_TEXT_MAX)}; the upload was aborted and no object was written`,
+        );
+      }
+      throw this.toError('streamUpload', err);
     }
-    const size = hashing.bytes;
-    const sha256 = hashing.hash.digest('hex');
+    const { size, sha256 } = sent;
+    let etag = sent.etag;
     const meta = { ...input.metadata, sha256, size: String(size) };
     try {
       if (size <= (this.o.copyLimitBytes ?? 5 * 1024 ** 3)) {
@@ -234,6 +235,200 @@ export class BackupStore {
     }
     return { key: input.key, size, sha256, etag };
   }
+
+  /** The schedule of this store's part sizes. */
+  get schedule(): PartSchedule {
+    return (this.partSchedule ??= this.o.schedule ?? partSchedule(this.o.partSize ?? DEFAULT_PART_SIZE));
+  }
+  private partSchedule?: PartSchedule;
+
+  /**
+   * The upload itself: PutObject for a stream shorter than one part, else a multipart upload. Throws
+   * StreamFailed when the body stream failed, the S3 error otherwise; either way nothing is completed.
+   */
+  private async sendStream(input: {
+    bucket: string;
+    key: string;
+    body: Readable;
+    metadata?: Record<string, string>;
+    contentType: string;
+  }): Promise<{ size: number; sha256: string; etag?: string }> {
+    const { bucket, key } = input;
+    const schedule = this.schedule;
+    const queueSize = Math.max(1, this.o.queueSize ?? DEFAULT_QUEUE_SIZE);
+    const buffers = new PartBuffers();
+    this.lastBuffers = buffers;
+    const hash = createHash('sha256');
+    const collect = chunkCollector();
+    let size = 0;
+    // Cancels the parts in flight when one fails, the stream fails, or the run is cancelled.
+    const local = new AbortController();
+    const abortSignal = this.o.signal ? AbortSignal.any([this.o.signal, local.signal]) : local.signal;
+    let uploadId: string | undefined;
+    const done: CompletedPart[] = [];
+    const inFlight = new Set<Promise<void>>();
+    let failure: { err: unknown } | undefined;
+    const fail = (err: unknown) => {
+      failure ??= { err };
+      local.abort(err);
+    };
+
+    let partNumber = 1;
+    let current = schedule.first;
+    let buf = buffers.take(current);
+    let filled = 0;
+
+    // As lib-storage does: where the SDK adds checksums to every request (S3 itself, not a third-party
+    // endpoint), the upload is created with CRC32 and each part's checksum goes into the completion.
+    const checksums = (await this.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+    const startUpload = async () => {
+      const res = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          ContentType: input.contentType,
+          Metadata: input.metadata,
+          ...(checksums && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
+        }),
+        { abortSignal },
+      );
+      if (!res.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
+      uploadId = res.UploadId;
+    };
+
+    /**
+     * Sends the filled buffer as part `partNumber`, then waits for room and takes the next buffer.
+     * Its errors are recorded as the upload's failure (so they are never taken for the stream's).
+     */
+    const sendPart = async () => {
+      try {
+        await queuePart();
+      } catch (err) {
+        fail(err);
+        throw err;
+      }
+    };
+    const queuePart = async () => {
+      if (!uploadId) await startUpload();
+      if (partNumber > S3_LIMITS.maxParts) {
+        throw new Error(
+          `the backup is larger than S3 accepts: ${S3_LIMITS.maxParts} parts and more bytes (${size} read)`,
+        );
+      }
+      // Room first: at most `partsInFlight` parts in flight (the full buffer waits, and so does the stream).
+      while (inFlight.size >= partsInFlight(schedule, queueSize, current) && !failure) await Promise.race(inFlight);
+      if (failure) throw failure.err;
+      const n = partNumber;
+      const body = buf;
+      const length = filled;
+      const p = this.client
+        .send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: n,
+            Body: length === body.length ? body : body.subarray(0, length),
+            ContentLength: length,
+            ...(checksums && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
+          }),
+          // The policy's timeout is for a first-size part; a larger part gets as long per byte.
+          { abortSignal, requestTimeout: Math.round(this.o.requestTimeoutMs * Math.max(1, length / schedule.first)) },
+        )
+        .then((res) => {
+          if (!res.ETag) throw new Error(`UploadPart ${n} answered without an ETag`);
+          done.push({
+            PartNumber: n,
+            ETag: res.ETag,
+            ...(res.ChecksumCRC32 && { ChecksumCRC32: res.ChecksumCRC32 }),
+          });
+          buffers.give(body, current);
+        })
+        .catch((err: unknown) => fail(err))
+        .finally(() => inFlight.delete(p));
+      inFlight.add(p);
+      partNumber++;
+      current = partSize(schedule, partNumber);
+      filled = 0;
+      buf = buffers.take(current);
+    };
+
+    try {
+      try {
+        for await (const data of input.body) {
+          const chunk: Buffer = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+          if (failure) throw failure.err;
+          hash.update(chunk);
+          size += chunk.length;
+          collect(chunk.length);
+          let offset = 0;
+          while (offset < chunk.length) {
+            const n = Math.min(chunk.length - offset, buf.length - filled);
+            chunk.copy(buf, filled, offset, offset + n);
+            filled += n;
+            offset += n;
+            if (filled === buf.length) await sendPart();
+          }
+        }
+      } catch (err) {
+        // The body's error, unless a part's failure came first (then the loop threw that).
+        if (!failure) {
+          fail(err);
+          throw new StreamFailed(err);
+        }
+        throw err;
+      }
+      if (!uploadId) {
+        // Shorter than one part: one request.
+        const res = await this.client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: buf.subarray(0, filled),
+            ContentLength: filled,
+            ContentType: input.contentType,
+            Metadata: input.metadata,
+          }),
+          { abortSignal },
+        );
+        return { size, sha256: hash.digest('hex'), etag: res.ETag };
+      }
+      if (filled > 0) await sendPart();
+      while (inFlight.size > 0) await Promise.race(inFlight);
+      if (failure) throw failure.err;
+      done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+      const res = await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: done },
+        }),
+        { abortSignal },
+      );
+      return { size, sha256: hash.digest('hex'), etag: res.ETag };
+    } catch (err) {
+      fail(err);
+      input.body.destroy();
+      // Let the cancelled parts settle before aborting, so none lands after the abort.
+      await Promise.allSettled([...inFlight]);
+      if (uploadId) {
+        // Frees the stored parts. s3rver answers 405 (it has no AbortMultipartUpload); S3 removes the
+        // parts. Either way nothing was completed, so no object exists under the key.
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), {
+            abortSignal: AbortSignal.timeout(CLEANUP_DEADLINE_MS),
+          })
+          .catch(() => undefined);
+      }
+      throw err;
+    } finally {
+      buffers.clear();
+    }
+  }
+
+  /** The part buffers of the last upload (tests and the benchmark read what it allocated). */
+  lastBuffers?: PartBuffers;
 
   /** Checks that the object exists with the expected size and SHA-256 (from its metadata or its `.sha256`). */
   async verify(q: { bucket: string; key: string; size: number; sha256: string }): Promise<VerifyResult> {

@@ -24,6 +24,16 @@ import { checkTarget, ownRollbackRecord, parseTargetSpec, resolveTarget, Rollbac
 import { watchProduction } from '../watch/production.js';
 import { errorMessage } from '../text.js';
 
+/** Whether `rollback-to` is resolved from the records (an input it cannot parse is refused later). */
+function needsRecords(to: string): boolean {
+  try {
+    const kind = parseTargetSpec(to).kind;
+    return kind === 'previous' || kind === 'github';
+  } catch {
+    return false;
+  }
+}
+
 /** The rollback step (the only step of `mode: rollback`). */
 export const rollbackStep: RunStep = {
   name: 'rollback',
@@ -35,13 +45,18 @@ export const rollbackStep: RunStep = {
     if (!vercel) return { status: 'failed', reason: 'vercel-token is required to roll back' };
     const checks: CheckResult[] = [];
 
-    // 1. Who is live, and where to go: all reads, nothing moves yet.
+    // 1. Who is live, and where to go: all reads, nothing moves yet. The records do not depend on who
+    // is live: when the target needs them (`previous`, a GitHub id, a re-run), they are read alongside.
+    let records: Promise<RecordView[]> | undefined;
+    const loadOwnRecords = () => (records ??= loadRecords(github, config.environment, { limit: 50 }));
+    if (config.run.runAttempt > 1 || needsRecords(config.rollback.to)) {
+      // Read now, awaited (and its error reported) where it is used.
+      loadOwnRecords().catch(() => undefined);
+    }
     const manager = ctx.traffic();
     const live = await manager.readLive();
     log.info(`Production now: ${live.description}`);
     for (const note of live.notes) log.warning(note);
-    let records: RecordView[] | undefined;
-    const loadOwnRecords = async () => (records ??= await loadRecords(github, config.environment, { limit: 50 }));
     const deps = { vercel, projectId: config.vercel.projectId, liveId: live.blue.id, records: loadOwnRecords };
     // A re-run of this workflow run carries on with attempt 1's rollback: its target and its record.
     // Without GitHub it resolves rollback-to again (an explicit dpl_… still works; `previous` needs GitHub).
@@ -81,10 +96,21 @@ export const rollbackStep: RunStep = {
     // 2. Record it before moving (a crash leaves a trace); a GitHub failure must not block an emergency
     // rollback. A re-run reopens attempt 1's record rather than making a second one.
     let recordId: number | undefined;
+    // The record's `in_progress` status: on its way while traffic moves; awaited before the final status.
+    let inProgress: Promise<unknown> = Promise.resolve();
     try {
-      recordId = resumed
-        ? await reopenRollbackRecord(github, config, resumed.id, target)
+      const opened = resumed
+        ? reopenRollbackRecord(github, config, resumed.id, target)
         : await openRollbackRecord(github, config, rollbackPayload(config, target, live.blue, live.snapshot, reason));
+      recordId = opened.id;
+      inProgress = opened.inProgress.catch((err: unknown) => {
+        checks.push({
+          name: 'GitHub deployment',
+          status: 'warn',
+          reason: `could not set the rollback record in progress: ${errorMessage(err)}`,
+        });
+        log.warning(`Could not set GitHub deployment ${opened.id} in progress: ${errorMessage(err)}`);
+      });
       ctx.update({ githubDeploymentId: recordId });
     } catch (err) {
       checks.push({
@@ -98,6 +124,7 @@ export const rollbackStep: RunStep = {
     }
     const finish = async (ok: boolean, text: string): Promise<void> => {
       if (recordId === undefined) return;
+      await inProgress;
       try {
         checks.push({
           name: 'GitHub deployment',

@@ -82,7 +82,7 @@ async function keys(s: BackupStore, prefix: string): Promise<string[]> {
 describe('BackupStore against a real s3rver', () => {
   it('streams a multipart upload, hashing on the way, and records the checksum in the metadata', async () => {
     const s = store();
-    const size = 20 * 1024 * 1024 + 123; // three 8 MiB parts
+    const size = 20 * 1024 * 1024 + 123; // three parts: 8, 8 and 4 MiB
     const { stream, sha256 } = source(size);
     const res = await s.streamUpload({
       bucket: BUCKET,
@@ -115,6 +115,90 @@ describe('BackupStore against a real s3rver', () => {
     expect(err.message).toContain('the backup stream failed: pg_dump: connection to server lost');
     expect(err.message).toContain('no object was written');
     expect(await keys(s, 'failed/')).toEqual([]);
+  });
+
+  /** Records the input of every command the store sends (name → inputs). */
+  function recordCommands(s: BackupStore): { name: string; input: Record<string, unknown> }[] {
+    const sent: { name: string; input: Record<string, unknown> }[] = [];
+    s.client.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push({ name: String(context.commandName), input: args.input as Record<string, unknown> });
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    return sent;
+  }
+
+  it('fills a few part buffers over and over: parts in flight + 1, whatever the length', async () => {
+    const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2 });
+    const size = 41 * 1024 * 1024 + 7; // 9 parts
+    const { stream, sha256 } = source(size);
+    const sent = recordCommands(s);
+    const res = await s.streamUpload({ bucket: BUCKET, key: 'reuse/a.dump', body: stream });
+    expect(res).toMatchObject({ size, sha256 });
+    const parts = sent.filter((c) => c.name === 'UploadPartCommand');
+    expect(parts.map((p) => p.input.PartNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(s.lastBuffers?.allocated).toBeLessThanOrEqual(3);
+    expect(await s.verify({ bucket: BUCKET, key: 'reuse/a.dump', size, sha256 })).toMatchObject({ ok: true });
+  });
+
+  it('grows the parts along the schedule and completes them in order', async () => {
+    const MiB = 1024 * 1024;
+    const s = store({ schedule: { first: 5 * MiB, step: 1, cap: 20 * MiB } });
+    const size = 40 * MiB; // 5 + 10 + 20, then 5 MiB in a last part of 20
+    const { stream, sha256 } = source(size);
+    const sent = recordCommands(s);
+    await s.streamUpload({ bucket: BUCKET, key: 'grow/a.dump', body: stream });
+    const parts = sent.filter((c) => c.name === 'UploadPartCommand').map((c) => c.input.ContentLength);
+    expect(parts).toEqual([5 * MiB, 10 * MiB, 20 * MiB, 5 * MiB]);
+    const complete = sent.find((c) => c.name === 'CompleteMultipartUploadCommand')!;
+    const listed = (complete.input.MultipartUpload as { Parts: { PartNumber: number }[] }).Parts;
+    expect(listed.map((p) => p.PartNumber)).toEqual([1, 2, 3, 4]);
+    expect(await s.verify({ bucket: BUCKET, key: 'grow/a.dump', size, sha256 })).toMatchObject({ ok: true });
+  });
+
+  it('a stream shorter than one part goes up as one PutObject; an empty one too', async () => {
+    const s = store();
+    const sent = recordCommands(s);
+    const small = source(1000);
+    expect(await s.streamUpload({ bucket: BUCKET, key: 'small/a.dump', body: small.stream })).toMatchObject({
+      size: 1000,
+      sha256: small.sha256,
+    });
+    const empty = source(0);
+    expect(await s.streamUpload({ bucket: BUCKET, key: 'small/b.dump', body: empty.stream })).toMatchObject({
+      size: 0,
+      sha256: empty.sha256,
+    });
+    expect(sent.map((c) => c.name).filter((n) => /Multipart|UploadPart/.test(n))).toEqual([]);
+    expect(await keys(s, 'small/')).toEqual(['small/a.dump', 'small/b.dump']);
+  });
+
+  it('a part S3 refuses stops the upload: the parts are abandoned, the upload aborted, no object', async () => {
+    const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2, maxAttempts: 1 });
+    const sent = recordCommands(s);
+    s.client.middlewareStack.add(
+      (next, context) => (args) => {
+        const input = args.input as { PartNumber?: number };
+        if (context.commandName === 'UploadPartCommand' && input.PartNumber === 3) {
+          return Promise.reject(
+            Object.assign(new Error('We encountered an internal error.'), {
+              name: 'InternalError',
+              $metadata: { httpStatusCode: 500 },
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    const { stream } = source(30 * 1024 * 1024);
+    const err = await rejection(s.streamUpload({ bucket: BUCKET, key: 'refused/x.dump', body: stream }));
+    expect(err.message).toMatch(/^S3 streamUpload failed: HTTP 500 InternalError/);
+    expect(sent.map((c) => c.name)).toContain('AbortMultipartUploadCommand');
+    expect(sent.map((c) => c.name)).not.toContain('CompleteMultipartUploadCommand');
+    expect(await keys(s, 'refused/')).toEqual([]);
   });
 
   it('an object over the copy limit gets a .sha256 beside it; verify, newest and delete handle it', async () => {

@@ -238,7 +238,7 @@ export async function takeBackup(
     abandon();
     cmd.stop();
     const exit = await cmd.finished;
-    // lib-storage completes nothing on a failed body, but a store can still complete a request the
+    // The uploader completes nothing on a failed body, but a store can still complete a request the
     // client gave up on (a whole PUT it had received): nothing under the key may look like a backup.
     // The in-flight record stays: the post step checks the key again once such a write had time to land.
     await removeFailed(store, where);

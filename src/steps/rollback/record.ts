@@ -37,12 +37,22 @@ export function rollbackPayload(
   };
 }
 
-/** Create the rollback record and set it `in_progress`. Returns its id. */
+/**
+ * A rollback record once it exists. Its `in_progress` status is still on its way: the record with its
+ * payload is the trace a crash leaves, so traffic need not wait for the status (GitHub writes are
+ * spaced by the client's throttling); await `inProgress` before any later status, to keep their order.
+ */
+export interface OpenedRecord {
+  id: number;
+  inProgress: Promise<unknown>;
+}
+
 export async function openRollbackRecord(
   github: RecordsApi,
   config: Config,
   payload: RecordPayload & { reason: string },
-): Promise<number> {
+): Promise<OpenedRecord> {
+  // Create the rollback record, then set it `in_progress` without waiting.
   const created = await github.createDeployment({
     ref: payload.sha,
     sha: payload.sha,
@@ -50,25 +60,25 @@ export async function openRollbackRecord(
     description: `Rollback to ${payload.green.id}: ${payload.reason}`,
     payload: payload as unknown as Record<string, unknown> & { runId: string; runAttempt: number },
   });
-  await setRecordStatus(github, created.id, 'in_progress', {
+  const inProgress = setRecordStatus(github, created.id, 'in_progress', {
     description: `Rolling back to ${payload.green.id}`,
     logUrl: config.run.runUrl,
   });
-  return created.id;
+  return { id: created.id, inProgress };
 }
 
-/** A re-run's record: attempt 1's, set `in_progress` again. Returns its id. */
-export async function reopenRollbackRecord(
+/** A re-run's record: attempt 1's (it exists: the trace is there), set `in_progress` again. */
+export function reopenRollbackRecord(
   github: RecordsApi,
   config: Config,
   id: number,
   target: DeploymentRef,
-): Promise<number> {
-  await setRecordStatus(github, id, 'in_progress', {
+): OpenedRecord {
+  const inProgress = setRecordStatus(github, id, 'in_progress', {
     description: `Re-run (attempt ${config.run.runAttempt}): rolling back to ${target.id}`,
     logUrl: config.run.runUrl,
   });
-  return id;
+  return { id, inProgress };
 }
 
 /** Finish the rollback record: `success` (earlier live records → inactive) or `failure`. */
