@@ -27,15 +27,7 @@ import {
 // A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ProviderError, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
-import {
-  chunkCollector,
-  PartBuffers,
-  type PartSchedule,
-  partSchedule,
-  partSize,
-  partsInFlight,
-  S3_LIMITS,
-} from './multipart.js';
+import { PartBuffers, type PartSchedule, partSchedule, partSize, partsInFlight, S3_LIMITS } from './multipart.js';
 import { oneLine, redact } from '../text.js';
 
 export interface BackupStoreOptions {
@@ -259,7 +251,6 @@ export class BackupStore {
     const buffers = new PartBuffers();
     this.lastBuffers = buffers;
     const hash = createHash('sha256');
-    const collect = chunkCollector();
     let size = 0;
     // Cancels the parts in flight when one fails, the stream fails, or the run is cancelled.
     const local = new AbortController();
@@ -360,7 +351,6 @@ export class BackupStore {
           if (failure) throw failure.err;
           hash.update(chunk);
           size += chunk.length;
-          collect(chunk.length);
           let offset = 0;
           while (offset < chunk.length) {
             const n = Math.min(chunk.length - offset, buf.length - filled);
