@@ -8,3 +8,5 @@ export { judgeSample } from './judge.js';
 export { createAnalysis, needsMoreSamples, observe, recordSample, summarize } from './analysis.js';
 export type { AnalysisVerdict } from './analysis.js';
 export { policyFromConfig } from './policy.js';
+export * from './compare.js';
+export * from './decide.js';
