@@ -11,5 +11,8 @@ export function policyFromConfig(config: Pick<Config, 'validation'>): AnalysisPo
     failureLimit: v.failureLimit,
     consecutiveErrorLimit: DEFAULT_CONSECUTIVE_ERROR_LIMIT,
     noData: v.noData,
+    comparisonMargin: v.comparisonMargin,
+    minRequests: v.minRequests,
+    insufficientData: v.insufficientData,
   };
 }

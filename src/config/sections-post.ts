@@ -35,7 +35,7 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
     noData: r.value('no-data', (raw, i) => parseEnum(raw, i, NO_DATA_POLICIES), 'inconclusive'),
     versionIdentity: r.value('version-identity', (raw, i) => parseEnum(raw, i, VERSION_IDENTITIES), 'sha'),
     comparisonMargin: r.value('comparison-margin', parseRatio, 0.005),
-    minRequests: r.value('min-requests', (raw, i) => parseInteger(raw, i, { min: 1, max: 10_000_000 }), 100),
+    minRequests: r.value('min-requests', (raw, i) => parseInteger(raw, i, { min: 1, max: 10_000_000 }), 200),
     insufficientData: r.value(
       'insufficient-data',
       (raw, i) => parseEnum(raw, i, INSUFFICIENT_DATA_POLICIES),

@@ -146,6 +146,10 @@ export const rollbackStep: RunStep = {
       durationMs,
       share: 100,
       heading: 'Samples after the rollback',
+      // The target is judged on its own (the hard limits): the release it replaced is no control.
+      releases: { green: target },
+      control: 'none',
+      requirePass: true,
       onStart: () => log.info(`Watching production on ${target.id} for ${formatSpan(durationMs)}`),
     });
     let details: Record<string, unknown> = {};

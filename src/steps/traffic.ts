@@ -20,7 +20,10 @@ import { analyzeStep as defaultAnalyzeStep, type StepAnalysis } from './traffic/
 import { errorMessage } from '../text.js';
 
 /** Holds one traffic step and analyses production meanwhile (the validate hook's `analyzeStep`). */
-export type StepAnalyzer = (ctx: RunContext, opts: { share: number; durationMs: number }) => Promise<StepAnalysis>;
+export type StepAnalyzer = (
+  ctx: RunContext,
+  opts: { share: number; durationMs: number; last?: boolean },
+) => Promise<StepAnalysis>;
 
 /** One entry of the weight history in the step's details (and the report). */
 export interface WeightStep {
@@ -112,7 +115,11 @@ async function switchTraffic(
       `Traffic: green at ${pct}%${entry.measured !== undefined ? ` (measured ${entry.measured.toFixed(0)}%)` : ''}`,
     );
     if (i === steps.length - 1) break;
-    const held = await analyze(ctx, { share: pct, durationMs: config.traffic.stepDurationMs });
+    const held = await analyze(ctx, {
+      share: pct,
+      durationMs: config.traffic.stepDurationMs,
+      last: i === steps.length - 2,
+    });
     entry.analysis = held.reason;
     if (!held.ok) {
       return {

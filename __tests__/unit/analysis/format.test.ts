@@ -34,6 +34,11 @@ describe('formatting', () => {
         intervalMs: 100,
         failureLimit: 1,
         noData: 'fail',
+        versionIdentity: 'sha',
+        comparisonMargin: 0.01,
+        minRequests: 50,
+        insufficientData: 'fail',
+        evaluationDelayMs: 0,
         rollbackWindowMs: 1000,
         rollbackTimeoutMs: 1000,
       },
@@ -44,6 +49,9 @@ describe('formatting', () => {
       failureLimit: 1,
       consecutiveErrorLimit: 4,
       noData: 'fail',
+      comparisonMargin: 0.01,
+      minRequests: 50,
+      insufficientData: 'fail',
     });
   });
 });

@@ -47,7 +47,7 @@ const LITERAL_DEFAULTS: Record<string, string> = {
   'no-data': 'inconclusive',
   'version-identity': 'sha',
   'comparison-margin': '0.005',
-  'min-requests': '100',
+  'min-requests': '200',
   'insufficient-data': 'rollback',
   'evaluation-delay': '60s',
   'keep-deployments': '0',

@@ -81,7 +81,7 @@ describe('a complete deploy', () => {
         noData: 'inconclusive',
         versionIdentity: 'sha',
         comparisonMargin: 0.005,
-        minRequests: 100,
+        minRequests: 200,
         insufficientData: 'rollback',
         evaluationDelayMs: 60_000,
         rollbackWindowMs: 300_000,

@@ -60,7 +60,7 @@ const INTERFACE_INPUTS: Record<string, string | null> = {
   'error-count-query': null,
   'version-identity': 'sha',
   'comparison-margin': '0.005',
-  'min-requests': '100',
+  'min-requests': '200',
   'insufficient-data': 'rollback',
   'evaluation-delay': '60s',
   'error-rate-threshold': null, // ERROR_RATE_THRESHOLD, else 0.01
