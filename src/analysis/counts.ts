@@ -40,6 +40,7 @@ export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): Coun
     {
       ...DECISION_DEFAULTS,
       margin: policy.comparisonMargin,
+      relativeMargin: policy.relativeMargin === 0 ? Infinity : policy.relativeMargin,
       minRequests: policy.minRequests,
       errorRateThreshold: policy.errorRateThreshold,
       onInconclusive: policy.insufficientData === 'fail' ? 'hold' : 'rollback',

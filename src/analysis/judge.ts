@@ -95,6 +95,7 @@ export function judgeSample(obs: Observation, policy: AnalysisPolicy): Sample {
     if (counted.green) sample.counts.green = counted.green;
     if (counted.blue) sample.counts.blue = counted.blue;
     sample.comparison = counted.text;
+    if (counted.step) sample.step = counted.step;
   }
   return sample;
 }

@@ -12,6 +12,7 @@ export function policyFromConfig(config: Pick<Config, 'validation'>): AnalysisPo
     consecutiveErrorLimit: DEFAULT_CONSECUTIVE_ERROR_LIMIT,
     noData: v.noData,
     comparisonMargin: v.comparisonMargin,
+    relativeMargin: v.relativeMargin,
     minRequests: v.minRequests,
     insufficientData: v.insufficientData,
   };

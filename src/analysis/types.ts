@@ -85,6 +85,8 @@ export interface AnalysisPolicy {
   noData: NoDataPolicy;
   /** One-sided practical margin (error ratio points) green may exceed blue by. */
   comparisonMargin: number;
+  /** The margin is at most this fraction of blue's rate (0: no relative cap). */
+  relativeMargin: number;
   /** Requests per release before its counts are judged. */
   minRequests: number;
   /** Too few requests once the window was extended to its limit: roll back or stop (fail the job). */

@@ -77,6 +77,7 @@ export const INPUT_NAMES = [
   'error-count-query',
   'version-identity',
   'comparison-margin',
+  'relative-margin',
   'min-requests',
   'insufficient-data',
   'evaluation-delay',

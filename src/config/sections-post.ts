@@ -10,7 +10,7 @@ import {
   parseReason,
   parseText,
 } from './fields.js';
-import { parseBoolean, parseEnum, parseInteger, parseRatio } from './scalars.js';
+import { parseBoolean, parseEnum, parseInteger, parseNumber, parseRatio } from './scalars.js';
 import { endpoint } from './sections-deploy.js';
 import type { SectionContext } from './sections-pre.js';
 import type { Reader } from './source.js';
@@ -35,6 +35,7 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
     noData: r.value('no-data', (raw, i) => parseEnum(raw, i, NO_DATA_POLICIES), 'inconclusive'),
     versionIdentity: r.value('version-identity', (raw, i) => parseEnum(raw, i, VERSION_IDENTITIES), 'sha'),
     comparisonMargin: r.value('comparison-margin', parseRatio, 0.005),
+    relativeMargin: r.value('relative-margin', (raw, i) => parseNumber(raw, i, { min: 0, max: 100 }), 0.5),
     minRequests: r.value('min-requests', (raw, i) => parseInteger(raw, i, { min: 1, max: 10_000_000 }), 200),
     insufficientData: r.value(
       'insufficient-data',

@@ -180,6 +180,8 @@ export interface Config {
     versionIdentity: VersionIdentity;
     /** One-sided practical margin (absolute error ratio) green may exceed blue by before it is worse. */
     comparisonMargin: number;
+    /** The margin is at most this fraction of blue's error rate; 0: no relative cap. */
+    relativeMargin: number;
     /** Requests each release must have served in a window before it is judged. */
     minRequests: number;
     insufficientData: InsufficientDataPolicy;

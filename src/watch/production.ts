@@ -159,7 +159,8 @@ function countSignals(
   const common = {
     requirePass: opts.requirePass ?? true,
     maxHoldMs: opts.durationMs * DEFAULT_MAX_HOLD_FACTOR,
-    baselineMs: opts.durationMs,
+    // Blue's window before the switch is as long as the watch can get: the most evidence still recent.
+    baselineMs: opts.durationMs * DEFAULT_MAX_HOLD_FACTOR,
   };
   const pair = (version?: string) => ({
     requests: version ? forRelease(v.requestCountQuery!, version) : v.requestCountQuery!,

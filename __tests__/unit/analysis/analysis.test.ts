@@ -18,6 +18,7 @@ function policy(over: Partial<AnalysisPolicy> = {}): AnalysisPolicy {
     consecutiveErrorLimit: 4,
     noData: 'warn',
     comparisonMargin: 0.005,
+    relativeMargin: 0.5,
     minRequests: 200,
     insufficientData: 'rollback',
     ...over,

@@ -36,6 +36,7 @@ describe('formatting', () => {
         noData: 'fail',
         versionIdentity: 'sha',
         comparisonMargin: 0.01,
+        relativeMargin: 0.5,
         minRequests: 50,
         insufficientData: 'fail',
         evaluationDelayMs: 0,
@@ -50,6 +51,7 @@ describe('formatting', () => {
       consecutiveErrorLimit: 4,
       noData: 'fail',
       comparisonMargin: 0.01,
+      relativeMargin: 0.5,
       minRequests: 50,
       insufficientData: 'fail',
     });

@@ -47,6 +47,7 @@ const LITERAL_DEFAULTS: Record<string, string> = {
   'no-data': 'inconclusive',
   'version-identity': 'sha',
   'comparison-margin': '0.005',
+  'relative-margin': '0.5',
   'min-requests': '200',
   'insufficient-data': 'rollback',
   'evaluation-delay': '60s',

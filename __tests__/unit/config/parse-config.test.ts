@@ -81,6 +81,7 @@ describe('a complete deploy', () => {
         noData: 'inconclusive',
         versionIdentity: 'sha',
         comparisonMargin: 0.005,
+        relativeMargin: 0.5,
         minRequests: 200,
         insufficientData: 'rollback',
         evaluationDelayMs: 60_000,

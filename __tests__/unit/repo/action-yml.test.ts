@@ -60,6 +60,7 @@ const INTERFACE_INPUTS: Record<string, string | null> = {
   'error-count-query': null,
   'version-identity': 'sha',
   'comparison-margin': '0.005',
+  'relative-margin': '0.5',
   'min-requests': '200',
   'insufficient-data': 'rollback',
   'evaluation-delay': '60s',

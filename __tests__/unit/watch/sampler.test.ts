@@ -69,6 +69,7 @@ const policy: AnalysisPolicy = {
   consecutiveErrorLimit: 4,
   noData: 'warn',
   comparisonMargin: 0.005,
+  relativeMargin: 0.5,
   minRequests: 200,
   insufficientData: 'rollback',
 };
