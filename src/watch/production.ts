@@ -284,6 +284,15 @@ function analysisChecks(a: AnalysisState, policy: AnalysisPolicy, signals: Signa
       formatMs,
     );
   }
+  if (signals.counts) {
+    const last = [...a.samples].reverse().find((s) => s.comparison !== undefined);
+    const name = signals.counts.basis === 'production' ? 'error counts (production)' : 'green against blue';
+    checks.push({
+      name,
+      status: !last ? 'warn' : last.step === 'rollback' ? 'fail' : last.step === 'advance' ? 'pass' : 'warn',
+      reason: last?.comparison ?? 'no count was read',
+    });
+  }
   if (signals.monitorTags.length > 0) {
     const alerting = [...new Set(a.samples.flatMap((s) => s.alerting ?? []))];
     checks.push(
