@@ -20,11 +20,12 @@
  * arXiv 2205.14762) does.
  *
  * - **Worse** (roll back): E against H0 "p_g ≤ p_b + m(p_b)" reaches 1/α.
- * - **Not worse** (may pass): E against H1' "p_g ≥ p_b + 2·m(p_b)" reaches 1/β: green is shown to be
- *   less than twice the margin worse, so a release at least twice the margin worse passes with
- *   probability ≤ β (the miss guarantee). Between the two is the indifference zone.
- * - The margin m(p_b) = min(margin, relativeMargin·p_b): by default 0.5 points or 50 % of blue's rate,
- *   whichever is smaller (a 0.1 % service is judged on ratios, a 5 % service on points).
+ * - **Not worse** (may pass): E against H1' "p_g ≥ p_b + k·m(p_b)" (k = `passFactor`, default 4)
+ *   reaches 1/β: green is shown to be less than k margins worse, so a release at least k margins
+ *   worse (by default: twice blue's rate) passes with probability ≤ β — the miss guarantee. Between
+ *   the two is the indifference zone, where either verdict may come, or none.
+ * - The margin m(p_b) = min(margin, relativeMargin·p_b): by default 25 % of blue's rate, at most 2
+ *   points (see ERROR_TEST_DEFAULTS).
  *
  * Validity conditions (say them when quoting the guarantee):
  * - Requests of one release are exchangeable within the window (a stationary error rate). A change
@@ -40,6 +41,11 @@
  * binomial counts (no Poisson approximation at 5 % error rates), it allows an absolute margin in
  * points as well as a ratio, and it is the same code for the concurrent control and the baseline.
  *
+ * Why not Kayenta's Mann–Whitney on per-interval points: it is a fixed-horizon test; judged at every
+ * interval its 2 % per look inflates with the number of looks, and it needs many points per release.
+ * Why a margin and not GrowthBook's "any harm": a real release is rarely exactly as good as blue, and a
+ * rollback for a harmless difference costs a deploy.
+ *
  * ## Latency
  * Datadog delivers one percentile value per bucket and release, not raw samples, so the test is a
  * paired sign test over buckets: in each bucket where both releases served at least
@@ -51,7 +57,7 @@
  * release has far fewer requests per bucket (its percentile estimate is noisier, not biased much);
  * buckets with too few requests are skipped, so low traffic gives no latency verdict.
  */
-import { PRIOR, goldenMin, logAddExp, logMixture, mixtureBound } from './stats.js';
+import { PRIOR, goldenMin, logAddExp, mixture, mixtureBound } from './stats.js';
 
 /** Requests and failed requests of one release over a window (cumulative since the switch). */
 export interface Counts {
@@ -61,14 +67,17 @@ export interface Counts {
 
 /** Options of the error-rate comparison. */
 export interface ErrorTestOptions {
-  /** Practical margin in rate points (0.005 = 0.5 points): green may be worse than blue by this. */
+  /** Practical margin in rate points (0.005 = 0.5 points): green may be worse than blue by at most this. */
   margin: number;
-  /** Relative margin (0.5 = 50 % of blue's rate); the smaller of the two applies. Default 0.5. */
+  /** Relative margin (0.5 = 50 % of blue's rate); the smaller of the two applies. Default 0.5; Infinity: points only. */
   relativeMargin?: number;
   /** Probability of declaring `worse` when green is within the margin, over every look of a deploy. */
   alpha: number;
-  /** Probability of declaring `not-worse` when green is at least twice the margin worse. Default 0.05. */
+  /** Probability of declaring `not-worse` when green is at least `passFactor` margins worse. Default 0.05. */
   beta?: number;
+  /** `not-worse` rules out green being this many margins worse or more. Default 4 (with the default
+   * 25 % margin: twice blue's rate). Must be above 1. */
+  passFactor?: number;
   /** Requests per release before any verdict. */
   minRequests: number;
 }
@@ -79,7 +88,7 @@ export interface ErrorVerdict {
   verdict: ErrorVerdictKind;
   /** Anytime-valid e-value against "green within the margin"; `worse` when ≥ 1/alpha. */
   evidence: number;
-  /** Anytime-valid e-value against "green twice the margin worse or more"; `not-worse` when ≥ 1/beta. */
+  /** Anytime-valid e-value against "green passFactor margins worse or more"; `not-worse` when ≥ 1/beta. */
   passEvidence: number;
   greenRate: number;
   blueRate: number;
@@ -93,17 +102,23 @@ export interface ErrorVerdict {
  * Defaults, and why:
  * - alpha 0.01: at most 1 deploy in 100 of a release within the margin is rolled back by this test,
  *   however often it looks (the issue's goal is ≤ 1 % false rollbacks).
- * - beta 0.05: a release twice the margin worse passes at most 1 time in 20 (the misses goal).
- * - margin 0.005 (0.5 points) and relativeMargin 0.5: worse than blue by half a point, or by half
- *   again its rate for services under 1 % errors. Below that, a rollback costs more than it saves.
- * - minRequests 200 = 1 / margin: below it one request moves the observed rate by more than the
- *   margin, so no sample that small says anything about the margin.
+ * - beta 0.05 and passFactor 4: a release twice as bad as blue passes at most 1 time in 20 (the
+ *   misses goal is about releases 2× worse).
+ * - relativeMargin 0.25 and margin 0.02: green may be worse than blue by a quarter of blue's rate,
+ *   at most 2 points (0.25 points at a 1 % baseline, 0.025 at 0.1 %, 1.25 at 5 %). A ratio scales
+ *   with the service (a 0.1 % service doubling its errors matters; a fixed 0.5 points would let it go
+ *   6×); the cap keeps a high-error service from hiding a large absolute regression. A quarter, not
+ *   a half: a release twice as bad is then 4 margins out and is caught about 2.5× sooner than
+ *   against a 50 % margin (the information per request grows with the square of the distance).
+ * - minRequests 200: below it one request moves the observed rate by more than 0.5 points, the margin
+ *   at a typical 1 % baseline. The tests stay valid below it; a verdict on fewer is reported as too few.
  */
 export const ERROR_TEST_DEFAULTS = {
   alpha: 0.01,
   beta: 0.05,
-  margin: 0.005,
-  relativeMargin: 0.5,
+  margin: 0.02,
+  relativeMargin: 0.25,
+  passFactor: 4,
   minRequests: 200,
 } as const;
 
@@ -146,8 +161,10 @@ function boundary(k: number, margin: number, rel: number) {
 }
 
 /** ln of the mixture e-value of the pair at (p_g, p_b). */
-function logPair(g: Counts, b: Counts, pg: number, pb: number): number {
-  return logAddExp(logMixture(g.requests, g.errors, pg), logMixture(b.requests, b.errors, pb)) - Math.LN2;
+function pair(g: Counts, b: Counts): (pg: number, pb: number) => number {
+  const mg = mixture(g.requests, g.errors);
+  const mb = mixture(b.requests, b.errors);
+  return (pg, pb) => logAddExp(mg(pg), mb(pb)) - Math.LN2;
 }
 
 /** The MLE of a rate, with 0 requests mapped to the prior mean (the mixture is then 1 everywhere). */
@@ -164,12 +181,13 @@ function logEvidence(g: Counts, b: Counts, k: number, margin: number, rel: numbe
   const { h, inv, kink } = boundary(k, margin, rel);
   const pg = mle(g);
   const pb = mle(b);
+  const logPair = pair(g, b);
   const inside = side === 'below' ? pg <= h(pb) : pg >= h(pb);
-  if (inside) return logPair(g, b, pg, pb);
+  if (inside) return logPair(pg, pb);
   // 'below': p_b from blue's MLE up to where the boundary meets green's MLE; 'above': the reverse.
   const [lo, hi] = side === 'below' ? [pb, Math.min(1, inv(pg))] : [Math.max(0, inv(pg)), pb];
-  if (!(hi > lo)) return logPair(g, b, h(lo), lo);
-  const f = (x: number) => logPair(g, b, h(x), x);
+  if (!(hi > lo)) return logPair(h(lo), lo);
+  const f = (x: number) => logPair(h(x), x);
   const pieces =
     kink > lo && kink < hi
       ? [
@@ -193,13 +211,18 @@ export function formatPercent(rate: number): string {
 
 /** `2,410` */
 export function formatCount(n: number): string {
-  return Math.round(n).toLocaleString('en-US');
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
-/** `0.5-point`, `0.05-point` */
+/** `0.5-point` (as an adjective: "the 0.5-point margin"). */
 function points(rate: number): string {
-  const pts = rate * 100;
-  return `${Number(pts.toPrecision(2))}-point`;
+  return `${Number((rate * 100).toPrecision(2))}-point`;
+}
+
+/** `1 point`, `0.98 points`. */
+function pointsNoun(rate: number): string {
+  const n = Number((rate * 100).toPrecision(2));
+  return `${n} point${n === 1 ? '' : 's'}`;
 }
 
 function evidenceText(e: number): string {
@@ -207,7 +230,16 @@ function evidenceText(e: number): string {
   return e >= 10 ? e.toFixed(0) : e.toFixed(2);
 }
 
-function compareRates(green: Counts, control: Counts, opts: ErrorTestOptions, controlLabel: string): ErrorVerdict {
+/**
+ * The test behind `errorsWorse` and `vsBaseline`, with the control named as the verdict should name
+ * it (e.g. "blue (alongside green and before the switch)").
+ */
+export function compareRates(
+  green: Counts,
+  control: Counts,
+  opts: ErrorTestOptions,
+  controlLabel: string,
+): ErrorVerdict {
   checkCounts('green', green);
   checkCounts(controlLabel, control);
   checkLevel('alpha', opts.alpha);
@@ -225,7 +257,9 @@ function compareRates(green: Counts, control: Counts, opts: ErrorTestOptions, co
   const blueRate = control.requests > 0 ? control.errors / control.requests : 0;
   const marginAtBlue = marginAt(blueRate, opts.margin, rel);
   const evidence = Math.exp(logEvidence(green, control, 1, opts.margin, rel, 'below'));
-  const passEvidence = Math.exp(logEvidence(green, control, 2, opts.margin, rel, 'above'));
+  const k = opts.passFactor ?? ERROR_TEST_DEFAULTS.passFactor;
+  if (!(Number.isFinite(k) && k > 1)) throw new RangeError(`passFactor must be above 1 (got ${k})`);
+  const passEvidence = Math.exp(logEvidence(green, control, k, opts.margin, rel, 'above'));
   const head =
     `green ${formatPercent(greenRate)} errors (${formatCount(green.requests)} requests) vs ${controlLabel} ` +
     `${formatPercent(blueRate)} (${formatCount(control.requests)})`;
@@ -250,7 +284,7 @@ function compareRates(green: Counts, control: Counts, opts: ErrorTestOptions, co
       ...base,
       verdict: 'not-worse',
       reason:
-        `${head}: not worse by ${points(2 * marginAtBlue)}s or more ` +
+        `${head}: not worse by ${pointsNoun(k * marginAtBlue)} or more ` +
         `(${Number(((1 - beta) * 100).toPrecision(4))} % confidence)`,
     };
   }
@@ -267,7 +301,7 @@ function compareRates(green: Counts, control: Counts, opts: ErrorTestOptions, co
  * Is green's error rate worse than blue's by more than the margin? Anytime-valid (see the file's
  * header): calling it after every sample of a deploy with the cumulative counts since the switch
  * keeps P(a release within the margin is ever called `worse`) ≤ alpha, and
- * P(a release ≥ twice the margin worse is ever called `not-worse`) ≤ beta.
+ * P(a release ≥ passFactor margins worse is ever called `not-worse`) ≤ beta.
  *
  * `too-few` while either release has fewer than `minRequests`; `continue` while neither test has
  * reached its level (the caller extends the step, then applies its inconclusive policy). `not-worse`

@@ -6,8 +6,11 @@
  * Per sample, in order (the first that applies wins):
  * 1. Hard limit on errors: green's rate above `errorRateThreshold` with confidence (lower bound of
  *    the anytime-valid confidence sequence above the limit) → roll back, at any sample size.
- * 2. Green against its control (blue, concurrent, while both serve; else blue's window before the
- *    switch): `worse` → roll back. Latency the same way, when given.
+ * 2. Green against its control: blue, concurrent, while both serve; blue's window before the switch
+ *    when blue never served alongside (blue-green); both pooled when both are given (a canary's final
+ *    window, where the concurrent blue counts alone are often too few to prove anything — pooling
+ *    assumes blue's rate before the switch is its rate during it). `worse` → roll back. Latency the
+ *    same way, when given.
  * 3. Before the step's planned hold ends → continue.
  * 4. At or after the hold: the step is done when both releases have `minRequests` and, when the step
  *    `requirePass`es (the last step before 100 %, and the window after 100 %), every judged signal
@@ -24,12 +27,11 @@
 import {
   ERROR_TEST_DEFAULTS,
   LATENCY_TEST_DEFAULTS,
+  compareRates,
   errorRateLimit,
-  errorsWorse,
   formatCount,
   latencyLimit,
   latencyWorse,
-  vsBaseline,
   type Counts,
   type ErrorVerdict,
   type LatencyBucket,
@@ -40,9 +42,10 @@ import {
 export interface DecisionPolicy {
   /** False-rollback budget of the whole deploy (default 0.01). */
   alpha: number;
-  /** Chance of passing a release twice the margin worse (default 0.05). */
+  /** Chance of passing a release `passFactor` margins worse (default 0.05, 4: twice blue's rate). */
   beta: number;
-  /** Error margin in rate points (default 0.005) and relative to blue's rate (default 0.5). */
+  passFactor: number;
+  /** Error margin in rate points (default 0.02) and relative to blue's rate (default 0.25); the smaller applies. */
   margin: number;
   relativeMargin: number;
   /** Requests per release before any verdict but the hard limit (default 200). */
@@ -60,6 +63,7 @@ export interface DecisionPolicy {
 export const DECISION_DEFAULTS: DecisionPolicy = {
   alpha: ERROR_TEST_DEFAULTS.alpha,
   beta: ERROR_TEST_DEFAULTS.beta,
+  passFactor: ERROR_TEST_DEFAULTS.passFactor,
   margin: ERROR_TEST_DEFAULTS.margin,
   relativeMargin: ERROR_TEST_DEFAULTS.relativeMargin,
   minRequests: ERROR_TEST_DEFAULTS.minRequests,
@@ -79,7 +83,10 @@ export interface StepInput {
   green: Counts;
   /** Blue's over the same windows while it served alongside green; absent when blue never did. */
   blue?: Counts;
-  /** Blue's window before the switch: the control when there is no concurrent one. */
+  /**
+   * Blue's window before the switch: the control when there is no concurrent one; pooled with `blue`
+   * when both are given (omit it for a purely concurrent comparison).
+   */
   baseline?: Counts;
   /** Per-bucket latency percentiles of both releases (concurrent), when a latency query is set. */
   latency?: LatencyBucket[];
@@ -124,12 +131,25 @@ export function rollbackTests(policy: DecisionPolicy, input: Pick<StepInput, 'bl
 export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_DEFAULTS): StepDecision {
   const a = policy.alpha / rollbackTests(policy, input);
   const verdicts: StepVerdicts = {};
-  const control = input.blue ?? input.baseline;
+  const control: Counts | undefined =
+    input.blue && input.baseline
+      ? {
+          requests: input.blue.requests + input.baseline.requests,
+          errors: input.blue.errors + input.baseline.errors,
+        }
+      : (input.blue ?? input.baseline);
+  const controlLabel =
+    input.blue && input.baseline
+      ? 'blue (alongside green and before the switch)'
+      : input.blue
+        ? 'blue'
+        : 'blue before the switch';
   const opts = {
     margin: policy.margin,
     relativeMargin: policy.relativeMargin,
     alpha: a,
     beta: policy.beta,
+    passFactor: policy.passFactor,
     minRequests: policy.minRequests,
   };
 
@@ -140,7 +160,7 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     }
   }
   if (control) {
-    verdicts.errors = input.blue ? errorsWorse(input.green, input.blue, opts) : vsBaseline(input.green, control, opts);
+    verdicts.errors = compareRates(input.green, control, opts, controlLabel);
     if (verdicts.errors.verdict === 'worse') return { action: 'rollback', reason: verdicts.errors.reason, verdicts };
   }
   if (input.latency) {

@@ -42,9 +42,15 @@ export const PRIOR = { a: 0.5, b: 0.5 } as const;
  * request, or after any bucket of them, keeps the level. It depends on the counts only.
  */
 export function logMixture(requests: number, errors: number, p: number): number {
+  return mixture(requests, errors)(p);
+}
+
+/** `logMixture` with the counts fixed: the Beta-function constant is computed once. */
+export function mixture(requests: number, errors: number): (p: number) => number {
   const { a, b } = PRIOR;
   const ok = requests - errors;
-  return logBeta(a + errors, b + ok) - logBeta(a, b) - xlogy(errors, p) - xlogy(ok, 1 - p);
+  const c = logBeta(a + errors, b + ok) - logBeta(a, b);
+  return (p: number) => c - xlogy(errors, p) - xlogy(ok, 1 - p);
 }
 
 /**
@@ -55,13 +61,14 @@ export function logMixture(requests: number, errors: number, p: number): number 
 export function mixtureBound(requests: number, errors: number, alpha: number, side: 'upper' | 'lower'): number {
   const target = Math.log(1 / alpha);
   const mle = requests === 0 ? 0.5 : errors / requests;
-  const f = (p: number) => logMixture(requests, errors, p) - target;
+  const m = mixture(requests, errors);
+  const f = (p: number) => m(p) - target;
   if (side === 'upper') {
     if (requests === 0) return 1;
     if (f(1 - 1e-15) < 0 || errors === requests) return 1;
     let lo = mle;
     let hi = 1 - 1e-15;
-    for (let i = 0; i < 80; i++) {
+    for (let i = 0; i < 45; i++) {
       const mid = (lo + hi) / 2;
       if (f(mid) < 0) lo = mid;
       else hi = mid;
@@ -72,7 +79,7 @@ export function mixtureBound(requests: number, errors: number, alpha: number, si
   if (f(1e-300) < 0) return 0;
   let lo = 1e-300;
   let hi = mle;
-  for (let i = 0; i < 80; i++) {
+  for (let i = 0; i < 45; i++) {
     const mid = (lo + hi) / 2;
     if (f(mid) < 0) hi = mid;
     else lo = mid;
@@ -93,7 +100,7 @@ export function goldenMin(
   f: (x: number) => number,
   lo: number,
   hi: number,
-  iterations = 70,
+  iterations = 45,
 ): { x: number; value: number } {
   const g = (Math.sqrt(5) - 1) / 2;
   let a = lo;
