@@ -36,7 +36,7 @@ export function recordSample(state: AnalysisState, sample: Sample, policy: Analy
     state.insufficient += 1;
     const why = sample.comparison ?? sample.reason;
     state.decision =
-      policy.insufficientData === 'rollback'
+      policy.insufficientData !== 'fail'
         ? { kind: 'rollback', cause: 'insufficient', reason: `${why}; insufficient-data: rollback rolls back` }
         : { kind: 'inconclusive', reason: `${why}; insufficient-data: fail stops and fails the job` };
     return state.decision;

@@ -27,6 +27,7 @@ export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): Coun
   const blue = obs.blue?.kind === 'counts' ? obs.blue.counts : undefined;
   if (!green) return { outcome: 'error', text: 'count query failed: no counts' };
   const who = obs.basis === 'production' ? 'production' : 'green';
+  const minRequests = policy.minRequests ?? DECISION_DEFAULTS.minRequests;
   const decision = decideStep(
     {
       green,
@@ -39,9 +40,10 @@ export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): Coun
     },
     {
       ...DECISION_DEFAULTS,
-      margin: policy.comparisonMargin,
-      relativeMargin: policy.relativeMargin === 0 ? Infinity : policy.relativeMargin,
-      minRequests: policy.minRequests,
+      margin: policy.comparisonMargin ?? DECISION_DEFAULTS.margin,
+      relativeMargin:
+        policy.relativeMargin === 0 ? Infinity : (policy.relativeMargin ?? DECISION_DEFAULTS.relativeMargin),
+      minRequests,
       errorRateThreshold: policy.errorRateThreshold,
       onInconclusive: policy.insufficientData === 'fail' ? 'hold' : 'rollback',
     },
@@ -56,7 +58,7 @@ export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): Coun
     case 'advance':
       return { ...out, outcome: 'pass', step: 'advance', text: label(decision.reason) };
     case 'continue': {
-      const few = green.requests < policy.minRequests || (blue !== undefined && blue.requests < policy.minRequests);
+      const few = green.requests < minRequests || (blue !== undefined && blue.requests < minRequests);
       return {
         ...out,
         outcome: few || decision.extended ? 'insufficient' : 'pass',

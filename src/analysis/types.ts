@@ -83,14 +83,15 @@ export interface AnalysisPolicy {
   /** Consecutive query errors tolerated (retried); one more means production cannot be observed. */
   consecutiveErrorLimit: number;
   noData: NoDataPolicy;
+  // The count queries' settings; absent → decide.ts's defaults (the threshold judge has none).
   /** One-sided practical margin (error ratio points) green may exceed blue by. */
-  comparisonMargin: number;
+  comparisonMargin?: number;
   /** The margin is at most this fraction of blue's rate (0: no relative cap). */
-  relativeMargin: number;
+  relativeMargin?: number;
   /** Requests per release before its counts are judged. */
-  minRequests: number;
-  /** Too few requests once the window was extended to its limit: roll back or stop (fail the job). */
-  insufficientData: InsufficientDataPolicy;
+  minRequests?: number;
+  /** Too few requests once the window was extended to its limit: roll back (default) or stop (fail the job). */
+  insufficientData?: InsufficientDataPolicy;
 }
 
 /** Argo Rollouts' default `consecutiveErrorLimit`. */

@@ -34,8 +34,8 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
     failureLimit: r.value('failure-limit', (raw, i) => parseInteger(raw, i, { min: 0, max: 10_000 }), 0),
     noData: r.value('no-data', (raw, i) => parseEnum(raw, i, NO_DATA_POLICIES), 'inconclusive'),
     versionIdentity: r.value('version-identity', (raw, i) => parseEnum(raw, i, VERSION_IDENTITIES), 'sha'),
-    comparisonMargin: r.value('comparison-margin', parseRatio, 0.005),
-    relativeMargin: r.value('relative-margin', (raw, i) => parseNumber(raw, i, { min: 0, max: 100 }), 0.5),
+    comparisonMargin: r.value('comparison-margin', parseRatio, 0.02),
+    relativeMargin: r.value('relative-margin', (raw, i) => parseNumber(raw, i, { min: 0, max: 100 }), 0.25),
     minRequests: r.value('min-requests', (raw, i) => parseInteger(raw, i, { min: 1, max: 10_000_000 }), 200),
     insufficientData: r.value(
       'insufficient-data',

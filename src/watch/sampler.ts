@@ -161,10 +161,13 @@ export async function sampleWindow(o: WindowOptions): Promise<WindowResult> {
     const wait = to + delay - now();
     if (wait > 0) await pause(wait, o.signal);
     const from = Math.max(start, to - interval);
+    const takenAt = now();
     const [obs, counted] = await Promise.all([
       takeObservation(o.source, o.signals, to, interval, o.signal, o.share, from),
       counts ? countObservation(counts, to) : undefined,
     ]);
+    // The sample is dated when it was taken (its window ended `delay` before).
+    obs.at = takenAt;
     if (counted) obs.counts = counted;
     const { sample, decision } = observe(o.analysis, obs, o.policy);
     samples.push(sample);
