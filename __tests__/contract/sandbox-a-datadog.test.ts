@@ -10,6 +10,7 @@ import type { LbHit } from '../../sandbox/core/world.ts';
 import { makeWorld, validator } from '../../sandbox/contract/testing.ts';
 import { formatProblems } from '../../sandbox/contract/validate.ts';
 import { type DatadogState, startDatadog } from '../../sandbox/services/datadog.ts';
+import { pointlist } from '../../sandbox/services/datadog-metrics.ts';
 
 const scenario = scenarioFrom({});
 const dd = scenario.datadog;
@@ -34,18 +35,30 @@ async function post(path: string, body: unknown, headers: Record<string, string>
 
 // Two full buckets of real-looking traffic: second 0 all good (v1), second 1 half 5xx (v2).
 const base = Math.floor(Date.now() / 1000) - 10;
+const V1_SHA = '4c60a8b4d322696fd694f86492b603349eb97cca';
+const V2_SHA = 'c063502a72638f829a159c1a27c08e9dc9ef1993';
 function hit(sec: number, status: number, latencyMs: number, version: string): LbHit {
   return {
     time: (base + sec) * 1000 + 100,
     pool: version === 'v1' ? 'blue' : 'green',
+    deploymentId: version === 'v1' ? 'dpl_blue' : 'dpl_green',
     status,
     latencyMs,
     path: '/',
     version,
   };
 }
+const requestsQuery = dd.queries.find((q) => q.measure === 'requests' && q.query.includes('{{version}}'))!.query;
+const errorsQuery = dd.queries.find((q) => q.measure === 'errors' && q.query.includes('{{version}}'))!.query;
 
 beforeAll(async () => {
+  // The deployments behind the hits, as the Vercel miniature keeps them (commit in `meta`).
+  world.state.vercel = {
+    deployments: new Map([
+      ['dpl_blue', { id: 'dpl_blue', meta: { githubCommitSha: V1_SHA } }],
+      ['dpl_green', { id: 'dpl_green', meta: { githubCommitSha: V2_SHA } }],
+    ]),
+  };
   svc = await startDatadog(world, dd);
   world.hits.push(...Array.from({ length: 20 }, (_, i) => hit(0, 200, 10 + i, 'v1')));
   world.hits.push(...Array.from({ length: 10 }, (_, i) => hit(1, i % 2 ? 500 : 200, 100 + i * 10, 'v2')));
@@ -171,6 +184,48 @@ describe('Datadog miniature', () => {
     const st = world.state.datadog as DatadogState;
     expect(st.events.map((x) => x.title)).toEqual(['Deployed v2']);
     expect(st.doraDeployments.map((x) => x.service)).toEqual(['shop']);
+  });
+
+  it('a {{version}} query counts only the requests the release with that version served', async () => {
+    const q = (template: string, version: string) =>
+      get(
+        `/api/v1/query?from=${base}&to=${base + 3}&query=${encodeURIComponent(template.replace('{{version}}', version))}`,
+      );
+    const total = (body: Record<string, unknown>) =>
+      (body.series as Array<{ pointlist: Array<[number, number | null]> }>)
+        .flatMap((s) => s.pointlist)
+        .reduce((a, [, v]) => a + (v ?? 0), 0);
+    expect(total((await q(requestsQuery, V1_SHA)).body)).toBe(20);
+    expect(total((await q(errorsQuery, V1_SHA)).body)).toBe(0);
+    expect(total((await q(requestsQuery, V2_SHA)).body)).toBe(10);
+    expect(total((await q(errorsQuery, V2_SHA)).body)).toBe(5);
+    // The short SHA and the deployment id name the same release; a version nobody served has no series.
+    expect(total((await q(requestsQuery, V2_SHA.slice(0, 7))).body)).toBe(10);
+    expect(total((await q(requestsQuery, 'dpl_green')).body)).toBe(10);
+    expect((await q(requestsQuery, 'deadbee')).body.series).toEqual([]);
+    // Sparse buckets are null, not 0: green served nothing in second 0.
+    const green = (await q(requestsQuery, V2_SHA)).body.series as Array<{ pointlist: Array<[number, number | null]> }>;
+    expect(green[0]!.pointlist[0]).toEqual([base * 1000, null]);
+  });
+
+  it('hides requests younger than the ingestion delay, and widens buckets on .rollup()', () => {
+    const late = { ...dd, ingestionDelayMs: 60_000 };
+    const releaseOf = (h: LbHit) =>
+      h.deploymentId === 'dpl_green' ? { id: 'dpl_green', sha: V2_SHA } : { id: 'dpl_blue', sha: V1_SHA };
+    const green = requestsQuery.replace('{{version}}', V2_SHA);
+    const servedAt = (base + 2) * 1000;
+    // Right after the requests were served: nothing visible yet (no series at all).
+    expect(pointlist(late, {}, world.hits, green, base, base + 3, releaseOf, servedAt + 1000)).toBeUndefined();
+    // Once the delay has passed, all of them.
+    const seen = pointlist(late, {}, world.hits, green, base, base + 3, releaseOf, servedAt + 61_000);
+    expect(seen?.points.reduce((a, [, v]) => a + (v ?? 0), 0)).toBe(10);
+    // `.rollup(sum, 5)`: 5-second buckets aligned as Datadog aligns them; empty ones are null.
+    const rolled = { ...dd, queries: [{ query: `${requestsQuery}.rollup(sum, 5)`, measure: 'requests' as const }] };
+    const r = pointlist(rolled, {}, world.hits, `${green}.rollup(sum, 5)`, base, base + 10, releaseOf, servedAt + 1000);
+    expect(r?.interval).toBe(5);
+    expect(r?.points.every(([t]) => t % 5000 === 0)).toBe(true);
+    expect(r?.points.reduce((a, [, v]) => a + (v ?? 0), 0)).toBe(10);
+    expect(r?.points.some(([, v]) => v === null)).toBe(true);
   });
 
   it('every request and response matches the Datadog specs', async () => {

@@ -220,6 +220,11 @@ export interface MonitorScenario {
 export type Measure = 'error_rate' | 'latency_p95' | 'latency_p50' | 'latency_avg' | 'requests' | 'errors';
 
 export interface QueryScenario {
+  /**
+   * The query as the action sends it. `{{version}}` in it matches any value of that tag: the hits
+   * counted are those served by the release whose commit SHA, short SHA (7) or Vercel deployment id
+   * is that value (traffic mode).
+   */
   query: string;
   measure: Measure;
   /** Which action input receives this query (`error-rate-query`, `latency-query`). */
@@ -237,6 +242,11 @@ export interface DatadogScenario {
   metrics: 'traffic' | 'scripted';
   /** Width of one point of a pointlist. */
   bucketSeconds: number;
+  /**
+   * Ingestion delay (ms, default 0): a request becomes visible to queries this long after it was
+   * served, as agent-flushed metrics reach Datadog late; until then its bucket is empty (null).
+   */
+  ingestionDelayMs?: number;
   queries: QueryScenario[];
   monitors: MonitorScenario[];
   /** Becomes `INPUT_DATADOG-MONITOR-TAGS`. */
@@ -439,6 +449,11 @@ export function checkScenario(s: Scenario): Scenario {
   need(['traffic', 'scripted'].includes(s.datadog?.metrics), n, 'datadog.metrics: traffic or scripted');
   need(Array.isArray(s.datadog.queries) && Array.isArray(s.datadog.monitors), n, 'datadog.queries/monitors: lists');
   need(s.datadog.bucketSeconds > 0, n, 'datadog.bucketSeconds must be > 0');
+  need(
+    s.datadog.ingestionDelayMs === undefined || s.datadog.ingestionDelayMs >= 0,
+    n,
+    'datadog.ingestionDelayMs must be ≥ 0',
+  );
   need(isPlainObject(s.slack) && s.slack.channel && s.slack.channelId, n, 'slack.channel and slack.channelId');
   need(isPlainObject(s.s3) && s.s3.bucket && Array.isArray(s.s3.objects), n, 's3.bucket and s3.objects');
   need(isPlainObject(s.postgres) && Array.isArray(s.postgres.seed), n, 'postgres.seed must be a list');

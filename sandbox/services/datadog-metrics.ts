@@ -1,8 +1,15 @@
 /**
  * Metric values for the Datadog miniature. In `traffic` mode a query the scenario maps to a measure
- * (`error_rate`, `latency_p95`, …) is computed per bucket from the load balancer's real hits
- * (`world.hits`); empty buckets are `null`. In `scripted` mode the n-th call of a query returns the
- * scenario's n-th value over the whole window (the last value repeats; `null` = no data at all).
+ * (`error_rate`, `latency_p95`, `requests`, `errors`…) is computed per bucket from the load balancer's
+ * real hits (`world.hits`); empty buckets are `null`, as Datadog leaves count and rate buckets without
+ * points null (no interpolation for `as_count()` queries). A query whose scenario template holds
+ * `{{version}}` counts only the hits served by the release with that version (the `version` tag APM
+ * sets from `DD_VERSION`). Hits become visible `ingestionDelayMs` after they were served (agent
+ * metrics are flushed every 10 s and reach Datadog later still: docs.datadoghq.com
+ * /developers/guide/data-collection-resolution). Buckets are `bucketSeconds` wide, widened as
+ * Datadog's rollup widens them for long windows, or as the query's `.rollup(method, seconds)` asks.
+ * In `scripted` mode the n-th call of a query returns the scenario's n-th value over the whole window
+ * (the last value repeats; `null` = no data at all).
  */
 import type { DatadogScenario, Measure, QueryScenario } from '../core/scenario.ts';
 import type { LbHit } from '../core/world.ts';
@@ -31,6 +38,15 @@ export function measure(m: Measure, hits: LbHit[]): number | null {
   }
 }
 
+/** The release that served a hit: its Vercel deployment id and commit SHA, when known. */
+export type ReleaseOf = (h: LbHit) => { id?: string; sha?: string } | undefined;
+
+function servedBy(h: LbHit, version: string, releaseOf: ReleaseOf): boolean {
+  const r = releaseOf(h);
+  if (!r) return false;
+  return version === r.id || (r.sha !== undefined && (version === r.sha || version === r.sha.slice(0, 7)));
+}
+
 function matches(q: QueryScenario, h: LbHit): boolean {
   const f = q.filter;
   if (!f) return true;
@@ -45,10 +61,35 @@ export function normalizeQuery(q: string): string {
   return q.replace(/\s+/g, '');
 }
 
-/** Bucket width: the scenario's, widened so a window never has more than 1500 points. */
-export function intervalSeconds(dd: DatadogScenario, fromS: number, toS: number): number {
+/**
+ * Bucket width: the scenario's, widened so a window never has more than 1500 points, or the
+ * query's own `.rollup(method, seconds)` when it asks for wider buckets.
+ */
+export function intervalSeconds(dd: DatadogScenario, fromS: number, toS: number, query = ''): number {
   const span = Math.max(1, toS - fromS);
-  return Math.max(dd.bucketSeconds, Math.ceil(span / 1500));
+  const rollup = /\.rollup\(\s*[a-z]+\s*,\s*(\d+)\s*\)/.exec(query);
+  const asked = rollup ? Number(rollup[1]) : 0;
+  return Math.max(dd.bucketSeconds, Math.ceil(span / 1500), asked);
+}
+
+/**
+ * The scenario query a sent query is: the same text, or a `{{version}}` template whose placeholder
+ * stands for one tag value (returned as `version`).
+ */
+export function findQuery(dd: DatadogScenario, query: string): { q: QueryScenario; version?: string } | undefined {
+  const sent = normalizeQuery(query);
+  for (const q of dd.queries) {
+    const t = normalizeQuery(q.query);
+    if (t === sent) return { q };
+    if (!t.includes('{{version}}')) continue;
+    const pattern = t
+      .split('{{version}}')
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('([^,}\\s]+)');
+    const m = new RegExp(`^${pattern}$`).exec(sent);
+    if (m && m.slice(1).every((v) => v === m[1])) return { q, version: m[1]! };
+  }
+  return undefined;
 }
 
 /**
@@ -62,10 +103,13 @@ export function pointlist(
   query: string,
   fromS: number,
   toS: number,
+  releaseOf: ReleaseOf = () => undefined,
+  nowMs: number = Date.now(),
 ): { q: QueryScenario; points: Point[]; interval: number } | undefined {
-  const q = dd.queries.find((x) => normalizeQuery(x.query) === normalizeQuery(query));
-  if (!q) return undefined;
-  const interval = intervalSeconds(dd, fromS, toS);
+  const found = findQuery(dd, query);
+  if (!found) return undefined;
+  const { q, version } = found;
+  const interval = intervalSeconds(dd, fromS, toS, query);
   const starts: number[] = [];
   for (let t = Math.floor(fromS / interval) * interval; t < toS; t += interval) starts.push(t);
   if (dd.metrics === 'scripted') {
@@ -77,7 +121,15 @@ export function pointlist(
     if (v === null) return undefined;
     return { q, interval, points: starts.map((t) => [t * 1000, v]) };
   }
-  const inWindow = hits.filter((h) => h.time >= fromS * 1000 && h.time < toS * 1000 && matches(q, h));
+  const visibleUntil = nowMs - (dd.ingestionDelayMs ?? 0);
+  const inWindow = hits.filter(
+    (h) =>
+      h.time >= fromS * 1000 &&
+      h.time < toS * 1000 &&
+      h.time <= visibleUntil &&
+      matches(q, h) &&
+      (version === undefined || servedBy(h, version, releaseOf)),
+  );
   const points: Point[] = starts.map((t) => {
     const inBucket = inWindow.filter((h) => h.time >= t * 1000 && h.time < (t + interval) * 1000);
     return [t * 1000, measure(q.measure, inBucket)];

@@ -8,7 +8,8 @@
 import type { DatadogScenario, MonitorScenario } from '../core/scenario.ts';
 import { type RunningService, type SandboxRequest, type SandboxResponse, startService } from '../core/service.ts';
 import type { World } from '../core/world.ts';
-import { metricName, pointlist, scopeOf, unitOf } from './datadog-metrics.ts';
+import { metricName, pointlist, scopeOf, unitOf, type ReleaseOf } from './datadog-metrics.ts';
+import type { VercelState } from './vercel-state.ts';
 
 export interface DatadogState {
   events: Array<Record<string, unknown> & { id: number; receivedAt: string }>;
@@ -78,6 +79,13 @@ export async function startDatadog(world: World, dd: DatadogScenario): Promise<R
   world.state.datadog = st;
   const calls = st.queryCalls;
   let nextEvent = 7_000_000_001;
+  // The release behind a hit: the Vercel deployment that served it, and the commit it was built from.
+  const releaseOf: ReleaseOf = (h) => {
+    if (!h.deploymentId) return undefined;
+    const d = (world.state.vercel as VercelState | undefined)?.deployments.get(h.deploymentId);
+    const sha = d?.meta.githubCommitSha;
+    return { id: h.deploymentId, ...(sha ? { sha } : {}) };
+  };
   let remaining = 1000;
 
   const v1Query = (req: SandboxRequest): SandboxResponse => {
@@ -89,7 +97,7 @@ export async function startDatadog(world: World, dd: DatadogScenario): Promise<R
     if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to)
       return bad('Invalid time range: from must be before to');
     const query = q.get('query')!;
-    const r = pointlist(dd, calls, world.hits, query, Math.floor(from), Math.floor(to));
+    const r = pointlist(dd, calls, world.hits, query, Math.floor(from), Math.floor(to), releaseOf);
     const series = r
       ? [
           {
@@ -135,7 +143,9 @@ export async function startDatadog(world: World, dd: DatadogScenario): Promise<R
       return { status: 400, body: { errors: ['data.attributes.from, to and queries are required'] } };
     const fromS = Math.floor(attrs.from / 1000);
     const toS = Math.floor(attrs.to / 1000);
-    const results = queries.map((qq) => pointlist(dd, calls, world.hits, String(qq.query ?? ''), fromS, toS));
+    const results = queries.map((qq) =>
+      pointlist(dd, calls, world.hits, String(qq.query ?? ''), fromS, toS, releaseOf),
+    );
     const formulas = (attrs.formulas as Array<{ formula?: string }> | undefined) ?? [];
     const outputs = formulas.length
       ? formulas.map((f) => results[queries.findIndex((qq) => qq.name === String(f.formula ?? '').trim())])

@@ -16,7 +16,7 @@ import type { AnalysisPolicy, AnalysisState, Decision, Observation, Sample } fro
 
 /** A fresh analysis. */
 export function createAnalysis(): AnalysisState {
-  return { samples: [], breaches: 0, consecutiveErrors: 0, errors: 0, noData: 0 };
+  return { samples: [], breaches: 0, consecutiveErrors: 0, errors: 0, noData: 0, insufficient: 0 };
 }
 
 /**
@@ -26,6 +26,21 @@ export function createAnalysis(): AnalysisState {
 export function recordSample(state: AnalysisState, sample: Sample, policy: AnalysisPolicy): Decision {
   if (state.decision) return state.decision;
   state.samples.push(sample);
+  // The counts' sequential test is valid however often it looks: its verdict ends the run at once.
+  if (sample.step === 'rollback') {
+    state.breaches += 1;
+    state.decision = { kind: 'rollback', cause: 'breach', reason: sample.comparison ?? sample.reason };
+    return state.decision;
+  }
+  if (sample.step === 'inconclusive') {
+    state.insufficient += 1;
+    const why = sample.comparison ?? sample.reason;
+    state.decision =
+      policy.insufficientData !== 'fail'
+        ? { kind: 'rollback', cause: 'insufficient', reason: `${why}; insufficient-data: rollback rolls back` }
+        : { kind: 'inconclusive', reason: `${why}; insufficient-data: fail stops and fails the job` };
+    return state.decision;
+  }
   switch (sample.outcome) {
     case 'breach':
       state.breaches += 1;
@@ -61,11 +76,26 @@ export function recordSample(state: AnalysisState, sample: Sample, policy: Analy
         };
       }
       break;
+    case 'insufficient':
+      state.insufficient += 1;
+      state.consecutiveErrors = 0;
+      break;
     case 'pass':
       state.consecutiveErrors = 0;
       break;
   }
   return state.decision ?? { kind: 'continue' };
+}
+
+/**
+ * True while the count queries' decision procedure has not let the watch end: within the hold it
+ * said `continue`, past it `extend` (too few requests, or no verdict either way). The caller keeps
+ * sampling; the procedure itself ends it (`inconclusive`) at the longest extension.
+ */
+export function needsEvidence(state: AnalysisState): boolean {
+  if (state.decision) return false;
+  const counted = [...state.samples].reverse().find((s) => s.step !== undefined);
+  return counted !== undefined && counted.step !== 'advance';
 }
 
 /** Judge an observation and record it: the one call the sampling loop makes per tick. */
@@ -129,6 +159,10 @@ export function summarize(state: AnalysisState, policy: AnalysisPolicy): Analysi
   if (state.breaches > 0) notes.push(`${state.breaches} breach(es) tolerated (failure-limit ${policy.failureLimit})`);
   if (state.errors > 0) notes.push(`${state.errors} query error(s) retried`);
   if (state.noData > 0) notes.push(`${state.noData} sample(s) without data (no-data: ${policy.noData})`);
+  // Samples before enough requests were counted are the normal start of a window, not a tolerance.
+  if (state.insufficient > 0) parts.push(`${state.insufficient} sample(s) before enough requests were counted`);
+  const counted = [...state.samples].reverse().find((s) => s.comparison);
+  if (counted?.comparison) parts.unshift(counted.comparison);
   const first = state.samples[0]!.at;
   const last = state.samples[n - 1]!.at;
   const span = `${n} sample${n === 1 ? '' : 's'} ${formatClock(first)}–${formatClock(last)}`;

@@ -5,7 +5,7 @@
 export * from './types.js';
 export * from './format.js';
 export { judgeSample } from './judge.js';
-export { createAnalysis, needsMoreSamples, observe, recordSample, summarize } from './analysis.js';
+export { createAnalysis, needsEvidence, needsMoreSamples, observe, recordSample, summarize } from './analysis.js';
 export type { AnalysisVerdict } from './analysis.js';
 export { policyFromConfig } from './policy.js';
 export * from './compare.js';

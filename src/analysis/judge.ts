@@ -5,6 +5,7 @@
  */
 import { formatClock, formatRatio } from './format.js';
 import { formatMs } from '../text.js';
+import { judgeCounts } from './counts.js';
 import type { AnalysisPolicy, Observation, QueryResult, Sample, SampleOutcome } from './types.js';
 
 interface SignalVerdict {
@@ -36,7 +37,7 @@ function judgeValue(
   }
 }
 
-const RANK: Record<SampleOutcome, number> = { breach: 3, error: 2, 'no-data': 1, pass: 0 };
+const RANK: Record<SampleOutcome, number> = { breach: 4, error: 3, 'no-data': 2, insufficient: 1, pass: 0 };
 
 /**
  * Judge one observation under the policy. The reason lists the signals that decided the outcome
@@ -49,6 +50,11 @@ export function judgeSample(obs: Observation, policy: AnalysisPolicy): Sample {
   }
   if (obs.latency) {
     verdicts.push(judgeValue('latency', obs.latency, policy.latencyThresholdMs, formatMs, policy.noData));
+  }
+  let counted: ReturnType<typeof judgeCounts> | undefined;
+  if (obs.counts) {
+    counted = judgeCounts(obs.counts, policy);
+    verdicts.push({ outcome: counted.outcome, text: counted.text });
   }
   let alerting: string[] | undefined;
   if (obs.monitors) {
@@ -72,9 +78,11 @@ export function judgeSample(obs: Observation, policy: AnalysisPolicy): Sample {
   const deciding = outcome === 'pass' ? verdicts : verdicts.filter((v) => v.outcome === outcome);
   const what = deciding.length > 0 ? deciding.map((v) => v.text).join('; ') : 'nothing to measure';
 
+  const greenRate = counted?.green && counted.green.requests > 0 ? counted.green.errors / counted.green.requests : null;
   const sample: Sample = {
     at: new Date(obs.at).toISOString(),
-    errorRate: obs.errorRate?.kind === 'value' && Number.isFinite(obs.errorRate.value) ? obs.errorRate.value : null,
+    errorRate:
+      obs.errorRate?.kind === 'value' && Number.isFinite(obs.errorRate.value) ? obs.errorRate.value : greenRate,
     latencyMs: obs.latency?.kind === 'value' && Number.isFinite(obs.latency.value) ? obs.latency.value : null,
     outcome,
     breach: outcome === 'breach',
@@ -82,5 +90,12 @@ export function judgeSample(obs: Observation, policy: AnalysisPolicy): Sample {
   };
   if (obs.share !== undefined) sample.share = obs.share;
   if (alerting) sample.alerting = alerting;
+  if (obs.counts && counted) {
+    sample.counts = { basis: obs.counts.basis };
+    if (counted.green) sample.counts.green = counted.green;
+    if (counted.blue) sample.counts.blue = counted.blue;
+    sample.comparison = counted.text;
+    if (counted.step) sample.step = counted.step;
+  }
   return sample;
 }

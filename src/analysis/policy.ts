@@ -11,5 +11,9 @@ export function policyFromConfig(config: Pick<Config, 'validation'>): AnalysisPo
     failureLimit: v.failureLimit,
     consecutiveErrorLimit: DEFAULT_CONSECUTIVE_ERROR_LIMIT,
     noData: v.noData,
+    comparisonMargin: v.comparisonMargin,
+    relativeMargin: v.relativeMargin,
+    minRequests: v.minRequests,
+    insufficientData: v.insufficientData,
   };
 }

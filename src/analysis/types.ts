@@ -6,7 +6,7 @@
  * query errors counted apart from bad values (`consecutiveErrorLimit`, default 4), and an explicit
  * no-data policy. Every message names the measured value against its threshold.
  */
-import type { NoDataPolicy } from '../config/types.js';
+import type { InsufficientDataPolicy, NoDataPolicy } from '../config/types.js';
 
 /** One metrics query's answer for one tick. */
 export type QueryResult =
@@ -27,6 +27,39 @@ export interface AlertingMonitor {
 /** The monitors of `datadog-monitor-tags` for one tick. */
 export type MonitorResult = { kind: 'ok'; alerting: AlertingMonitor[] } | { kind: 'error'; error: string };
 
+import type { Counts } from './compare.js';
+
+export type { Counts };
+
+/** One release's counts for one tick, or why they could not be read. */
+export type CountResult = { kind: 'counts'; counts: Counts } | { kind: 'error'; error: string };
+
+/**
+ * What green's counts are judged against.
+ * - `concurrent`: blue's counts over the same window, while both serve (each canary step).
+ * - `baseline`: blue's counts over a window of the same length right before the switch (after 100 %).
+ * - `none`: no control (blue's version unknown, or a rollback's watch): the hard limit only.
+ * - `production`: the count queries are not scoped to a release: production as a whole, hard limit only.
+ */
+export type CountBasis = 'concurrent' | 'baseline' | 'none' | 'production';
+
+/** The count queries' answers of one tick: cumulative from the switch (`fromMs`) to the window's end. */
+export interface CountObservation {
+  basis: CountBasis;
+  fromMs: number;
+  toMs: number;
+  /** Green's counts (production's with basis `production`). */
+  green: CountResult;
+  /** Blue's, for `concurrent` and `baseline`. */
+  blue?: CountResult;
+  /** The window blue's `baseline` counts cover. */
+  blueWindow?: { fromMs: number; toMs: number };
+  /** The watch's planned hold, its longest extension, and whether it needs positive evidence to end. */
+  holdMs: number;
+  maxHoldMs: number;
+  requirePass: boolean;
+}
+
 /** What one tick observed. A field is absent when that signal is not configured. */
 export interface Observation {
   /** ms since epoch when the tick was taken. */
@@ -36,6 +69,7 @@ export interface Observation {
   errorRate?: QueryResult;
   latency?: QueryResult;
   monitors?: MonitorResult;
+  counts?: CountObservation;
 }
 
 /** The thresholds and tolerances of one run's analysis, all from the config. */
@@ -49,6 +83,15 @@ export interface AnalysisPolicy {
   /** Consecutive query errors tolerated (retried); one more means production cannot be observed. */
   consecutiveErrorLimit: number;
   noData: NoDataPolicy;
+  // The count queries' settings; absent → decide.ts's defaults (the threshold judge has none).
+  /** One-sided practical margin (error ratio points) green may exceed blue by. */
+  comparisonMargin?: number;
+  /** The margin is at most this fraction of blue's rate (0: no relative cap). */
+  relativeMargin?: number;
+  /** Requests per release before its counts are judged. */
+  minRequests?: number;
+  /** Too few requests once the window was extended to its limit: roll back (default) or stop (fail the job). */
+  insufficientData?: InsufficientDataPolicy;
 }
 
 /** Argo Rollouts' default `consecutiveErrorLimit`. */
@@ -60,8 +103,10 @@ export const DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4;
  * - `breach`: a value above its threshold, a monitor in Alert, or no data under `no-data: fail`.
  * - `error`: a query could not be answered (and nothing breached): counted apart, retried.
  * - `no-data`: a query answered with no points, under `no-data: warn` or `inconclusive`.
+ * - `insufficient`: nothing breached, but a release has served fewer than `min-requests` so far, or
+ *   the comparison has not yet enough evidence either way: not a pass (the window is extended).
  */
-export type SampleOutcome = 'pass' | 'breach' | 'error' | 'no-data';
+export type SampleOutcome = 'pass' | 'breach' | 'error' | 'no-data' | 'insufficient';
 
 /** One judged tick, as the report keeps it. */
 export interface Sample {
@@ -75,6 +120,16 @@ export interface Sample {
   latencyMs: number | null;
   /** Names of monitors in Alert at this tick. */
   alerting?: string[];
+  /** The count queries' cumulative counts since the switch, when configured. */
+  counts?: { basis: CountBasis; green?: Counts; blue?: Counts };
+  /** The counts' verdict in plain words (green against blue, or against the hard limit). */
+  comparison?: string;
+  /**
+   * What the counts' decision procedure (decide.ts) said: `rollback` and `inconclusive` end the run
+   * at once (the sequential test is already valid however often it looks: no failure-limit on top);
+   * `extend` keeps the watch going past its planned end; `advance` lets it end.
+   */
+  step?: 'continue' | 'extend' | 'advance' | 'rollback' | 'inconclusive';
   outcome: SampleOutcome;
   /** True when the sample counts against `failure-limit`. */
   breach: boolean;
@@ -86,7 +141,7 @@ export interface Sample {
 export type Decision =
   | { kind: 'continue' }
   /** Roll back: too many breaches, or production could not be observed. */
-  | { kind: 'rollback'; reason: string; cause: 'breach' | 'unobservable' }
+  | { kind: 'rollback'; reason: string; cause: 'breach' | 'unobservable' | 'insufficient' }
   /** `no-data: inconclusive`: stop and fail the job without rolling back. */
   | { kind: 'inconclusive'; reason: string };
 
@@ -97,6 +152,8 @@ export interface AnalysisState {
   consecutiveErrors: number;
   errors: number;
   noData: number;
+  /** Samples whose counts could not be judged yet (too few requests, or no verdict either way). */
+  insufficient: number;
   /** Set once a terminal decision (rollback / inconclusive) has been taken; later samples are ignored. */
   decision?: Exclude<Decision, { kind: 'continue' }>;
 }

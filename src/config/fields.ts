@@ -3,7 +3,14 @@
  * environment variables that stand in for inputs and service selectors, and small parser adapters
  * shared by the sections.
  */
-import type { Mode, NoDataPolicy, Strategy, TrafficManagerKind } from './types.js';
+import type {
+  InsufficientDataPolicy,
+  Mode,
+  NoDataPolicy,
+  Strategy,
+  TrafficManagerKind,
+  VersionIdentity,
+} from './types.js';
 import { DURATION_ACCEPTS, parseDuration } from './duration.js';
 import { fail } from './errors.js';
 import { parseList } from './list.js';
@@ -13,6 +20,8 @@ export const MODES: readonly Mode[] = ['deploy', 'rollback', 'plan'];
 export const STRATEGIES: readonly Strategy[] = ['blue-green', 'canary', 'immediate'];
 export const TRAFFIC_MANAGERS: readonly TrafficManagerKind[] = ['cloudflare', 'vercel'];
 export const NO_DATA_POLICIES: readonly NoDataPolicy[] = ['warn', 'fail', 'inconclusive'];
+export const INSUFFICIENT_DATA_POLICIES: readonly InsufficientDataPolicy[] = ['rollback', 'fail'];
+export const VERSION_IDENTITIES: readonly VersionIdentity[] = ['sha', 'short-sha', 'deployment-id'];
 
 /** Every input of action.yml, in its order (a test keeps the two in step). */
 export const INPUT_NAMES = [
@@ -67,6 +76,14 @@ export const INPUT_NAMES = [
   'datadog-site',
   'error-rate-query',
   'latency-query',
+  'request-count-query',
+  'error-count-query',
+  'version-identity',
+  'comparison-margin',
+  'relative-margin',
+  'min-requests',
+  'insufficient-data',
+  'evaluation-delay',
   'error-rate-threshold',
   'validation-window',
   'validation-interval',

@@ -2,8 +2,15 @@
 import type { Config, DatadogConfig } from './types.js';
 import { formatDuration } from './duration.js';
 import { describeValue } from './errors.js';
-import { NO_DATA_POLICIES, durationAtLeast, parseReason, parseText } from './fields.js';
-import { parseBoolean, parseEnum, parseInteger, parseRatio } from './scalars.js';
+import {
+  INSUFFICIENT_DATA_POLICIES,
+  NO_DATA_POLICIES,
+  VERSION_IDENTITIES,
+  durationAtLeast,
+  parseReason,
+  parseText,
+} from './fields.js';
+import { parseBoolean, parseEnum, parseInteger, parseNumber, parseRatio } from './scalars.js';
 import { endpoint } from './sections-deploy.js';
 import type { SectionContext } from './sections-pre.js';
 import type { Reader } from './source.js';
@@ -17,13 +24,25 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
   const query = parseText('a Datadog metrics query');
   const errorRateQuery = r.optional('error-rate-query', query);
   const latencyQuery = r.optional('latency-query', query);
+  const requestCountQuery = r.optional('request-count-query', query);
+  const errorCountQuery = r.optional('error-count-query', query);
   const validation: Config['validation'] = {
     errorRateThreshold: r.value('error-rate-threshold', parseRatio, 0.01, 'ERROR_RATE_THRESHOLD'),
     performanceThresholdMs,
     windowMs: r.value('validation-window', durationAtLeast(0), 300_000),
     intervalMs: r.value('validation-interval', durationAtLeast(1), 30_000),
     failureLimit: r.value('failure-limit', (raw, i) => parseInteger(raw, i, { min: 0, max: 10_000 }), 0),
-    noData: r.value('no-data', (raw, i) => parseEnum(raw, i, NO_DATA_POLICIES), 'warn'),
+    noData: r.value('no-data', (raw, i) => parseEnum(raw, i, NO_DATA_POLICIES), 'inconclusive'),
+    versionIdentity: r.value('version-identity', (raw, i) => parseEnum(raw, i, VERSION_IDENTITIES), 'sha'),
+    comparisonMargin: r.value('comparison-margin', parseRatio, 0.02),
+    relativeMargin: r.value('relative-margin', (raw, i) => parseNumber(raw, i, { min: 0, max: 100 }), 0.25),
+    minRequests: r.value('min-requests', (raw, i) => parseInteger(raw, i, { min: 1, max: 10_000_000 }), 200),
+    insufficientData: r.value(
+      'insufficient-data',
+      (raw, i) => parseEnum(raw, i, INSUFFICIENT_DATA_POLICIES),
+      'rollback',
+    ),
+    evaluationDelayMs: r.value('evaluation-delay', durationAtLeast(0), 60_000),
     rollbackWindowMs: 0,
     rollbackTimeoutMs: 0,
   };
@@ -31,9 +50,18 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
   validation.rollbackTimeoutMs = r.value('rollback-timeout', durationAtLeast(1), 600_000, 'ROLLBACK_TIMEOUT');
   if (errorRateQuery !== undefined) validation.errorRateQuery = errorRateQuery;
   if (latencyQuery !== undefined) validation.latencyQuery = latencyQuery;
+  if (requestCountQuery !== undefined) validation.requestCountQuery = requestCountQuery;
+  if (errorCountQuery !== undefined) validation.errorCountQuery = errorCountQuery;
+  checkCountQueries(r);
 
   // Reading queries and monitors needs both keys; posting events needs the API key only.
-  const needKeys = ['error-rate-query', 'latency-query', 'datadog-monitor-tags'].filter((n) => r.has(n));
+  const needKeys = [
+    'error-rate-query',
+    'latency-query',
+    'request-count-query',
+    'error-count-query',
+    'datadog-monitor-tags',
+  ].filter((n) => r.has(n));
   if (needKeys.length > 0) {
     r.require('datadog-api-key', `a Datadog API key; required by ${needKeys.join(', ')}`);
     r.require('datadog-app-key', `a Datadog application key; required by ${needKeys.join(', ')}`);
@@ -67,6 +95,50 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
     }
   }
   return validation;
+}
+
+/** The placeholder a release-scoped query names its release with. */
+export const VERSION_PLACEHOLDER = '{{version}}';
+
+/**
+ * The two count queries go together, and both scope a release or neither does: green is compared
+ * with blue only when each count can be asked of each release. A placeholder spelled otherwise
+ * (`{{ version }}`, `{{VERSION}}`) is refused rather than sent to Datadog as a tag that matches nothing.
+ */
+function checkCountQueries(r: Reader): void {
+  const queries = ['error-rate-query', 'latency-query', 'request-count-query', 'error-count-query'] as const;
+  for (const name of queries) {
+    if (!r.has(name) || r.failed(name)) continue;
+    const raw = r.input(name);
+    const stray = /\{\{(?!version\}\})[^}]*\}\}/.exec(raw);
+    if (stray) {
+      r.problem(
+        name,
+        `a query with ${describeValue(stray[0])}`,
+        `a Datadog query; the only placeholder is ${VERSION_PLACEHOLDER}`,
+      );
+    }
+  }
+  const requests = r.has('request-count-query');
+  const errors = r.has('error-count-query');
+  if (requests && !errors)
+    r.require('error-count-query', 'a Datadog count query of failed requests; required with request-count-query');
+  if (errors && !requests)
+    r.require('request-count-query', 'a Datadog count query of requests; required with error-count-query');
+  if (requests && errors && !r.failed('request-count-query', 'error-count-query')) {
+    const scoped = [r.input('request-count-query'), r.input('error-count-query')].map((q) =>
+      q.includes(VERSION_PLACEHOLDER),
+    );
+    if (scoped[0] !== scoped[1]) {
+      r.problem(
+        'error-count-query',
+        scoped[1]
+          ? `scoped with ${VERSION_PLACEHOLDER} while request-count-query is not`
+          : `not scoped with ${VERSION_PLACEHOLDER} while request-count-query is`,
+        `both count queries scoped to the release with ${VERSION_PLACEHOLDER}, or neither`,
+      );
+    }
+  }
 }
 
 /** Section 7: cleanup and notification. */

@@ -8,6 +8,10 @@ export type Mode = 'deploy' | 'rollback' | 'plan';
 export type Strategy = 'blue-green' | 'canary' | 'immediate';
 export type TrafficManagerKind = 'cloudflare' | 'vercel';
 export type NoDataPolicy = 'warn' | 'fail' | 'inconclusive';
+/** Too few requests per release once the step was extended to its limit: roll back, or stop and fail the job. */
+export type InsufficientDataPolicy = 'rollback' | 'fail';
+/** How the app names its release in Datadog's `version` tag (what `{{version}}` becomes). */
+export type VersionIdentity = 'sha' | 'short-sha' | 'deployment-id';
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 
 /** `NAME<=VALUE` or `NAME>=VALUE` from `benchmark-thresholds`. */
@@ -175,8 +179,23 @@ export interface Config {
 
   validation: {
     datadog?: DatadogConfig;
+    /** Each query may hold `{{version}}`: replaced by the release's version (`versionIdentity`). */
     errorRateQuery?: string;
     latencyQuery?: string;
+    /** Requests served in a window (a count query, e.g. `sum:…hits{…,version:{{version}}}.as_count()`). */
+    requestCountQuery?: string;
+    /** Failed requests in a window; goes with `requestCountQuery`. */
+    errorCountQuery?: string;
+    versionIdentity: VersionIdentity;
+    /** One-sided practical margin (absolute error ratio) green may exceed blue by before it is worse. */
+    comparisonMargin: number;
+    /** The margin is at most this fraction of blue's error rate; 0: no relative cap. */
+    relativeMargin: number;
+    /** Requests each release must have served in a window before it is judged. */
+    minRequests: number;
+    insufficientData: InsufficientDataPolicy;
+    /** Each sample asks about a window that ended this long ago (Datadog's data arrives late). */
+    evaluationDelayMs: number;
     errorRateThreshold: number;
     /** Applies to all three gates (smoke p95 default and post-deploy latency). */
     performanceThresholdMs: number;

@@ -12,6 +12,7 @@
  *
  * None of this throws or fails the run: what cannot be closed is said in a warning.
  */
+import { sendRollbackDora } from '../records/dora-rollback.js';
 import type { Config } from '../config/types.js';
 import { serviceName } from '../config/service.js';
 import type { Providers } from '../providers/index.js';
@@ -137,6 +138,14 @@ async function postRollback(
     });
   } catch (err) {
     log.warning(`Could not post the rollback to Datadog: ${errorMessage(err)}`);
+  }
+  // Production went back to blue: the DORA event that makes Datadog count it as a rollback.
+  if (state.blue) {
+    try {
+      log.info(await sendRollbackDora(datadog, config, state.blue, Date.now()));
+    } catch (err) {
+      log.warning(`Could not send the rollback's DORA deployment to Datadog: ${errorMessage(err)}`);
+    }
   }
 }
 

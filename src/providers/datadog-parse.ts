@@ -42,6 +42,41 @@ export function valueOfQueryResponse(body: unknown): QueryResult {
 }
 
 /**
+ * The total of a count query's answer (`sum:…{…}.as_count()`): every non-null point of every series
+ * added up, so a window of any length (whatever rollup Datadog chose for it) gives the requests or
+ * errors counted in it. Null points are buckets without data, not zeros Datadog measured, and are
+ * skipped; an answer with no point at all is no data (the caller decides what no requests means).
+ */
+export function totalOfQueryResponse(body: unknown): QueryResult {
+  if (!body || typeof body !== 'object') return { kind: 'error', error: 'the answer was not a JSON object' };
+  const b = body as { status?: unknown; error?: unknown; series?: unknown };
+  if (b.status === 'error' || (typeof b.error === 'string' && b.error !== '')) {
+    const why = typeof b.error === 'string' && b.error ? b.error : 'status error';
+    return { kind: 'error', error: `Datadog could not run the query: ${oneLine(why, 200)}` };
+  }
+  if (b.series === undefined || b.series === null) return { kind: 'no-data' };
+  if (!Array.isArray(b.series)) return { kind: 'error', error: 'the answer has no series list' };
+  let total = 0;
+  let points = 0;
+  let newest: number | undefined;
+  for (const s of b.series) {
+    const list = (s as { pointlist?: unknown } | null)?.pointlist;
+    if (!Array.isArray(list)) continue;
+    for (const p of list) {
+      if (!Array.isArray(p) || p.length < 2) continue;
+      const [at, value] = p as [unknown, unknown];
+      if (typeof value !== 'number' || !Number.isFinite(value)) continue;
+      if (value < 0) return { kind: 'error', error: 'a count query answered a negative value' };
+      total += value;
+      points += 1;
+      if (typeof at === 'number' && (newest === undefined || at > newest)) newest = at;
+    }
+  }
+  if (points === 0) return { kind: 'no-data' };
+  return newest === undefined ? { kind: 'value', value: total } : { kind: 'value', value: total, pointAt: newest };
+}
+
+/**
  * The seconds window Datadog is asked for: [fromMs, toMs] in whole seconds that have ended
  * (`to = floor(now)`), at least one second wide. The second still in progress is left out: its
  * bucket holds only part of its traffic, and one error among three requests is not an error rate.

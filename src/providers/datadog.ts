@@ -11,7 +11,7 @@
  */
 import type { MonitorResult, QueryResult } from '../analysis/types.js';
 import type { Logger } from '../pipeline/types.js';
-import { alertingMonitors, secondsWindow, valueOfQueryResponse } from './datadog-parse.js';
+import { alertingMonitors, secondsWindow, totalOfQueryResponse, valueOfQueryResponse } from './datadog-parse.js';
 import { query, requestJson, type RetryPolicy, PROVIDER_TEXT_MAX } from './http.js';
 import { oneLine } from '../text.js';
 import { errorMessage } from '../text.js';
@@ -85,6 +85,8 @@ export interface DoraDeployment {
 export interface DatadogSampler {
   /** The value of a metrics query over [fromMs, toMs] (see `queryValue`). */
   query(q: string, fromMs: number, toMs: number, signal: AbortSignal): Promise<QueryResult>;
+  /** The total of a count query over [fromMs, toMs] (see `queryTotal`). */
+  count(q: string, fromMs: number, toMs: number, signal: AbortSignal): Promise<QueryResult>;
   /** Monitors with all of `tags` that are in Alert. */
   alerting(tags: string[], signal: AbortSignal): Promise<MonitorResult>;
 }
@@ -136,12 +138,31 @@ export class Datadog {
    * call's signal is aborted.
    */
   async queryValue(q: string, fromMs: number, toMs: number, call: CallOptions = {}): Promise<QueryResult> {
+    return this.queryWith(valueOfQueryResponse, q, fromMs, toMs, call);
+  }
+
+  /**
+   * The total of a count query (`sum:…{…}.as_count()`) over [fromMs, toMs]: the requests or errors
+   * counted in the window (`totalOfQueryResponse`). Never throws for a provider failure; rejects only
+   * when aborted.
+   */
+  async queryTotal(q: string, fromMs: number, toMs: number, call: CallOptions = {}): Promise<QueryResult> {
+    return this.queryWith(totalOfQueryResponse, q, fromMs, toMs, call);
+  }
+
+  private async queryWith(
+    read: (body: unknown) => QueryResult,
+    q: string,
+    fromMs: number,
+    toMs: number,
+    call: CallOptions,
+  ): Promise<QueryResult> {
     if (!this.o.appKey) return { kind: 'error', error: MISSING_APP_KEY };
     const w = secondsWindow(fromMs, toMs);
     try {
       const path = `/api/v1/query${query({ from: w.from, to: w.to, query: q })}`;
       const { body } = await this.req<unknown>('query metrics', 'GET', path, { call });
-      return valueOfQueryResponse(body);
+      return read(body);
     } catch (err) {
       if ((call.signal ?? this.o.signal)?.aborted) throw err;
       return { kind: 'error', error: oneLine(errorMessage(err), PROVIDER_TEXT_MAX) };
@@ -169,6 +190,7 @@ export class Datadog {
     const policy = this.o.sample(intervalMs);
     return {
       query: (q, fromMs, toMs, signal) => this.queryValue(q, fromMs, toMs, { policy, signal }),
+      count: (q, fromMs, toMs, signal) => this.queryTotal(q, fromMs, toMs, { policy, signal }),
       alerting: (tags, signal) => this.monitorsInAlert(tags, { policy, signal }),
     };
   }

@@ -8,6 +8,7 @@
  * the run's message (main's notifier). A re-run (attempt ≥ 2) carries on with attempt 1's target and
  * record: it never resolves `previous` again, which could pick the release attempt 1 moved away from.
  */
+import { sendRollbackDora } from '../records/dora-rollback.js';
 import type { RunStep } from '../pipeline/context.js';
 import { formatSpan } from '../analysis/format.js';
 import type { CheckResult, StepOutcome } from '../pipeline/types.js';
@@ -41,6 +42,7 @@ export const rollbackStep: RunStep = {
   async run(ctx): Promise<StepOutcome> {
     const { config, providers, log } = ctx;
     if (config.mode !== 'rollback') return { status: 'skipped', reason: `not part of mode ${config.mode}` };
+    const startedAt = Date.now();
     const { vercel, github } = providers;
     if (!vercel) return { status: 'failed', reason: 'vercel-token is required to roll back' };
     const checks: CheckResult[] = [];
@@ -186,6 +188,10 @@ export const rollbackStep: RunStep = {
       durationMs,
       share: 100,
       heading: 'Samples after the rollback',
+      // The target is judged on its own (the hard limits): the release it replaced is no control.
+      releases: { green: target },
+      control: 'none',
+      requirePass: true,
       onStart: () => log.info(`Watching production on ${target.id} for ${formatSpan(durationMs)}`),
     });
     let details: Record<string, unknown> = {};
@@ -226,6 +232,19 @@ export const rollbackStep: RunStep = {
           name: 'Datadog event',
           status: 'warn',
           reason: `could not post the event: ${errorMessage(err)}`,
+        });
+      }
+      try {
+        checks.push({
+          name: 'Datadog DORA rollback',
+          status: 'pass',
+          reason: await sendRollbackDora(providers.datadog, config, target, startedAt),
+        });
+      } catch (err) {
+        checks.push({
+          name: 'Datadog DORA rollback',
+          status: 'warn',
+          reason: `could not send the DORA deployment: ${errorMessage(err)}`,
         });
       }
     }

@@ -22,7 +22,10 @@ import { analyzeStep as defaultAnalyzeStep, type StepAnalysis } from './traffic/
 import { errorMessage } from '../text.js';
 
 /** Holds one traffic step and analyses production meanwhile (the validate hook's `analyzeStep`). */
-export type StepAnalyzer = (ctx: RunContext, opts: { share: number; durationMs: number }) => Promise<StepAnalysis>;
+export type StepAnalyzer = (
+  ctx: RunContext,
+  opts: { share: number; durationMs: number; last?: boolean },
+) => Promise<StepAnalysis>;
 
 /** One entry of the weight history in the step's details (and the report). */
 export interface WeightStep {
@@ -127,7 +130,11 @@ async function switchTraffic(
       ctx,
       (t) => `Traffic: green at ${pct}%, held ${t} of ${formatSpan(config.traffic.stepDurationMs)}`,
     );
-    const held = await analyze(ctx, { share: pct, durationMs: config.traffic.stepDurationMs }).finally(beat);
+    const held = await analyze(ctx, {
+      share: pct,
+      durationMs: config.traffic.stepDurationMs,
+      last: i === steps.length - 2,
+    }).finally(beat);
     entry.analysis = held.reason;
     if (!held.ok) {
       return {

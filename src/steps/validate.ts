@@ -36,6 +36,10 @@ export const validateStep: RunStep = {
       durationMs,
       share: ctx.state.greenShare ?? 100,
       heading: 'Post-deploy validation samples',
+      // Green serves all traffic: blue's own window before the switch is the control.
+      releases: { green: ctx.state.green, blue: ctx.state.blue },
+      control: 'baseline',
+      requirePass: true,
       onStart: () =>
         log.info(
           `Watching production for ${formatSpan(durationMs)} (${windowName}), a sample every ${formatSpan(intervalMs)}: ` +

@@ -72,6 +72,7 @@ const OUTCOME_ICON: Record<Sample['outcome'], string> = {
   breach: '❌ breach',
   error: '⚠️ query error',
   'no-data': '⚪ no data',
+  insufficient: '⏳ too few requests',
 };
 
 /**
@@ -126,7 +127,7 @@ export function samplesMarkdown(
 }
 
 function countOutcomes(samples: readonly Sample[]): string {
-  const n: Record<Sample['outcome'], number> = { pass: 0, breach: 0, error: 0, 'no-data': 0 };
+  const n: Record<Sample['outcome'], number> = { pass: 0, breach: 0, error: 0, 'no-data': 0, insufficient: 0 };
   for (const s of samples) n[s.outcome] += 1;
   return (Object.keys(n) as Sample['outcome'][])
     .filter((k) => n[k] > 0)

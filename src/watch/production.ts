@@ -11,8 +11,11 @@ import type { AnalysisPolicy, AnalysisState, Decision, Sample } from '../analysi
 import type { Config } from '../config/types.js';
 import type { CheckResult, Logger } from '../pipeline/types.js';
 import type { Datadog } from '../providers/index.js';
+import type { DeploymentRef } from '../pipeline/types.js';
+import { DEFAULT_MAX_HOLD_FACTOR } from '../analysis/counts.js';
+import { VERSION_PLACEHOLDER } from '../config/sections-post.js';
 import { samplesMarkdown } from '../surfaces/chart.js';
-import { hasSignals, sampleWindow, type MetricsSource, type Signals } from './sampler.js';
+import { hasSignals, sampleWindow, type CountSignals, type MetricsSource, type Signals } from './sampler.js';
 import { formatMs } from '../text.js';
 
 /** What a watch needs of the run: its core, the run's Datadog adapter and the run's analysis. */
@@ -48,16 +51,34 @@ export type Watch =
  */
 export async function watchProduction(
   run: WatchContext,
-  opts: { durationMs: number; share: number; heading: string; onStart?: () => void },
+  opts: {
+    durationMs: number;
+    share: number;
+    heading: string;
+    onStart?: () => void;
+    /** The releases a `{{version}}` query is asked about: green (the one judged) and blue (its control). */
+    releases?: { green?: DeploymentRef | undefined; blue?: DeploymentRef | undefined };
+    /** `concurrent` while both serve; `baseline` after 100 % (blue's window before the switch); `none`. */
+    control?: 'concurrent' | 'baseline' | 'none';
+    /** The watch needs positive evidence to end (the last canary step, and every watch at 100 %). */
+    requirePass?: boolean;
+  },
 ): Promise<Watch> {
   const { config, log, signal, analysis } = run;
-  const monitoring = monitoringOf(config, run.providers.datadog);
+  const monitoring = monitoringOf(config, run.providers.datadog, opts.releases);
   if ('skip' in monitoring) return { watched: false, skip: monitoring.skip };
+  const counts = countSignals(config, opts, log);
+  // A query that cannot be asked of the release is not watched, and that is never a pass.
+  const unaskable = monitoring.unaskable ?? (counts && 'skip' in counts ? counts.skip : undefined);
+  if (unaskable) return cannotWatch(run, monitoring.policy, unaskable, opts.heading);
+  if (counts && !('skip' in counts)) monitoring.signals.counts = counts;
   opts.onStart?.();
   const intervalMs = config.validation.intervalMs;
   const { decision, samples } = await sampleWindow({
     source: monitoring.source,
     signals: monitoring.signals,
+    delayMs: config.validation.evaluationDelayMs,
+    startMs: Date.now(),
     policy: monitoring.policy,
     analysis,
     durationMs: opts.durationMs,
@@ -82,14 +103,89 @@ export async function watchProduction(
   };
 }
 
-/** The signals the config asks to watch. */
-export function signalsOf(config: Config): Signals {
+/** What `{{version}}` becomes for a release: the `version` tag the app reports to Datadog. */
+export function versionOf(config: Pick<Config, 'validation'>, release: DeploymentRef | undefined): string | undefined {
+  if (!release) return undefined;
+  switch (config.validation.versionIdentity) {
+    case 'deployment-id':
+      return release.id;
+    case 'short-sha':
+      return release.sha?.slice(0, 7);
+    case 'sha':
+      return release.sha;
+  }
+}
+
+/** True when a query names the release it asks about. */
+export function isScoped(query: string): boolean {
+  return query.includes(VERSION_PLACEHOLDER);
+}
+
+/** The query asked of one release. */
+export function forRelease(query: string, version: string): string {
+  return query.split(VERSION_PLACEHOLDER).join(version);
+}
+
+/**
+ * The signals the config asks to watch; a `{{version}}` query is asked of green (its version from
+ * `releases`). A scoped query whose release is unknown is left out: `monitoringOf` refuses to watch.
+ */
+export function signalsOf(config: Config, releases?: { green?: DeploymentRef | undefined }): Signals {
   const v = config.validation;
+  const green = versionOf(config, releases?.green);
+  const scope = (q: string | undefined) => (q && isScoped(q) ? (green ? forRelease(q, green) : undefined) : q);
+  const errorRateQuery = scope(v.errorRateQuery);
+  const latencyQuery = scope(v.latencyQuery);
   return {
-    ...(v.errorRateQuery ? { errorRateQuery: v.errorRateQuery } : {}),
-    ...(v.latencyQuery ? { latencyQuery: v.latencyQuery } : {}),
+    ...(errorRateQuery ? { errorRateQuery } : {}),
+    ...(latencyQuery ? { latencyQuery } : {}),
     monitorTags: config.prepare.datadogMonitorTags,
   };
+}
+
+/**
+ * The count queries of a watch, or why they cannot be asked. Scoped queries need green's version;
+ * a comparison needs blue's too — without it green is judged against the hard limit alone, said in
+ * the log. Unscoped queries count production as a whole.
+ */
+function countSignals(
+  config: Config,
+  opts: Parameters<typeof watchProduction>[1],
+  log: Logger,
+): CountSignals | { skip: string } | undefined {
+  const v = config.validation;
+  if (!v.requestCountQuery || !v.errorCountQuery) return undefined;
+  const control = opts.control ?? 'none';
+  const common = {
+    requirePass: opts.requirePass ?? true,
+    maxHoldMs: opts.durationMs * DEFAULT_MAX_HOLD_FACTOR,
+    // Blue's window before the switch is as long as the watch can get: the most evidence still recent.
+    baselineMs: opts.durationMs * DEFAULT_MAX_HOLD_FACTOR,
+  };
+  const pair = (version?: string) => ({
+    requests: version ? forRelease(v.requestCountQuery!, version) : v.requestCountQuery!,
+    errors: version ? forRelease(v.errorCountQuery!, version) : v.errorCountQuery!,
+  });
+  if (!isScoped(v.requestCountQuery)) return { basis: 'production', green: pair(), ...common };
+  const green = versionOf(config, opts.releases?.green);
+  if (!green) {
+    return {
+      skip: `green's version (version-identity: ${v.versionIdentity}) is not known, so the {{version}} count queries cannot be asked`,
+    };
+  }
+  const blue = control === 'none' ? undefined : versionOf(config, opts.releases?.blue);
+  if (control !== 'none' && !blue) {
+    log.warning(
+      `blue's version (version-identity: ${v.versionIdentity}) is not known: green is judged against error-rate-threshold alone, without a comparison`,
+    );
+  }
+  if (blue === green) {
+    log.warning(`green and blue report the same version ${green}: green is judged against error-rate-threshold alone`);
+    return { basis: 'none', green: pair(green), ...common };
+  }
+  return blue
+    ? { basis: control === 'baseline' ? 'baseline' : 'concurrent', green: pair(green), blue: pair(blue), ...common }
+    : { basis: 'none', green: pair(green), ...common };
 }
 
 /**
@@ -99,18 +195,47 @@ export function signalsOf(config: Config): Signals {
 export function monitoringOf(
   config: Config,
   datadog: Datadog | undefined,
-): { source: MetricsSource; signals: Signals; policy: AnalysisPolicy } | { skip: string } {
+  releases?: { green?: DeploymentRef | undefined },
+): { source: MetricsSource; signals: Signals; policy: AnalysisPolicy; unaskable?: string } | { skip: string } {
   if (!config.validation.datadog || !datadog) {
     return { skip: 'Datadog is not configured (datadog-api-key): production was not watched' };
   }
-  const signals = signalsOf(config);
-  if (!hasSignals(signals)) {
-    return { skip: 'no error-rate-query, latency-query or datadog-monitor-tags is set: nothing to watch' };
+  const v = config.validation;
+  const unscopable =
+    [v.errorRateQuery, v.latencyQuery].some((q) => q && isScoped(q)) && !versionOf(config, releases?.green);
+  const signals = signalsOf(config, releases);
+  if (!hasSignals(signals) && !v.requestCountQuery) {
+    return {
+      skip: 'no error-rate-query, latency-query, request-count-query or datadog-monitor-tags is set: nothing to watch',
+    };
   }
   return {
     source: datadog.sampler(config.validation.intervalMs),
     signals,
     policy: policyFromConfig(config),
+    ...(unscopable
+      ? {
+          unaskable: `green's version (version-identity: ${v.versionIdentity}) is not known, so the {{version}} queries cannot be asked`,
+        }
+      : {}),
+  };
+}
+
+/** A watch that cannot ask its queries: stop (inconclusive), never a pass. */
+function cannotWatch(run: WatchContext, policy: AnalysisPolicy, why: string, heading: string): Watch {
+  const decision = { kind: 'inconclusive' as const, reason: `inconclusive: ${why}` };
+  run.analysis.decision ??= decision;
+  return {
+    watched: true,
+    decision: run.analysis.decision,
+    samples: [],
+    details: analysisDetails(run.analysis, policy, { durationMs: 0, intervalMs: run.config.validation.intervalMs }),
+    checks: [{ name: 'observability', status: 'fail', reason: why }],
+    markdown: samplesMarkdown(
+      run.analysis.samples,
+      { errorRate: policy.errorRateThreshold, latencyMs: policy.latencyThresholdMs },
+      heading,
+    ),
   };
 }
 
@@ -158,6 +283,15 @@ function analysisChecks(a: AnalysisState, policy: AnalysisPolicy, signals: Signa
       policy.latencyThresholdMs,
       formatMs,
     );
+  }
+  if (signals.counts) {
+    const last = [...a.samples].reverse().find((s) => s.comparison !== undefined);
+    const name = signals.counts.basis === 'production' ? 'error counts (production)' : 'green against blue';
+    checks.push({
+      name,
+      status: !last ? 'warn' : last.step === 'rollback' ? 'fail' : last.step === 'advance' ? 'pass' : 'warn',
+      reason: last?.comparison ?? 'no count was read',
+    });
   }
   if (signals.monitorTags.length > 0) {
     const alerting = [...new Set(a.samples.flatMap((s) => s.alerting ?? []))];

@@ -1,18 +1,26 @@
 /**
- * The sampling loop: every interval, observe the configured signals over the last interval and
- * feed the analysis, until the window is over or the analysis decides. Shared by the validate step
- * (the window after the final switch) and each canary step (held for `step-duration`).
+ * The sampling loop: every interval, observe the configured signals and feed the analysis, until
+ * the window is over or the analysis decides. Shared by the validate step (the window after the
+ * final switch) and each canary step (held for `step-duration`).
  *
- * Ticks are aligned to the start (start + k·interval) so a slow query does not stretch the window;
- * a tick that comes late is taken at once. A window that ends on query errors keeps sampling at the
- * interval until an observation succeeds or the consecutive-error limit is exceeded: production is
- * never passed without having been observed.
+ * Lag: Datadog's data arrives late, so tick k asks about the window that ended at start + k·interval
+ * and is taken `delayMs` later (`evaluation-delay`): the watch lasts `durationMs + delayMs`, sees its
+ * whole window, and its first window starts at `startMs` (the switch), never before it.
+ *
+ * Ticks are aligned to the start so a slow query does not stretch the window; a tick that comes late
+ * is taken at once. A window that ends on query errors keeps sampling at the interval until an
+ * observation succeeds or the consecutive-error limit is exceeded: production is never passed
+ * without having been observed. With count queries, the window also goes on while their decision
+ * procedure has not let it end (too few requests: the step is extended, up to its limit).
  */
-import { observe, needsMoreSamples } from '../analysis/analysis.js';
+import { needsEvidence, observe, needsMoreSamples } from '../analysis/analysis.js';
 import { formatSpan } from '../analysis/format.js';
 import type {
   AnalysisPolicy,
   AnalysisState,
+  CountBasis,
+  CountObservation,
+  CountResult,
   Decision,
   MonitorResult,
   Observation,
@@ -26,6 +34,8 @@ import { sleep } from '../text.js';
 export interface MetricsSource {
   /** The newest value of a metrics query over [fromMs, toMs]. */
   query(query: string, fromMs: number, toMs: number, signal: AbortSignal): Promise<QueryResult>;
+  /** The total of a count query over [fromMs, toMs]. */
+  count(query: string, fromMs: number, toMs: number, signal: AbortSignal): Promise<QueryResult>;
   /** Monitors with all of `tags` that are in Alert. */
   alerting(tags: string[], signal: AbortSignal): Promise<MonitorResult>;
 }
@@ -35,6 +45,21 @@ export interface Signals {
   errorRateQuery?: string;
   latencyQuery?: string;
   monitorTags: string[];
+  /** The count queries, each already made release-specific where it names `{{version}}`. */
+  counts?: CountSignals;
+}
+
+/** Requests and errors: of green (or production), and of blue when there is a control. */
+export interface CountSignals {
+  basis: CountBasis;
+  green: { requests: string; errors: string };
+  blue?: { requests: string; errors: string };
+  /** With `baseline`: how long blue's window before the switch is (it ends at the switch). */
+  baselineMs?: number;
+  /** The watch needs positive evidence before it ends (last step before 100 %, and after 100 %). */
+  requirePass: boolean;
+  /** The longest the watch may be extended to when the evidence is not there yet. */
+  maxHoldMs: number;
 }
 
 export interface WindowOptions {
@@ -45,6 +70,10 @@ export interface WindowOptions {
   analysis: AnalysisState;
   durationMs: number;
   intervalMs: number;
+  /** `evaluation-delay`: each tick asks about a window that ended this long ago (default 0). */
+  delayMs?: number;
+  /** Where the first window starts: the switch (default: now). */
+  startMs?: number;
   /** Green's share while sampling (for the report). */
   share?: number;
   signal: AbortSignal;
@@ -67,7 +96,7 @@ export function hasSignals(s: Signals): boolean {
   return Boolean(s.errorRateQuery || s.latencyQuery || s.monitorTags.length > 0);
 }
 
-/** Take one observation: every configured signal in parallel, over [at - interval, at]. */
+/** Take one observation: every configured signal in parallel, over [from, to]. */
 export async function takeObservation(
   source: MetricsSource,
   signals: Signals,
@@ -75,8 +104,8 @@ export async function takeObservation(
   intervalMs: number,
   signal: AbortSignal,
   share?: number,
+  from: number = at - intervalMs,
 ): Promise<Observation> {
-  const from = at - intervalMs;
   const [errorRate, latency, monitors] = await Promise.all([
     signals.errorRateQuery ? source.query(signals.errorRateQuery, from, at, signal) : undefined,
     signals.latencyQuery ? source.query(signals.latencyQuery, from, at, signal) : undefined,
@@ -90,38 +119,111 @@ export async function takeObservation(
   return obs;
 }
 
+/** One release's requests and errors over [from, to]: no data is no requests; an error is an error. */
+export async function readCounts(
+  source: MetricsSource,
+  q: { requests: string; errors: string },
+  from: number,
+  to: number,
+  signal: AbortSignal,
+): Promise<CountResult> {
+  const [requests, errors] = await Promise.all([
+    source.count(q.requests, from, to, signal),
+    source.count(q.errors, from, to, signal),
+  ]);
+  for (const r of [requests, errors]) if (r.kind === 'error') return { kind: 'error', error: r.error };
+  const n = requests.kind === 'value' ? Math.round(requests.value) : 0;
+  const e = errors.kind === 'value' ? Math.round(errors.value) : 0;
+  // Two queries read at slightly different moments can disagree by a request or two.
+  return { kind: 'counts', counts: { requests: Math.max(n, e), errors: e } };
+}
+
 /**
- * Sample for `durationMs` (at least one sample), then for as long as the window ended on errors.
- * Returns the first terminal decision, or `continue` when the window passed.
+ * Sample for `durationMs` (at least one sample), then for as long as the window ended on errors or
+ * the count queries' procedure extends it. Returns the first terminal decision, or `continue` when
+ * the window passed.
  */
 export async function sampleWindow(o: WindowOptions): Promise<WindowResult> {
   const now = o.now ?? Date.now;
   const pause = o.sleep ?? sleep;
   const interval = Math.max(1, o.intervalMs);
+  const delay = Math.max(0, o.delayMs ?? 0);
   const ticks = Math.max(1, Math.floor(o.durationMs / interval));
-  const start = now();
+  const start = o.startMs ?? now();
   const samples: Sample[] = [];
+  const counts = o.signals.counts;
+  const holdMs = Math.max(interval, o.durationMs);
+  let baseline: CountResult | undefined;
+  let extending = false;
   if (o.analysis.decision) return { decision: o.analysis.decision, samples };
   for (let k = 1; ; k++) {
-    const due = start + k * interval;
-    const wait = due - now();
+    const to = start + k * interval;
+    const wait = to + delay - now();
     if (wait > 0) await pause(wait, o.signal);
-    const at = now();
-    const obs = await takeObservation(o.source, o.signals, at, interval, o.signal, o.share);
+    const from = Math.max(start, to - interval);
+    const takenAt = now();
+    const [obs, counted] = await Promise.all([
+      takeObservation(o.source, o.signals, to, interval, o.signal, o.share, from),
+      counts ? countObservation(counts, to) : undefined,
+    ]);
+    // The sample is dated when it was taken (its window ended `delay` before).
+    obs.at = takenAt;
+    if (counted) obs.counts = counted;
     const { sample, decision } = observe(o.analysis, obs, o.policy);
     samples.push(sample);
     o.onSample?.(sample, decision);
     if (decision.kind !== 'continue') return { decision, samples };
     if (k >= ticks) {
-      if (!needsMoreSamples(o.analysis)) return { decision, samples };
-      if (k === ticks) {
-        o.log.warning(
-          `the ${formatSpan(o.durationMs)} window ended on ${o.analysis.consecutiveErrors} query error(s): ` +
-            `sampling on until production is observed (at most ${
-              o.policy.consecutiveErrorLimit - o.analysis.consecutiveErrors + 1
-            } more)`,
-        );
+      if (needsMoreSamples(o.analysis)) {
+        if (k === ticks) {
+          o.log.warning(
+            `the ${formatSpan(o.durationMs)} window ended on ${o.analysis.consecutiveErrors} query error(s): ` +
+              `sampling on until production is observed (at most ${
+                o.policy.consecutiveErrorLimit - o.analysis.consecutiveErrors + 1
+              } more)`,
+          );
+        }
+        continue;
       }
+      if (counts && needsEvidence(o.analysis)) {
+        if (!extending) {
+          extending = true;
+          o.log.warning(
+            `the ${formatSpan(o.durationMs)} window is extended (up to ${formatSpan(counts.maxHoldMs)}): ${sample.comparison ?? sample.reason}`,
+          );
+        }
+        continue;
+      }
+      return { decision, samples };
     }
+  }
+
+  /** The count queries of tick `to`: cumulative since the switch, and blue's control. */
+  async function countObservation(c: CountSignals, to: number): Promise<CountObservation> {
+    const baselineFrom = start - Math.max(holdMs, c.baselineMs ?? 0);
+    const [green, blue] = await Promise.all([
+      readCounts(o.source, c.green, start, to, o.signal),
+      !c.blue
+        ? undefined
+        : c.basis === 'baseline'
+          ? // Blue's window before the switch ended long ago: read once, again only after an error.
+            baseline?.kind === 'counts'
+            ? baseline
+            : readCounts(o.source, c.blue, baselineFrom, start, o.signal)
+          : readCounts(o.source, c.blue, start, to, o.signal),
+    ]);
+    if (c.basis === 'baseline') baseline = blue;
+    const obs: CountObservation = {
+      basis: c.basis,
+      fromMs: start,
+      toMs: to,
+      green,
+      holdMs,
+      maxHoldMs: Math.max(holdMs, c.maxHoldMs),
+      requirePass: c.requirePass,
+    };
+    if (blue) obs.blue = blue;
+    if (c.basis === 'baseline') obs.blueWindow = { fromMs: baselineFrom, toMs: start };
+    return obs;
   }
 }

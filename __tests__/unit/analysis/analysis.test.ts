@@ -17,6 +17,10 @@ function policy(over: Partial<AnalysisPolicy> = {}): AnalysisPolicy {
     failureLimit: 0,
     consecutiveErrorLimit: 4,
     noData: 'warn',
+    comparisonMargin: 0.005,
+    relativeMargin: 0.5,
+    minRequests: 200,
+    insufficientData: 'rollback',
     ...over,
   };
 }

@@ -34,6 +34,12 @@ describe('formatting', () => {
         intervalMs: 100,
         failureLimit: 1,
         noData: 'fail',
+        versionIdentity: 'sha',
+        comparisonMargin: 0.01,
+        relativeMargin: 0.5,
+        minRequests: 50,
+        insufficientData: 'fail',
+        evaluationDelayMs: 0,
         rollbackWindowMs: 1000,
         rollbackTimeoutMs: 1000,
       },
@@ -44,6 +50,10 @@ describe('formatting', () => {
       failureLimit: 1,
       consecutiveErrorLimit: 4,
       noData: 'fail',
+      comparisonMargin: 0.01,
+      relativeMargin: 0.5,
+      minRequests: 50,
+      insufficientData: 'fail',
     });
   });
 });

@@ -78,7 +78,13 @@ describe('a complete deploy', () => {
         windowMs: 300_000,
         intervalMs: 30_000,
         failureLimit: 0,
-        noData: 'warn',
+        noData: 'inconclusive',
+        versionIdentity: 'sha',
+        comparisonMargin: 0.02,
+        relativeMargin: 0.25,
+        minRequests: 200,
+        insufficientData: 'rollback',
+        evaluationDelayMs: 60_000,
         rollbackWindowMs: 300_000,
         rollbackTimeoutMs: 600_000,
       },
@@ -498,6 +504,46 @@ describe('Datadog and Slack pairs', () => {
   it('slack-token and slack-channel go together', () => {
     expect(bad({ 'slack-token': SECRETS['slack-token'] })).toEqual(['slack-channel']);
     expect(bad({ 'slack-channel': '#deploys' })).toEqual(['slack-token']);
+  });
+});
+
+describe('release-scoped count queries', () => {
+  const keys = { 'datadog-api-key': SECRETS['datadog-api-key'], 'datadog-app-key': SECRETS['datadog-app-key'] };
+  const requests = 'sum:trace.http.request.hits{service:shop,version:{{version}}}.as_count()';
+  const errors = 'sum:trace.http.request.errors{service:shop,version:{{version}}}.as_count()';
+  it('reads both count queries with their placeholder as given', () => {
+    const v = parse({ ...keys, 'request-count-query': requests, 'error-count-query': errors }).validation;
+    expect(v.requestCountQuery).toBe(requests);
+    expect(v.errorCountQuery).toBe(errors);
+  });
+  it('the two count queries go together', () => {
+    expect(bad({ ...keys, 'request-count-query': requests })).toEqual(['error-count-query']);
+    expect(bad({ ...keys, 'error-count-query': errors })).toEqual(['request-count-query']);
+  });
+  it('both are scoped to the release, or neither', () => {
+    const unscoped = errors.replace(',version:{{version}}', '');
+    const err = errorOf({ ...keys, 'request-count-query': requests, 'error-count-query': unscoped });
+    expect(err.problems.map((p) => p.input)).toEqual(['error-count-query']);
+    expect(err.message).toContain('{{version}}');
+  });
+  it('refuses a misspelt placeholder before anything moves', () => {
+    const err = errorOf({ ...keys, 'error-rate-query': 'avg:errors{version:{{ Version }}}' });
+    expect(err.problems.map((p) => p.input)).toEqual(['error-rate-query']);
+    expect(err.message).toContain('{{ Version }}');
+  });
+  it.each([
+    ['version-identity', 'tag'],
+    ['comparison-margin', '2'],
+    ['min-requests', '0'],
+    ['insufficient-data', 'pass'],
+    ['evaluation-delay', 'soon'],
+  ])('%s=%s is refused', (input, value) => {
+    expect(bad({ [input]: value })).toEqual([input]);
+  });
+  it('a margin may be a percentage; a delay of 0 asks up to now', () => {
+    const v = parse({ 'comparison-margin': '1%', 'evaluation-delay': '0' }).validation;
+    expect(v.comparisonMargin).toBe(0.01);
+    expect(v.evaluationDelayMs).toBe(0);
   });
 });
 

@@ -59,11 +59,19 @@ const INTERFACE_INPUTS: Record<string, string | null> = {
   'datadog-site': 'datadoghq.com',
   'error-rate-query': null,
   'latency-query': null,
+  'request-count-query': null,
+  'error-count-query': null,
+  'version-identity': 'sha',
+  'comparison-margin': '0.02',
+  'relative-margin': '0.25',
+  'min-requests': '200',
+  'insufficient-data': 'rollback',
+  'evaluation-delay': '60s',
   'error-rate-threshold': null, // ERROR_RATE_THRESHOLD, else 0.01
   'validation-window': '5m',
   'validation-interval': '30s',
   'failure-limit': '0',
-  'no-data': 'warn',
+  'no-data': 'inconclusive',
   'rollback-window': null, // validation-window
   'rollback-timeout': null, // ROLLBACK_TIMEOUT, else 600
   'keep-deployments': '0',
@@ -136,6 +144,8 @@ describe('action.yml against the interface', () => {
     expect(action.inputs.strategy!.description).toMatch(/blue-green[\s\S]*canary[\s\S]*immediate/);
     expect(action.inputs['no-data']!.description).toMatch(/warn[\s\S]*fail[\s\S]*inconclusive/);
     expect(action.inputs['traffic-manager']!.description).toMatch(/cloudflare[\s\S]*vercel/);
+    expect(action.inputs['insufficient-data']!.description).toMatch(/rollback[\s\S]*fail/);
+    expect(action.inputs['version-identity']!.description).toMatch(/sha[\s\S]*short-sha[\s\S]*deployment-id/);
   });
 
   it('declares exactly the interface outputs, each described', () => {

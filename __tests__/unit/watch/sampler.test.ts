@@ -68,6 +68,10 @@ const policy: AnalysisPolicy = {
   failureLimit: 0,
   consecutiveErrorLimit: 4,
   noData: 'warn',
+  comparisonMargin: 0.005,
+  relativeMargin: 0.5,
+  minRequests: 200,
+  insufficientData: 'rollback',
 };
 const signals: Signals = { errorRateQuery: 'err{*}', latencyQuery: 'lat{*}', monitorTags: [] };
 

@@ -11,6 +11,7 @@ import { policyFromConfig } from '../../analysis/policy.js';
 import type { Decision, Sample } from '../../analysis/types.js';
 import { watchProduction, type WatchContext } from '../../watch/production.js';
 import { sleep } from '../../text.js';
+import type { RunState } from '../../pipeline/types.js';
 
 /** What one analysed traffic step concluded. */
 export interface StepAnalysis {
@@ -40,8 +41,8 @@ export interface StepAnalysis {
  * early with `ok: false` on the first terminal decision. Rejects only when the run is cancelled.
  */
 export async function analyzeStep(
-  ctx: WatchContext,
-  opts: { share: number; durationMs: number },
+  ctx: WatchContext & { state?: Pick<RunState, 'green' | 'blue'> },
+  opts: { share: number; durationMs: number; last?: boolean },
 ): Promise<StepAnalysis> {
   const { config, log, signal } = ctx;
   const span = formatSpan(opts.durationMs);
@@ -50,6 +51,10 @@ export async function analyzeStep(
     durationMs: opts.durationMs,
     share: opts.share,
     heading: 'Traffic step analysis',
+    // Both serve: green is compared with blue over the same windows.
+    releases: { green: ctx.state?.green, blue: ctx.state?.blue },
+    control: 'concurrent',
+    requirePass: opts.last ?? false,
     onStart: () => log.info(`Holding green at ${opts.share}% for ${span}, sampling every ${formatSpan(intervalMs)}`),
   });
   if (!watch.watched) {

@@ -1,0 +1,565 @@
+export const id = 288;
+export const ids = [288];
+export const modules = {
+
+/***/ 73288:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __webpack_require__) => {
+
+// ESM COMPAT FLAG
+__webpack_require__.r(__webpack_exports__);
+
+// EXPORTS
+__webpack_require__.d(__webpack_exports__, {
+  BackupStore: () => (/* binding */ BackupStore)
+});
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __webpack_require__(77598);
+// EXTERNAL MODULE: ./node_modules/@aws-sdk/client-s3/dist-cjs/index.js
+var dist_cjs = __webpack_require__(53711);
+// EXTERNAL MODULE: ./node_modules/@smithy/node-http-handler/dist-cjs/index.js
+var node_http_handler_dist_cjs = __webpack_require__(61279);
+// EXTERNAL MODULE: ./lib/providers/http.js
+var http = __webpack_require__(81596);
+;// CONCATENATED MODULE: ./lib/providers/multipart.js
+/**
+ * The pieces of the backup's multipart upload that do not talk to S3: which size each part has, and
+ * the part buffers that are filled, sent and filled again.
+ *
+ * S3's limits (https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html): an object of at
+ * most 5 TiB, in at most 10,000 parts of 5 MiB to 5 GiB each (the last part may be smaller). A stream
+ * of unknown length (`pg_dump` writing to stdout) cannot pick one part size: a fixed 8 MiB stops at
+ * 78 GiB, a fixed 525 MiB would hold half a gigabyte per part for every small backup. So the part size
+ * grows with the stream: the first part size for `step` parts, then doubling every `step` parts up to
+ * a cap; `step` is the largest that still reaches 5 TiB within 10,000 parts.
+ */
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const TiB = 1024 * GiB;
+/** S3's multipart limits. */
+const S3_LIMITS = {
+    maxParts: 10_000,
+    minPartBytes: 5 * MiB,
+    maxPartBytes: 5 * GiB,
+    maxObjectBytes: 5 * TiB,
+};
+/**
+ * The largest part the schedule grows to unless the first part is larger: a part is held in memory
+ * while it is filled and sent, so this bounds the upload's memory on the largest backups (one part
+ * in flight and one being filled: 2 GiB), while still reaching 5 TiB within 10,000 parts.
+ */
+const DEFAULT_PART_CAP = GiB;
+/** The size of part `partNumber` (1-based) under `s`. */
+function partSize(s, partNumber) {
+    const doublings = Math.floor((partNumber - 1) / s.step);
+    // 2^31 parts of the first size would overflow nothing here: doublings stays below 10,000 / step.
+    return Math.min(s.cap, s.first * 2 ** doublings);
+}
+/** The most bytes a stream can carry under `s` within S3's 10,000 parts. */
+function scheduleReach(s) {
+    let total = 0;
+    // One size per `step` parts.
+    for (let n = 1; n <= S3_LIMITS.maxParts; n += s.step) {
+        total += partSize(s, n) * Math.min(s.step, S3_LIMITS.maxParts - n + 1);
+    }
+    return total;
+}
+/**
+ * The schedule starting at `first` bytes: parts of that size for as long as possible (the largest
+ * `step`) while 10,000 parts still reach S3's 5 TiB object limit. Throws on a first part outside
+ * S3's 5 MiB–5 GiB.
+ */
+function partSchedule(first, cap = Math.max(DEFAULT_PART_CAP, first)) {
+    if (!Number.isInteger(first) || first < S3_LIMITS.minPartBytes || first > S3_LIMITS.maxPartBytes) {
+        throw new Error(`a part of ${first} bytes is outside S3's 5 MiB–5 GiB`);
+    }
+    const c = Math.min(cap, S3_LIMITS.maxPartBytes);
+    // reach(step) falls as step grows (more parts stay small): the largest step that reaches 5 TiB.
+    let lo = 1;
+    let hi = S3_LIMITS.maxParts;
+    if (scheduleReach({ first, step: lo, cap: c }) < S3_LIMITS.maxObjectBytes) {
+        throw new Error(`parts capped at ${c} bytes cannot reach 5 TiB within ${S3_LIMITS.maxParts} parts`);
+    }
+    while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (scheduleReach({ first, step: mid, cap: c }) >= S3_LIMITS.maxObjectBytes)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return { first, step: lo, cap: c };
+}
+/**
+ * Parts in flight for parts of `size` when `queueSize` parts of the first size may be: the bytes in
+ * flight stay within `queueSize × first` as parts grow, and at least one part is always sent.
+ */
+function partsInFlight(s, queueSize, size) {
+    return Math.max(1, Math.floor((queueSize * s.first) / size));
+}
+/**
+ * The part buffers of one upload. A part is filled in one preallocated buffer (chunks are copied in,
+ * never concatenated), sent from it, and the buffer is handed back to be filled again: an upload
+ * allocates `parts in flight + 1` buffers of each part size it reaches, whatever the stream's length.
+ */
+class PartBuffers {
+    free = [];
+    /** Buffers allocated so far (for tests and the benchmark). */
+    allocated = 0;
+    /** Bytes allocated so far. */
+    allocatedBytes = 0;
+    /** A buffer of exactly `size` bytes: a returned one of that size, else a new one. */
+    take(size) {
+        const i = this.free.findIndex((b) => b.length === size);
+        if (i >= 0)
+            return this.free.splice(i, 1)[0];
+        // Unpooled and uninitialised: every byte sent is first copied in, and only `filled` bytes are sent.
+        const b = Buffer.allocUnsafeSlow(size);
+        this.allocated++;
+        this.allocatedBytes += size;
+        return b;
+    }
+    /** Hands a buffer back. One smaller than `current` (the parts have grown) is dropped, not kept. */
+    give(b, current) {
+        if (b.length === current)
+            this.free.push(b);
+        // Parts only grow: drop the free buffers too small to be used again.
+        for (let i = this.free.length - 1; i >= 0; i--)
+            if (this.free[i].length < current)
+                this.free.splice(i, 1);
+    }
+    /** Drops every free buffer. */
+    clear() {
+        this.free.length = 0;
+    }
+}
+
+// EXTERNAL MODULE: ./lib/text.js
+var lib_text = __webpack_require__(68804);
+;// CONCATENATED MODULE: ./lib/providers/s3.js
+/**
+ * The backup store (`BackupStore` in providers/index.ts) over S3 or any S3-compatible store (R2, MinIO,
+ * the sandbox's s3rver): stream a backup up with its SHA-256, verify it, find the newest, delete.
+ *
+ * Credentials come from the SDK's standard chain (env, OIDC web identity, profiles, IMDS); nothing here
+ * reads them. Every request has a connection and a request timeout (the SDK's default is none) and the
+ * SDK's standard retry mode with 3 attempts.
+ */
+
+
+// A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
+
+
+
+
+/** The body stream failed (not S3): its error is the cause. */
+class StreamFailed extends Error {
+    cause;
+    constructor(cause) {
+        super(errorText(cause));
+        this.name = 'StreamFailed';
+        this.cause = cause;
+    }
+}
+function errorText(err) {
+    return err instanceof Error ? err.message : String(err);
+}
+/** The first part size, and how many parts of it may be in flight (POLICIES.s3 sets both for a run). */
+const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
+const DEFAULT_QUEUE_SIZE = 4;
+const SIDECAR = '.sha256';
+/** Removing what a failed upload left must not wait on the run's (possibly aborted) signal, nor forever. */
+const CLEANUP_DEADLINE_MS = 5_000;
+/** The backup bucket client of one run. */
+class BackupStore {
+    client;
+    o;
+    constructor(o) {
+        this.o = o;
+        const config = {
+            region: o.region,
+            maxAttempts: o.maxAttempts ?? 3,
+            requestHandler: new node_http_handler_dist_cjs.NodeHttpHandler({
+                requestTimeout: o.requestTimeoutMs,
+                connectionTimeout: o.connectionTimeoutMs,
+                throwOnRequestTimeout: true,
+            }),
+        };
+        if (o.credentials)
+            config.credentials = o.credentials;
+        if (o.endpoint) {
+            config.endpoint = o.endpoint;
+            config.forcePathStyle = true;
+            // Third-party stores reject or corrupt the SDK's default checksums and aws-chunked bodies
+            // (R2 answers 501, s3rver stores the chunk framing): checksums only where the API requires them.
+            config.requestChecksumCalculation = 'WHEN_REQUIRED';
+            config.responseChecksumValidation = 'WHEN_REQUIRED';
+        }
+        this.client = new dist_cjs/* S3Client */.YxF(config);
+    }
+    toError(operation, err, detail) {
+        if (this.o.signal?.aborted)
+            return err instanceof Error ? err : new Error(String(err));
+        if (err instanceof http/* ProviderError */.mZ)
+            return err;
+        const e = (err ?? {});
+        const status = e.$metadata?.httpStatusCode;
+        const code = e.Code ?? e.name;
+        const text = detail ??
+            `${status ? `HTTP ${status} ` : ''}${code ?? 'error'}: ${(0,lib_text/* oneLine */.TN)(e.message ?? String(err), http/* PROVIDER_TEXT_MAX */.DS)}`;
+        return new http/* ProviderError */.mZ({
+            provider: 's3',
+            operation,
+            status,
+            code,
+            retryable: Boolean(e.$retryable) || code === 'TimeoutError',
+            message: (0,lib_text/* redact */.E$)((0,http/* providerMessage */.fs)('s3', operation, text), this.o.secrets ?? []),
+        });
+    }
+    /**
+     * Streams `body` to `bucket/key`, hashing and counting on the way, then records the SHA-256 in the
+     * object's metadata (`sha256`, `size`) or, over the copy limit, in a `<key>.sha256` object.
+     *
+     * A stream shorter than one part goes up as one PutObject; a longer one as a multipart upload whose
+     * part size grows with the stream (src/providers/multipart.ts), so a stream of unknown length can
+     * reach S3's 5 TiB object limit. Each part is filled in a preallocated buffer and sent from it
+     * (UploadPart with the buffer as body: the SDK's retries resend the same bytes, and a part number
+     * sent twice replaces itself), with up to `queueSize` first-size parts' worth of bytes in flight.
+     * On any failure — the body stream erroring (e.g. the backup command failing), S3 refusing, the
+     * run's signal — the parts in flight are cancelled, the multipart upload is aborted, no object is
+     * completed, and this throws.
+     */
+    async streamUpload(input) {
+        const contentType = input.contentType ?? 'application/octet-stream';
+        let sent;
+        try {
+            sent = await this.sendStream({ ...input, contentType });
+        }
+        catch (err) {
+            if (this.o.signal?.aborted)
+                throw err instanceof StreamFailed ? err.cause : err;
+            if (err instanceof StreamFailed) {
+                throw this.toError('streamUpload', err.cause, `the backup stream failed: ${(0,lib_text/* oneLine */.TN)(errorText(err.cause), http/* PROVIDER_TEXT_MAX */.DS)}; the upload was aborted and no object was written`);
+            }
+            throw this.toError('streamUpload', err);
+        }
+        const { size, sha256 } = sent;
+        let etag = sent.etag;
+        const meta = { ...input.metadata, sha256, size: String(size) };
+        try {
+            if (size <= (this.o.copyLimitBytes ?? 5 * 1024 ** 3)) {
+                // Metadata is fixed when an upload starts, before the hash is known: copy the object onto itself.
+                const copy = await this.client.send(new dist_cjs/* CopyObjectCommand */.s9Z({
+                    Bucket: input.bucket,
+                    Key: input.key,
+                    CopySource: `${input.bucket}/${input.key.split('/').map(encodeURIComponent).join('/')}`,
+                    MetadataDirective: 'REPLACE',
+                    Metadata: meta,
+                    ContentType: contentType,
+                }), { abortSignal: this.o.signal });
+                etag = copy.CopyObjectResult?.ETag ?? etag;
+            }
+            else {
+                const name = input.key.split('/').pop() ?? input.key;
+                await this.client.send(new dist_cjs/* PutObjectCommand */.wKZ({
+                    Bucket: input.bucket,
+                    Key: input.key + SIDECAR,
+                    Body: `${sha256}  ${name}\n`,
+                    ContentType: 'text/plain',
+                    Metadata: meta,
+                }), { abortSignal: this.o.signal });
+            }
+        }
+        catch (err) {
+            // An object whose checksum cannot be found again is not a backup we can vouch for: remove it,
+            // with a deadline of its own (the run's signal may be what made the copy fail).
+            await this.client
+                .send(new dist_cjs/* DeleteObjectCommand */.k4j({ Bucket: input.bucket, Key: input.key }), {
+                abortSignal: AbortSignal.timeout(CLEANUP_DEADLINE_MS),
+            })
+                .catch(() => undefined);
+            throw this.toError('streamUpload', err);
+        }
+        return { key: input.key, size, sha256, etag };
+    }
+    /** The schedule of this store's part sizes. */
+    get schedule() {
+        return (this.partSchedule ??= this.o.schedule ?? partSchedule(this.o.partSize ?? DEFAULT_PART_SIZE));
+    }
+    partSchedule;
+    /**
+     * The upload itself: PutObject for a stream shorter than one part, else a multipart upload. Throws
+     * StreamFailed when the body stream failed, the S3 error otherwise; either way nothing is completed.
+     */
+    async sendStream(input) {
+        const { bucket, key } = input;
+        const schedule = this.schedule;
+        const queueSize = Math.max(1, this.o.queueSize ?? DEFAULT_QUEUE_SIZE);
+        const buffers = new PartBuffers();
+        this.lastBuffers = buffers;
+        const hash = (0,external_node_crypto_.createHash)('sha256');
+        let size = 0;
+        // Cancels the parts in flight when one fails, the stream fails, or the run is cancelled.
+        const local = new AbortController();
+        const abortSignal = this.o.signal ? AbortSignal.any([this.o.signal, local.signal]) : local.signal;
+        let uploadId;
+        const done = [];
+        const inFlight = new Set();
+        let failure;
+        const fail = (err) => {
+            failure ??= { err };
+            local.abort(err);
+        };
+        let partNumber = 1;
+        let current = schedule.first;
+        let buf = buffers.take(current);
+        let filled = 0;
+        // As lib-storage does: where the SDK adds checksums to every request (S3 itself, not a third-party
+        // endpoint), the upload is created with CRC32 and each part's checksum goes into the completion.
+        const checksums = (await this.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+        const startUpload = async () => {
+            const res = await this.client.send(new dist_cjs/* CreateMultipartUploadCommand */.nG4({
+                Bucket: bucket,
+                Key: key,
+                ContentType: input.contentType,
+                Metadata: input.metadata,
+                ...(checksums && { ChecksumAlgorithm: dist_cjs/* ChecksumAlgorithm */.VD4.CRC32 }),
+            }), { abortSignal });
+            if (!res.UploadId)
+                throw new Error('CreateMultipartUpload answered without an UploadId');
+            uploadId = res.UploadId;
+        };
+        /**
+         * Sends the filled buffer as part `partNumber`, then waits for room and takes the next buffer.
+         * Its errors are recorded as the upload's failure (so they are never taken for the stream's).
+         */
+        const sendPart = async () => {
+            try {
+                await queuePart();
+            }
+            catch (err) {
+                fail(err);
+                throw err;
+            }
+        };
+        const queuePart = async () => {
+            if (!uploadId)
+                await startUpload();
+            if (partNumber > S3_LIMITS.maxParts) {
+                throw new Error(`the backup is larger than S3 accepts: ${S3_LIMITS.maxParts} parts and more bytes (${size} read)`);
+            }
+            // Room first: at most `partsInFlight` parts in flight (the full buffer waits, and so does the stream).
+            while (inFlight.size >= partsInFlight(schedule, queueSize, current) && !failure)
+                await Promise.race(inFlight);
+            if (failure)
+                throw failure.err;
+            const n = partNumber;
+            const body = buf;
+            const length = filled;
+            const p = this.client
+                .send(new dist_cjs/* UploadPartCommand */.iVK({
+                Bucket: bucket,
+                Key: key,
+                UploadId: uploadId,
+                PartNumber: n,
+                Body: length === body.length ? body : body.subarray(0, length),
+                ContentLength: length,
+                ...(checksums && { ChecksumAlgorithm: dist_cjs/* ChecksumAlgorithm */.VD4.CRC32 }),
+            }), 
+            // The policy's timeout is for a first-size part; a larger part gets as long per byte.
+            { abortSignal, requestTimeout: Math.round(this.o.requestTimeoutMs * Math.max(1, length / schedule.first)) })
+                .then((res) => {
+                if (!res.ETag)
+                    throw new Error(`UploadPart ${n} answered without an ETag`);
+                done.push({
+                    PartNumber: n,
+                    ETag: res.ETag,
+                    ...(res.ChecksumCRC32 && { ChecksumCRC32: res.ChecksumCRC32 }),
+                });
+                buffers.give(body, current);
+            })
+                .catch((err) => fail(err))
+                .finally(() => inFlight.delete(p));
+            inFlight.add(p);
+            partNumber++;
+            current = partSize(schedule, partNumber);
+            filled = 0;
+            buf = buffers.take(current);
+        };
+        try {
+            try {
+                for await (const data of input.body) {
+                    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+                    if (failure)
+                        throw failure.err;
+                    hash.update(chunk);
+                    size += chunk.length;
+                    let offset = 0;
+                    while (offset < chunk.length) {
+                        const n = Math.min(chunk.length - offset, buf.length - filled);
+                        chunk.copy(buf, filled, offset, offset + n);
+                        filled += n;
+                        offset += n;
+                        if (filled === buf.length)
+                            await sendPart();
+                    }
+                }
+            }
+            catch (err) {
+                // The body's error, unless a part's failure came first (then the loop threw that).
+                if (!failure) {
+                    fail(err);
+                    throw new StreamFailed(err);
+                }
+                throw err;
+            }
+            if (!uploadId) {
+                // Shorter than one part: one request.
+                const res = await this.client.send(new dist_cjs/* PutObjectCommand */.wKZ({
+                    Bucket: bucket,
+                    Key: key,
+                    Body: buf.subarray(0, filled),
+                    ContentLength: filled,
+                    ContentType: input.contentType,
+                    Metadata: input.metadata,
+                }), { abortSignal });
+                return { size, sha256: hash.digest('hex'), etag: res.ETag };
+            }
+            if (filled > 0)
+                await sendPart();
+            while (inFlight.size > 0)
+                await Promise.race(inFlight);
+            if (failure)
+                throw failure.err;
+            done.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+            const res = await this.client.send(new dist_cjs/* CompleteMultipartUploadCommand */.Gym({
+                Bucket: bucket,
+                Key: key,
+                UploadId: uploadId,
+                MultipartUpload: { Parts: done },
+            }), { abortSignal });
+            return { size, sha256: hash.digest('hex'), etag: res.ETag };
+        }
+        catch (err) {
+            fail(err);
+            input.body.destroy();
+            // Let the cancelled parts settle before aborting, so none lands after the abort.
+            await Promise.allSettled([...inFlight]);
+            if (uploadId) {
+                // Frees the stored parts. s3rver answers 405 (it has no AbortMultipartUpload); S3 removes the
+                // parts. Either way nothing was completed, so no object exists under the key.
+                await this.client
+                    .send(new dist_cjs/* AbortMultipartUploadCommand */.tfP({ Bucket: bucket, Key: key, UploadId: uploadId }), {
+                    abortSignal: AbortSignal.timeout(CLEANUP_DEADLINE_MS),
+                })
+                    .catch(() => undefined);
+            }
+            throw err;
+        }
+        finally {
+            buffers.clear();
+        }
+    }
+    /** The part buffers of the last upload (tests and the benchmark read what it allocated). */
+    lastBuffers;
+    /** Checks that the object exists with the expected size and SHA-256 (from its metadata or its `.sha256`). */
+    async verify(q) {
+        let head;
+        try {
+            head = await this.client.send(new dist_cjs/* HeadObjectCommand */.l81({ Bucket: q.bucket, Key: q.key }), {
+                abortSignal: this.o.signal,
+            });
+        }
+        catch (err) {
+            if (err.$metadata?.httpStatusCode === 404) {
+                return { ok: false, reason: `s3://${q.bucket}/${q.key} does not exist` };
+            }
+            throw this.toError('verify', err);
+        }
+        const size = head.ContentLength;
+        let sha256 = head.Metadata?.sha256;
+        if (!sha256)
+            sha256 = await this.readSidecar(q.bucket, q.key);
+        if (size !== q.size)
+            return { ok: false, size, sha256, reason: `size ${size ?? '?'} bytes, expected ${q.size}` };
+        if (sha256 !== q.sha256) {
+            return {
+                ok: false,
+                size,
+                sha256,
+                reason: sha256 ? `sha256 ${sha256}, expected ${q.sha256}` : 'no sha256 recorded with the object',
+            };
+        }
+        return { ok: true, size, sha256, reason: `${size} bytes, sha256 ${sha256}` };
+    }
+    async readSidecar(bucket, key) {
+        try {
+            const res = await this.client.send(new dist_cjs/* GetObjectCommand */.jLs({ Bucket: bucket, Key: key + SIDECAR }), {
+                abortSignal: this.o.signal,
+            });
+            const text = (await res.Body?.transformToString()) ?? '';
+            return /^[0-9a-f]{64}/.exec(text.trim())?.[0];
+        }
+        catch (err) {
+            if (err.$metadata?.httpStatusCode === 404)
+                return undefined;
+            throw this.toError('verify', err);
+        }
+    }
+    /** The most recently modified object under `prefix` (checksum files aside), or undefined when there is none. */
+    async newest(q) {
+        let best;
+        let token;
+        try {
+            do {
+                const page = await this.client.send(new dist_cjs/* ListObjectsV2Command */.u6x({ Bucket: q.bucket, Prefix: q.prefix, ContinuationToken: token, MaxKeys: 1000 }), { abortSignal: this.o.signal });
+                for (const o of page.Contents ?? []) {
+                    if (!o.Key || !o.LastModified || o.Key.endsWith(SIDECAR))
+                        continue;
+                    if (!best || o.LastModified > best.lastModified)
+                        best = { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified };
+                }
+                token = page.IsTruncated ? page.NextContinuationToken : undefined;
+            } while (token);
+        }
+        catch (err) {
+            throw this.toError('newest', err);
+        }
+        return best;
+    }
+    /**
+     * Whether an object exists under the key (HeadObject: 404 is `false`; any other failure throws,
+     * since "could not tell" must not be taken for "absent"). `signal` replaces the run's.
+     */
+    async exists(q, opts = {}) {
+        try {
+            await this.client.send(new dist_cjs/* HeadObjectCommand */.l81({ Bucket: q.bucket, Key: q.key }), {
+                abortSignal: opts.signal ?? this.o.signal,
+            });
+            return true;
+        }
+        catch (err) {
+            if (err.$metadata?.httpStatusCode === 404)
+                return false;
+            throw this.toError('exists', err);
+        }
+    }
+    /**
+     * Deletes the object and its checksum file, if any (deleting a missing key is not an error in S3).
+     * `signal` replaces the run's: removing a half-written backup must still happen after a cancel.
+     */
+    async deleteObject(q, opts = {}) {
+        const abortSignal = opts.signal ?? this.o.signal;
+        try {
+            await this.client.send(new dist_cjs/* DeleteObjectCommand */.k4j({ Bucket: q.bucket, Key: q.key }), { abortSignal });
+            await this.client.send(new dist_cjs/* DeleteObjectCommand */.k4j({ Bucket: q.bucket, Key: q.key + SIDECAR }), { abortSignal });
+        }
+        catch (err) {
+            throw this.toError('deleteObject', err);
+        }
+    }
+}
+
+
+/***/ })
+
+};
