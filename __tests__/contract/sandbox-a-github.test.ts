@@ -132,6 +132,26 @@ describe('GitHub miniature with Octokit', () => {
     expect(none).toMatchObject({ status: 404 });
   });
 
+  it('serves environments with their protection rules; a deployment creates a missing one unprotected', async () => {
+    const prod = await gh.rest.repos.getEnvironment({ ...repo, environment_name: 'production' });
+    expect(prod.data.name).toBe('production');
+    expect(prod.data.protection_rules?.map((r) => r.type)).toEqual(['required_reviewers']);
+    const missing = await gh.rest.repos
+      .getEnvironment({ ...repo, environment_name: 'preview-eu' })
+      .catch((e: unknown) => e);
+    expect(missing).toMatchObject({ status: 404 });
+    await gh.rest.repos.createDeployment({
+      ...repo,
+      ref: sha,
+      environment: 'preview-eu',
+      required_contexts: [],
+      auto_merge: false,
+    });
+    const created = await gh.rest.repos.getEnvironment({ ...repo, environment_name: 'preview-eu' });
+    expect(created.data.protection_rules).toEqual([]);
+    expect(created.data.deployment_branch_policy).toBeNull();
+  });
+
   it('creates, lists and edits PR comments', async () => {
     const c = await gh.rest.issues.createComment({ ...repo, issue_number: 42, body: 'go/no-go: go' });
     expect(c.status).toBe(201);

@@ -121,6 +121,7 @@ describe('no-go', () => {
       ['CI checks', 'fail'],
       ['Security alerts', 'fail'],
       ['Benchmarks', 'fail'],
+      ['GitHub environment', 'pass'],
       // The traffic set-up (src/traffic/world.ts): fine in this world.
       ['Load balancer proxied', 'pass'],
       ['Origin Host overrides', 'pass'],

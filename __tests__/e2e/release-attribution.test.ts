@@ -51,9 +51,21 @@ describe('an app that sends no version header', () => {
   let sb: Sandbox;
   let run: ActionRun;
   beforeAll(async () => {
-    ({ sb, run } = await refused('no-version-header', { deploy: { version: 'v2-no-version-header' } }));
+    // The environment exists without protection rules: pre-flight says so plainly, and goes on.
+    ({ sb, run } = await refused('no-version-header', {
+      deploy: { version: 'v2-no-version-header' },
+      github: { environments: [{ name: 'production' }] },
+    }));
   }, 240_000);
   afterAll(async () => sb?.stop());
+
+  it('pre-flight says plainly that the environment has no protection rules, without blocking', () => {
+    const preflight = run.report!.steps.find((s) => s.name === 'preflight')!;
+    expect(preflight.status).toBe('warned');
+    const row = preflight.checks.find((c) => c.name === 'GitHub environment')!;
+    expect(row.status).toBe('warn');
+    expect(row.reason).toContain('environment production has no protection rules');
+  });
 
   it('is refused before any traffic moves, naming the fix', async () => {
     expect(run.code).not.toBe(0);

@@ -202,6 +202,20 @@ export interface GithubScenario {
   dependabot: DependabotAlertScenario[] | 403 | 404;
   deployments: DeploymentScenario[];
   comments: CommentScenario[];
+  /**
+   * The repository's deployment environments (`GET /repos/{o}/{r}/environments/{name}`), or 403 for a
+   * token that may not read them. Absent: `production` with a required-reviewers rule. A deployment to
+   * an environment that does not exist creates it without protection rules, as GitHub does.
+   */
+  environments?: EnvironmentScenario[] | 403;
+}
+
+export interface EnvironmentScenario {
+  name: string;
+  /** Built-in protection rules by type (`required_reviewers`, `wait_timer`, `branch_policy`). */
+  protection_rules?: ('required_reviewers' | 'wait_timer' | 'branch_policy')[];
+  /** Which branches may deploy; absent or null: any branch. */
+  deployment_branch_policy?: { protected_branches: boolean; custom_branch_policies: boolean } | null;
 }
 
 export interface MonitorScenario {
@@ -440,6 +454,13 @@ export function checkScenario(s: Scenario): Scenario {
   need(isPlainObject(s.github) && typeof s.github.token === 'string', n, 'github.token is required');
   for (const k of ['pulls', 'checkRuns', 'statuses', 'deployments', 'comments'] as const)
     need(Array.isArray(s.github[k]), n, `github.${k} must be a list`);
+  need(
+    s.github.environments === undefined ||
+      s.github.environments === 403 ||
+      (Array.isArray(s.github.environments) && s.github.environments.every((e) => typeof e?.name === 'string')),
+    n,
+    'github.environments: a list of {name, protection_rules?, deployment_branch_policy?}, or 403',
+  );
   for (const k of ['codeScanning', 'dependabot'] as const)
     need(
       Array.isArray(s.github[k]) || s.github[k] === 403 || s.github[k] === 404,

@@ -121,6 +121,16 @@ export function createDeployment(
     statuses: [],
   };
   st.deployments.push(d);
+  // GitHub creates a deployment's environment when it does not exist yet, with no protection rules.
+  if (st.environments !== 403 && !st.environments.has(environment)) {
+    st.environments.set(environment, {
+      id: st.nextId++,
+      name: environment,
+      createdAt: new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      rules: [],
+      branchPolicy: null,
+    });
+  }
   return {
     status: 201,
     headers: { location: `${c.api}/repos/${c.owner}/${c.repo}/deployments/${d.id}` },

@@ -4,6 +4,7 @@
  */
 import type { ProtectionScenario, RuleScenario } from '../core/scenario.ts';
 import { type Ctx, iso, repository, stableId, user } from './github-shapes.ts';
+import type { EnvironmentRecord } from './github-state.ts';
 
 function nodeId(kind: string, id: number): string {
   return Buffer.from(`0${kind.length}:${kind}${id}`).toString('base64');
@@ -307,3 +308,25 @@ export function payloadRepository(c: Ctx) {
 }
 
 export { iso };
+
+/** environment (`repos/get-environment`): its built-in protection rules and branch policy. */
+export function environmentShape(c: Ctx, e: EnvironmentRecord) {
+  const r = `${c.api}/repos/${c.owner}/${c.repo}`;
+  return {
+    id: e.id,
+    node_id: nodeId('Environment', e.id),
+    name: e.name,
+    url: `${r}/environments/${encodeURIComponent(e.name)}`,
+    html_url: `${c.web}/${c.owner}/${c.repo}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+    created_at: e.createdAt,
+    updated_at: e.createdAt,
+    protection_rules: e.rules.map((type, i) => ({
+      id: e.id * 10 + i,
+      node_id: nodeId('Gate', e.id * 10 + i),
+      type,
+      ...(type === 'wait_timer' ? { wait_timer: 5 } : {}),
+      ...(type === 'required_reviewers' ? { prevent_self_review: false, reviewers: [] } : {}),
+    })),
+    deployment_branch_policy: e.branchPolicy,
+  };
+}

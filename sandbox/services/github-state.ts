@@ -42,9 +42,19 @@ export interface GithubState {
   dependabot: DependabotInfo[] | 403 | 404;
   deployments: DeploymentRecord[];
   comments: CommentRecord[];
+  /** Deployment environments by name, or 403 (the token may not read them). */
+  environments: Map<string, EnvironmentRecord> | 403;
   nextId: number;
   rateLimitRemaining: number;
   rateLimitReset: number;
+}
+
+export interface EnvironmentRecord {
+  id: number;
+  name: string;
+  createdAt: string;
+  rules: ('required_reviewers' | 'wait_timer' | 'branch_policy')[];
+  branchPolicy: { protected_branches: boolean; custom_branch_policies: boolean } | null;
 }
 
 const iso = (msAgo: number) => new Date(Date.now() - msAgo).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -224,6 +234,22 @@ export function initGithubState(s: Scenario): GithubState {
     createdAt: iso(7200_000),
     updatedAt: iso(7200_000),
   }));
+  const envs = s.github.environments ?? [{ name: 'production', protection_rules: ['required_reviewers'] }];
+  const environments =
+    envs === 403
+      ? 403
+      : new Map(
+          envs.map((e): [string, EnvironmentRecord] => [
+            e.name,
+            {
+              id: id(),
+              name: e.name,
+              createdAt: iso(30 * 86_400_000),
+              rules: e.protection_rules ?? [],
+              branchPolicy: e.deployment_branch_policy ?? null,
+            },
+          ]),
+        );
   return {
     owner: s.repo.owner,
     repo: s.repo.name,
@@ -239,6 +265,7 @@ export function initGithubState(s: Scenario): GithubState {
     dependabot,
     deployments,
     comments,
+    environments,
     nextId,
     rateLimitRemaining: 5000,
     rateLimitReset: Math.floor(now / 1000) + 3600,

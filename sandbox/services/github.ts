@@ -17,7 +17,14 @@ import {
   repository,
   review,
 } from './github-shapes.ts';
-import { branchProtection, branchRules, codeScanningAlert, dependabotAlert, deployment } from './github-records.ts';
+import {
+  branchProtection,
+  branchRules,
+  codeScanningAlert,
+  dependabotAlert,
+  deployment,
+  environmentShape,
+} from './github-records.ts';
 import { type GithubState, branchSha, initGithubState, settle } from './github-state.ts';
 import { createDeployment, createDeploymentStatus, listDeploymentStatuses } from './github-deployments.ts';
 import { compare, cursorList, list, listComments, paginate, writeComment } from './github-lists.ts';
@@ -54,6 +61,17 @@ export async function startGithub(world: World, scenario: Scenario): Promise<Run
 
   const routes: Route[] = [
     ['GET', /^\/repos\/([^/]+)\/([^/]+)$/, () => ({ status: 200, body: repository(ctx!) })],
+    [
+      'GET',
+      /^\/repos\/[^/]+\/[^/]+\/environments\/(?<name>[^/]+)$/,
+      (_req, m) => {
+        const doc = `${DOCS}/deployments/environments#get-an-environment`;
+        if (st.environments === 403)
+          return { status: 403, body: errorBody('Resource not accessible by integration', doc, 403) };
+        const env = st.environments.get(decodeURIComponent(m.name!));
+        return env ? { status: 200, body: environmentShape(ctx!, env) } : notFound(doc);
+      },
+    ],
     [
       'GET',
       /^\/repos\/[^/]+\/[^/]+\/branches\/(?<branch>.+)\/protection$/,

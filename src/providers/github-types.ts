@@ -11,6 +11,15 @@ export interface Repo {
   htmlUrl: string;
 }
 
+/** A deployment environment and how it is protected (`repos/get-environment`). */
+export interface Environment {
+  name: string;
+  /** Built-in protection rules by type: `required_reviewers`, `wait_timer`, `branch_policy`. */
+  protectionRules: string[];
+  /** Which branches may deploy; null: any branch. */
+  branchPolicy: { protectedBranches: boolean; customBranchPolicies: boolean } | null;
+}
+
 export interface Branch {
   name: string;
   /** GitHub's own flag: classic protection or a ruleset applies. */

@@ -27,6 +27,25 @@ export class GitHub extends GitHubCore {
   }
 
   /** The branch, or null when it does not exist. */
+  /**
+   * A deployment environment; null when it does not exist (404). The workflow token needs
+   * `actions: read` to read it (a 403 says so).
+   */
+  async getEnvironment(name: string): Promise<T.Environment | null> {
+    const res = await this.orNull('getEnvironment', 'actions: read', () =>
+      this.octokit.rest.repos.getEnvironment({ ...this.repoParams, environment_name: name }),
+    );
+    if (!res) return null;
+    const policy = res.data.deployment_branch_policy;
+    return {
+      name: res.data.name,
+      protectionRules: (res.data.protection_rules ?? []).map((r) => r.type),
+      branchPolicy: policy
+        ? { protectedBranches: policy.protected_branches, customBranchPolicies: policy.custom_branch_policies }
+        : null,
+    };
+  }
+
   async getBranch(branch: string): Promise<T.Branch | null> {
     const res = await this.orNull('getBranch', 'contents: read', () =>
       this.octokit.rest.repos.getBranch({ ...this.repoParams, branch }),

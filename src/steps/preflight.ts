@@ -12,6 +12,7 @@ import { upsertPrComment, type CommentApi } from '../surfaces/pr-comment.js';
 import { evaluateBenchmarks } from './preflight/benchmarks.js';
 import { evaluateBranch } from './preflight/branch.js';
 import { evaluateChecks, type ChecksPolicy } from './preflight/checks.js';
+import { evaluateEnvironment } from './preflight/environment.js';
 import { gatherPreflight, readProtection, type PreflightFacts, type PreflightGitHub } from './preflight/fetch.js';
 import { isGo, renderPreflightSection, verdictReason } from './preflight/report.js';
 import { evaluateReviews, isApproved, tallyReviews } from './preflight/reviews.js';
@@ -47,6 +48,7 @@ export function evaluatePreflight(facts: PreflightFacts, config: Config): CheckR
     evaluateChecks(facts.checks, checksPolicy(config), facts.checksWaitedMs),
     evaluateSecurity(facts.security, pf.securityBlockSeverities),
     evaluateBenchmarks(facts.benchmarks, pf.benchmarkThresholds),
+    evaluateEnvironment(facts.environment, config.environment),
   ];
 }
 

@@ -21,6 +21,7 @@ import {
 } from './types.js';
 import { sleep } from '../../text.js';
 import { attempt, found, lookupFailed, type Lookup } from '../checks.js';
+import type { Environment } from '../../providers/github-types.js';
 
 /** The GitHub calls pre-flight makes (the real adapter in production). */
 export type PreflightGitHub = Pick<
@@ -35,6 +36,7 @@ export type PreflightGitHub = Pick<
   | 'getCombinedStatus'
   | 'listCodeScanningAlerts'
   | 'listDependabotAlerts'
+  | 'getEnvironment'
 >;
 
 /** Protection of one branch: its `protected` flag and the active rulesets that apply to it. */
@@ -256,6 +258,8 @@ export interface PreflightFacts {
   checksWaitedMs: number;
   security: SecurityData;
   benchmarks: BenchmarkData;
+  /** The deployment environment (null: it does not exist). */
+  environment: Lookup<Environment | null>;
 }
 
 /** Every look-up of pre-flight, the independent ones concurrently. */
@@ -268,7 +272,7 @@ export async function gatherPreflight(
   const pf = config.preflight;
   const needProtection = pf.requireBranchProtection;
   const notRead = lookupFailed<never>('not needed (require-branch-protection is false)');
-  const [defaultBranch, protection, pr, checks, security, benchmarks] = await Promise.all([
+  const [defaultBranch, protection, pr, checks, security, benchmarks, environment] = await Promise.all([
     needProtection ? attempt(async () => (await gh.getRepo()).defaultBranch, signal) : notRead,
     needProtection ? readProtection(gh, config.branch, signal) : notRead,
     readPullAndReviews(
@@ -287,6 +291,7 @@ export async function gatherPreflight(
     }),
     readSecurity(gh, pf.securityBlockSeverities, signal),
     readBenchmarks(pf.benchmarkResults),
+    attempt(() => gh.getEnvironment(config.environment), signal),
   ]);
   return {
     defaultBranch,
@@ -297,5 +302,6 @@ export async function gatherPreflight(
     checksWaitedMs: checks.waitedMs,
     security,
     benchmarks,
+    environment,
   };
 }

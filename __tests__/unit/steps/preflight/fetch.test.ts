@@ -78,14 +78,15 @@ describe('gatherPreflight against the GitHub miniature', () => {
       ['CI checks', 'pass'],
       ['Security alerts', 'pass'],
       ['Benchmarks', 'skipped'],
+      ['GitHub environment', 'pass'],
     ]);
     expect(isGo(checks)).toBe(true);
     expect(facts.pull.ok && facts.pull.value?.number).toBe(42);
     // Most in flight at once: every independent look-up overlaps (only the reviews wait for the PR).
     const spans = world.traffic.requests.map((r) => [Date.parse(r.time), Date.parse(r.time) + (r.durationMs ?? 0)]);
     const overlap = Math.max(...spans.map(([t]) => spans.filter(([a, b]) => a! <= t! && t! < b!).length));
-    expect(spans.length).toBe(9);
-    expect(overlap).toBeGreaterThanOrEqual(8);
+    expect(spans.length).toBe(10);
+    expect(overlap).toBeGreaterThanOrEqual(9);
   });
 
   it('waits for a pending check with backoff until it completes', async () => {
