@@ -16,7 +16,14 @@ import { cleanRun, formatTable, runCase, sliceCases, type CaseResult } from './m
 const clean = await cleanRun();
 // Every other case of the slice: `npm test` must stay under 10 minutes on two cores, and the slice
 // alone took over three. `npm run test:faults -- --slice` runs all of it, `npm run test:faults` the matrix.
-const cases = sliceCases(clean.sites).filter((_, i) => i % 2 === 0);
+// A persistent 1-second 429 is waited out until the step's rate-limit budget (a minute) is spent: the
+// slice asks for the HTTP-date block instead, which fails at once. The waited-out path is the e2e
+// storm (cloudflare-rate-limit.test.ts) and every case of the whole matrix.
+const cases = sliceCases(clean.sites)
+  .filter((_, i) => i % 2 === 0)
+  .map((c) =>
+    c.kind === '429-seconds' ? { ...c, kind: '429-date' as const, id: c.id.replace('429-seconds', '429-date') } : c,
+  );
 const results: CaseResult[] = [];
 
 // Two sandboxes at a time: a case mostly waits (retries, windows), and the machine has two cores.

@@ -116,10 +116,10 @@ describe('fault rules', () => {
     }
   });
 
-  it('ask to wait in seconds and as an HTTP-date', () => {
+  it('ask to wait a second, and as an HTTP-date further off than any rate-limit budget (a block)', () => {
     const now = Date.parse('2026-12-03T10:00:00Z');
     expect(faultRule(site, '429-seconds', now).headers?.['retry-after']).toBe('1');
-    expect(faultRule(site, '429-date', now).headers?.['retry-after']).toBe('Thu, 03 Dec 2026 10:00:02 GMT');
+    expect(faultRule(site, '429-date', now).headers?.['retry-after']).toBe('Thu, 03 Dec 2026 10:15:00 GMT');
   });
 
   it('send an error envelope with 200 only where the provider has one', () => {
