@@ -200,7 +200,10 @@ export function decisionDoc(run: DecisionRun): string {
         "and mix(cell seed, k, 2) for today's (independent traffic). Same seed, same figures, on any machine.",
       'Limits: stationary error rates and latencies within a deploy (no daily cycle, no incident hitting both ' +
         "releases); blue-green's baseline is simulated with blue's current rate, so the weaker guarantee of a " +
-        "non-concurrent control is not stressed here; the latency test's ½ bound is approximate (see compare.ts).",
+        "non-concurrent control is not stressed here; the latency test's ½ bound is approximate (see compare.ts). " +
+        'The latency cells measure what `decideStep` does with per-bucket latencies of both releases; the action ' +
+        "does not feed it those yet (it judges each sample's latency against `performance-threshold-ms`), so the " +
+        "latency rows describe the procedure, not today's runs.",
     ]),
     '## Every cell',
     'Percentages of runs. ✗: a false rollback (good cell) or a miss above 5 % (≥ 2× cell). Blast: × the least any ' +
