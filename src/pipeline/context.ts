@@ -55,7 +55,13 @@ export function createRunContext(opts: {
   providers: Providers;
 }): RunBase {
   const { config, log, signal, store, providers } = opts;
-  const core = {
+  // The services hold no getters, so copying them keeps the live `state` getter of the core.
+  return Object.assign(runCore(config, log, signal, store), createRunServices(config, providers, log, signal));
+}
+
+/** A run's core over its state store: `state` is always the store's latest, `update` persists. */
+export function runCore(config: Config, log: Logger, signal: AbortSignal, store: RunStateStore): RunCore {
+  return {
     config,
     log,
     signal,
@@ -64,6 +70,4 @@ export function createRunContext(opts: {
     },
     update: (patch: Partial<RunState>) => store.update(patch),
   };
-  // The services hold no getters, so copying them keeps the live `state` getter of the core.
-  return Object.assign(core, createRunServices(config, providers, log, signal));
 }

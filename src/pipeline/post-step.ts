@@ -13,6 +13,7 @@ import { MID_SWITCH_PHASES } from './phase.js';
 import { RunStateStore } from './state-store.js';
 import type { BackupInFlight, Logger, RunState, StepContext, StepOutcome } from './types.js';
 import { createRedactor, errorMessage, oneLine } from '../text.js';
+import { runCore } from './context.js';
 
 /** A final status for the run's GitHub deployment, written only if the record is still open. */
 export type RecordClosing = FinalStatus & { id: number };
@@ -341,16 +342,7 @@ function postContext<S>(
   signal: AbortSignal,
   store: RunStateStore,
 ): StepContext<S> {
-  const core = {
-    config,
-    log,
-    signal,
-    get state() {
-      return store.state;
-    },
-    update: (patch: Partial<RunState>) => store.update(patch),
-    results: [],
-  };
+  const core = Object.assign(runCore(config, log, signal, store), { results: [] as const });
   // The services hold no getters, so copying them keeps the live `state` getter of the core.
   return Object.assign(core, services);
 }

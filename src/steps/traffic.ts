@@ -13,8 +13,7 @@ import type { RestoreFn } from '../pipeline/restore.js';
 import type { DeploymentRef, Logger, StepOutcome, TrafficSnapshot } from '../pipeline/types.js';
 import type { Providers } from '../providers/index.js';
 import { formatSpan } from '../analysis/format.js';
-import { startHeartbeat } from '../records/heartbeat.js';
-import { setRecordStatus } from '../records/index.js';
+import { startHeartbeat, writeHeartbeat } from '../records/heartbeat.js';
 import { createTrafficManager, restoreBlue, type RoutingCheck, type TrafficManager } from '../traffic/index.js';
 import { describeSnapshot, sameTraffic } from '../traffic/snapshot.js';
 import type { Config } from '../config/types.js';
@@ -121,7 +120,8 @@ async function switchTraffic(
     if (entry.verified === 'failed') {
       return { status: 'failed', reason: `routing check at ${pct}% failed: ${entry.reason}`, details };
     }
-    await heartbeat(
+    // An `in_progress` status with the current share: progress in GitHub's UI, and the lock's heartbeat.
+    await writeHeartbeat(
       ctx,
       `Traffic: green at ${pct}%${entry.measured !== undefined ? ` (measured ${entry.measured.toFixed(0)}%)` : ''}`,
     );
@@ -203,21 +203,6 @@ async function alreadyLive(
     reason: `green ${run.green.id} already serves production (an earlier attempt switched it); nothing moved`,
     details: { weightHistory: history },
   };
-}
-
-/** An `in_progress` status with the current share: progress in GitHub's UI, and the lock's heartbeat. */
-async function heartbeat(ctx: RunContext, description: string): Promise<void> {
-  const id = ctx.state.githubDeploymentId;
-  if (id === undefined) return;
-  try {
-    await setRecordStatus(ctx.providers.github, id, 'in_progress', {
-      description,
-      logUrl: ctx.config.run.runUrl,
-      ...(ctx.config.productionUrl ? { environmentUrl: ctx.config.productionUrl } : {}),
-    });
-  } catch (err) {
-    ctx.log.warning(`Could not update GitHub deployment ${id}: ${errorMessage(err)}`);
-  }
 }
 
 /**
