@@ -68,7 +68,14 @@ describe('plan on the default scenario', () => {
     expect(run.outputs.go).toBe('true');
     const steps = run.report!.steps.map((s) => [s.name, s.status]);
     expect(steps.map(([n]) => n)).toEqual(['preflight', 'prepare', 'plan']);
-    expect(run.report!.steps[0]!.checks.map((c) => c.status)).toEqual(['pass', 'pass', 'pass', 'pass', 'skipped', 'pass']);
+    expect(run.report!.steps[0]!.checks.map((c) => c.status)).toEqual([
+      'pass',
+      'pass',
+      'pass',
+      'pass',
+      'skipped',
+      'pass',
+    ]);
     const prepare = run.report!.steps[1]!;
     expect(prepare.details.readOnly).toBe(true);
     expect(prepare.checks[0]!.reason).toMatch(
