@@ -25,16 +25,10 @@ export function newestPoint(pointlist: unknown): { at: number; value: number } |
  * answers 200 with them for a query it cannot run); no series or only null points is no data.
  */
 export function valueOfQueryResponse(body: unknown): QueryResult {
-  if (!body || typeof body !== 'object') return { kind: 'error', error: 'the answer was not a JSON object' };
-  const b = body as { status?: unknown; error?: unknown; series?: unknown };
-  if (b.status === 'error' || (typeof b.error === 'string' && b.error !== '')) {
-    const why = typeof b.error === 'string' && b.error ? b.error : 'status error';
-    return { kind: 'error', error: `Datadog could not run the query: ${oneLine(why, 200)}` };
-  }
-  if (b.series === undefined || b.series === null) return { kind: 'no-data' };
-  if (!Array.isArray(b.series)) return { kind: 'error', error: 'the answer has no series list' };
+  const series = seriesOf(body);
+  if (!Array.isArray(series)) return series;
   let worst: { at: number; value: number } | undefined;
-  for (const s of b.series) {
+  for (const s of series) {
     const p = newestPoint((s as { pointlist?: unknown } | null)?.pointlist);
     if (p && (!worst || p.value > worst.value)) worst = p;
   }
@@ -48,18 +42,12 @@ export function valueOfQueryResponse(body: unknown): QueryResult {
  * skipped; an answer with no point at all is no data (the caller decides what no requests means).
  */
 export function totalOfQueryResponse(body: unknown): QueryResult {
-  if (!body || typeof body !== 'object') return { kind: 'error', error: 'the answer was not a JSON object' };
-  const b = body as { status?: unknown; error?: unknown; series?: unknown };
-  if (b.status === 'error' || (typeof b.error === 'string' && b.error !== '')) {
-    const why = typeof b.error === 'string' && b.error ? b.error : 'status error';
-    return { kind: 'error', error: `Datadog could not run the query: ${oneLine(why, 200)}` };
-  }
-  if (b.series === undefined || b.series === null) return { kind: 'no-data' };
-  if (!Array.isArray(b.series)) return { kind: 'error', error: 'the answer has no series list' };
+  const series = seriesOf(body);
+  if (!Array.isArray(series)) return series;
   let total = 0;
   let points = 0;
   let newest: number | undefined;
-  for (const s of b.series) {
+  for (const s of series) {
     const list = (s as { pointlist?: unknown } | null)?.pointlist;
     if (!Array.isArray(list)) continue;
     for (const p of list) {
@@ -111,4 +99,21 @@ export function alertingMonitors(body: unknown, tags: string[]): AlertingMonitor
     });
   }
   return out;
+}
+
+/**
+ * The series of a v1 query answer, or what the answer means when it has none: `status: "error"` or an
+ * `error` field is a query error (Datadog answers 200 with them for a query it cannot run); no series
+ * list is no data.
+ */
+function seriesOf(body: unknown): unknown[] | QueryResult {
+  if (!body || typeof body !== 'object') return { kind: 'error', error: 'the answer was not a JSON object' };
+  const b = body as { status?: unknown; error?: unknown; series?: unknown };
+  if (b.status === 'error' || (typeof b.error === 'string' && b.error !== '')) {
+    const why = typeof b.error === 'string' && b.error ? b.error : 'status error';
+    return { kind: 'error', error: `Datadog could not run the query: ${oneLine(why, 200)}` };
+  }
+  if (b.series === undefined || b.series === null) return { kind: 'no-data' };
+  if (!Array.isArray(b.series)) return { kind: 'error', error: 'the answer has no series list' };
+  return b.series as unknown[];
 }
