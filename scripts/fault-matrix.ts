@@ -10,7 +10,7 @@
  * representative slice only), `--filter REGEX` (cases whose id matches), `--kinds 500,hang,…`,
  * `--reruns all|503|none` (which failed runs get a second attempt once the fault is gone; default all),
  * `--paths deploy,rollback` (the runs under test: a deploy, and `mode: rollback` after one; default both),
- * `--json FILE` (every result). Bundle: `PD_DIST_DIR` (e.g. a private `node scripts/bundle.mjs --out DIR`), else dist/.
+ * `--json FILE` (every result); `MATRIX_DEBUG=FILE` appends every main step's output to FILE. Bundle: `PD_DIST_DIR` (e.g. a private `node scripts/bundle.mjs --out DIR`), else dist/.
  */
 import { writeFileSync } from 'node:fs';
 import {

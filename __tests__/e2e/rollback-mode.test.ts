@@ -20,10 +20,12 @@ let rollback: ActionRun;
 
 const sandboxState = () => readState<RecordsState>(sb);
 
-async function versions(): Promise<string[]> {
+const versions = () => versionsOf(sb);
+
+async function versionsOf(sandbox: Sandbox): Promise<string[]> {
   const seen = new Set<string>();
   for (let i = 0; i < 10; i++) {
-    const res = await fetch(`${sb.urls.production}/api/health`);
+    const res = await fetch(`${sandbox.urls.production}/api/health`);
     await res.arrayBuffer();
     seen.add(res.headers.get('x-app-version') ?? '?');
   }
@@ -70,5 +72,64 @@ describe('mode: rollback after a successful deploy', () => {
     expect(st.datadog.events.some((e) => String(e.text).includes(REASON))).toBe(true);
     const messages = st.slack.messages as { threadTs?: string; blocks?: unknown }[];
     expect(messages.filter((m) => !m.threadTs).some((m) => JSON.stringify(m.blocks).includes(REASON))).toBe(true);
+  });
+});
+
+/**
+ * A rollback that reached its target while Datadog did not answer fails (it could not confirm the
+ * target healthy) and stays there; the user re-runs the job once Datadog is back. The re-run finds
+ * the target live already: it tells the target's answers from the release attempt 1 left (not from
+ * themselves, which can never be told apart), watches it and closes attempt 1's record as success.
+ */
+describe('mode: rollback re-run after attempt 1 reached its target blind', () => {
+  let sb2: Sandbox;
+  let first: ActionRun;
+  let second: ActionRun;
+  let deployed: ActionRun;
+  const rollbackRun = (attempt: number) =>
+    runAction({
+      entry: join(DIST, 'index.js'),
+      env: {
+        ...sb2.env,
+        ...LOOSE_LATENCY,
+        GITHUB_RUN_ID: String(Number(sb2.env.GITHUB_RUN_ID) + 1),
+        GITHUB_RUN_ATTEMPT: String(attempt),
+      },
+      inputs: { mode: 'rollback', 'rollback-to': 'previous', reason: REASON },
+      timeoutMs: 120_000,
+    });
+
+  beforeAll(async () => {
+    sb2 = await startSandbox({ scenario: 'default' });
+    deployed = await runAction({
+      entry: join(DIST, 'index.js'),
+      env: { ...sb2.env, ...LOOSE_LATENCY },
+      timeoutMs: 180_000,
+    });
+    sb2.world.traffic.faults = [{ service: 'datadog', method: 'GET', path: '/api/v1/query', status: 503 }];
+    first = await rollbackRun(1);
+    sb2.world.traffic.faults = [];
+    second = await rollbackRun(2);
+  }, 400_000);
+  afterAll(async () => sb2?.stop());
+
+  it('attempt 1 reached v1 but failed: it could not observe production', async () => {
+    expect(deployed.outputs.status, deployed.stdout.slice(-3000)).toBe('success');
+    expect(first.outputs.status, first.stdout.slice(-3000)).toBe('failed');
+    expect(first.report!.reason).toMatch(/production is on \S+, but it does not pass validation either/);
+  });
+
+  it('attempt 2 confirms v1 against v2 and succeeds with attempt 1’s record', async () => {
+    expect(second.code, `${second.stdout.slice(-4000)}\n${second.stderr}`).toBe(0);
+    expect(second.outputs.status).toBe('success');
+    expect(second.stdout).toContain('already serves production (attempt 1 moved production from');
+    expect(second.outputs['deployment-id']).toBe(deployed.outputs['previous-deployment-id']);
+    expect(second.outputs['github-deployment-id']).toBe(first.outputs['github-deployment-id']);
+    expect(await versionsOf(sb2)).toEqual(['v1']);
+    const st = await readState<RecordsState>(sb2);
+    const record = st.github.deployments.find((d) => d.id === Number(second.outputs['github-deployment-id']))!;
+    expect(record.statuses.at(-1)!.state).toBe('success');
+    // One rollback record for the workflow run: the re-run reopened attempt 1's.
+    expect(st.github.deployments.filter((d) => d.payload.kind === 'rollback')).toHaveLength(1);
   });
 });

@@ -92,8 +92,19 @@ export const rollbackStep: RunStep = {
       status: 'pass',
       reason: `${target.id} (${target.url}) from ${resolved.from} is READY`,
     });
-    log.info(`Rolling back ${config.environment} from ${live.blue.id} to ${target.id} (${resolved.from}): ${reason}`);
-    ctx.update({ blue: live.blue, green: target });
+    // A re-run whose attempt 1 reached the target finds it live already: the release being left is
+    // the one attempt 1 moved away from (its record's blue), and the target's answers are told from
+    // that one, not from themselves. Asked to roll back to what already serves, there is no other
+    // release: the target's answers must only name it.
+    const alreadyLive = live.blue.id === target.id;
+    const resumedFrom = resumed?.payload.blue;
+    const from = !alreadyLive ? live.blue : resumedFrom && resumedFrom.id !== target.id ? resumedFrom : undefined;
+    log.info(
+      alreadyLive
+        ? `${target.id} (${resolved.from}) already serves ${config.environment}${from ? ` (attempt 1 moved production from ${from.id})` : ''}: confirming and watching it: ${reason}`
+        : `Rolling back ${config.environment} from ${live.blue.id} to ${target.id} (${resolved.from}): ${reason}`,
+    );
+    ctx.update({ blue: from ?? live.blue, green: target });
 
     // 2. Record it before moving (a crash leaves a trace); a GitHub failure must not block an emergency
     // rollback. A re-run reopens attempt 1's record rather than making a second one.
@@ -144,10 +155,13 @@ export const rollbackStep: RunStep = {
 
     // 3. Move traffic and verify that production serves the target — only once its answers can be
     // told from the live release's: a rollback that cannot be confirmed is refused before it moves.
-    const attribution = await manager.attributable(target, live.blue);
+    const attribution = await manager.attributable(target, from);
     if (!attribution.ok) {
       checks.push({ name: 'attribution', status: 'fail', reason: attribution.reason });
-      await finish(false, `Rollback to ${target.id} refused: its answers cannot be told from ${live.blue.id}'s`);
+      await finish(
+        false,
+        `Rollback to ${target.id} refused: its answers cannot be told from ${(from ?? live.blue).id}'s`,
+      );
       return {
         status: 'failed',
         reason: `refused before anything moved: ${attribution.reason}`,
@@ -166,7 +180,7 @@ export const rollbackStep: RunStep = {
     }
     ctx.update({ phase: 'switched', greenShare: 100 });
     checks.push({ name: 'traffic', status: 'pass', reason: moved });
-    const routing = await manager.verify({ deployment: target, other: live.blue });
+    const routing = await manager.verify({ deployment: target, other: from });
     const routingReason = routing.reason;
     checks.push({
       name: 'production serves the target',
@@ -225,7 +239,7 @@ export const rollbackStep: RunStep = {
         checks.push({
           name: 'Datadog event',
           status: 'pass',
-          reason: await rollbackEvent(providers.datadog, config, target, live.blue, reason),
+          reason: await rollbackEvent(providers.datadog, config, target, from ?? live.blue, reason),
         });
       } catch (err) {
         checks.push({
@@ -251,9 +265,9 @@ export const rollbackStep: RunStep = {
     const warned = checks.some((c) => c.status === 'warn');
     return {
       status: warned ? 'warned' : 'passed',
-      reason: `production is back on ${target.id} (from ${live.blue.id}): ${reason}`,
+      reason: `production is back on ${target.id}${from ? ` (from ${from.id})` : ''}: ${reason}`,
       checks,
-      details: { ...details, target, from: live.blue, source: resolved.from, reason },
+      details: { ...details, target, from: from ?? live.blue, source: resolved.from, reason },
       ...(markdown ? { markdown } : {}),
     };
   },

@@ -10,6 +10,7 @@
  * faulted in each. A new call in the action is therefore covered without touching this file.
  */
 import { join } from 'node:path';
+import { appendFileSync } from 'node:fs';
 import type { FaultRule, LoggedRequest, ServiceName } from '../../../sandbox/core/service.ts';
 import { globMatch } from '../../../sandbox/core/service.ts';
 import { scenarioFrom, startSandbox, type Sandbox } from '../../../sandbox/index.ts';
@@ -387,6 +388,7 @@ export interface CaseResult {
 /** Runs the main step, then the post step twice (the runner's, and a repeat that must change nothing). */
 async function mainAndPosts(sb: Sandbox, env: Record<string, string>) {
   const main = await runAction({ entry: join(DIST, 'index.js'), env, timeoutMs: 240_000 });
+  if (process.env.MATRIX_DEBUG) appendFileSync(process.env.MATRIX_DEBUG, '\n===== MAIN\n' + main.stdout + main.stderr);
   return { main, ...(await postTwice(sb, env, main, DIST)) };
 }
 
