@@ -111,30 +111,33 @@ export const rollbackStep: RunStep = {
     let recordId: number | undefined;
     // The record's `in_progress` status: on its way while traffic moves; awaited before the final status.
     let inProgress: Promise<unknown> = Promise.resolve();
-    try {
-      const opened = resumed
-        ? reopenRollbackRecord(github, config, resumed.id, target)
-        : await openRollbackRecord(github, config, rollbackPayload(config, target, live.blue, live.snapshot, reason));
-      recordId = opened.id;
-      inProgress = opened.inProgress.catch((err: unknown) => {
+    // Opened while the target's answers are learned (both before anything moves; both awaited).
+    const recording = (async (): Promise<void> => {
+      try {
+        const opened = resumed
+          ? reopenRollbackRecord(github, config, resumed.id, target)
+          : await openRollbackRecord(github, config, rollbackPayload(config, target, live.blue, live.snapshot, reason));
+        recordId = opened.id;
+        inProgress = opened.inProgress.catch((err: unknown) => {
+          checks.push({
+            name: 'GitHub deployment',
+            status: 'warn',
+            reason: `could not set the rollback record in progress: ${errorMessage(err)}`,
+          });
+          log.warning(`Could not set GitHub deployment ${opened.id} in progress: ${errorMessage(err)}`);
+        });
+        ctx.update({ githubDeploymentId: recordId });
+      } catch (err) {
         checks.push({
           name: 'GitHub deployment',
           status: 'warn',
-          reason: `could not set the rollback record in progress: ${errorMessage(err)}`,
+          reason: `could not record the rollback: ${errorMessage(err)}`,
         });
-        log.warning(`Could not set GitHub deployment ${opened.id} in progress: ${errorMessage(err)}`);
-      });
-      ctx.update({ githubDeploymentId: recordId });
-    } catch (err) {
-      checks.push({
-        name: 'GitHub deployment',
-        status: 'warn',
-        reason: `could not record the rollback: ${errorMessage(err)}`,
-      });
-      log.warning(
-        `Could not create the GitHub deployment for the rollback: ${errorMessage(err)} (rolling back anyway)`,
-      );
-    }
+        log.warning(
+          `Could not create the GitHub deployment for the rollback: ${errorMessage(err)} (rolling back anyway)`,
+        );
+      }
+    })();
     const finish = async (ok: boolean, text: string): Promise<void> => {
       if (recordId === undefined) return;
       await inProgress;
@@ -155,7 +158,7 @@ export const rollbackStep: RunStep = {
 
     // 3. Move traffic and verify that production serves the target — only once its answers can be
     // told from the live release's: a rollback that cannot be confirmed is refused before it moves.
-    const attribution = await manager.attributable(target, from);
+    const [attribution] = await Promise.all([manager.attributable(target, from), recording]);
     if (!attribution.ok) {
       checks.push({ name: 'attribution', status: 'fail', reason: attribution.reason });
       await finish(
