@@ -102,6 +102,15 @@ describe('a Deployment Gate that passes', () => {
     expect(validate.details.gate).toMatchObject({ result: 'pass', polls: 4 });
   });
 
+  it('was looked up before anything moved', () => {
+    const prepare = pass.run.report!.steps.find((s) => s.name === 'prepare')!;
+    expect(prepare.checks!.find((c) => c.name === 'Deployment Gate')).toEqual({
+      name: 'Deployment Gate',
+      status: 'pass',
+      reason: 'the Deployment Gate "post-deploy" of service shop in env production exists with 2 rule(s)',
+    });
+  });
+
   it("asked Datadog once, with green's version, polling through 404 and in_progress", async () => {
     const evals = (await state(pass.sb)).datadog.gateEvaluations;
     expect(evals).toEqual([

@@ -1,6 +1,8 @@
 /**
  * Datadog Deployment Gates (preview) in the Datadog miniature: `POST /api/v2/deployments/gates/evaluation`
- * and `GET /api/v2/deployments/gates/evaluation/{id}`, both needing `DD-API-KEY` and
+ * and `GET /api/v2/deployments/gates/evaluation/{id}`, and the read side of the gates
+ * (`GET /api/v2/deployment_gates`, `GET /api/v2/deployment_gates/{id}/rules`; shapes from the client's
+ * DeploymentGatesListResponse / DeploymentGateRulesResponse and its recorded gate and rule answers), all needing `DD-API-KEY` and
  * `DD-APPLICATION-KEY`. Gates come from the scenario (`datadog.gates`). Sources, in sandbox/README.md:
  * - shapes and statuses: DataDog/datadog-api-client-typescript @ a6d174205 (DeploymentGatesApi,
  *   DeploymentGatesEvaluation*Response models) and its recorded answers
@@ -46,7 +48,8 @@ export function gateRoutes(
   const gates = dd.gates ?? [];
   const gateOf = (e: Pick<GateEvaluation, 'identifier' | 'service' | 'env'>): GateScenario | undefined =>
     gates.find((g) => (g.identifier ?? 'default') === e.identifier && g.service === e.service && g.env === e.env);
-  const gateId = (g: GateScenario) => g.id ?? `${(g.identifier ?? 'default').replace(/[^a-z0-9]/gi, '')}-gate-0000`;
+  const gateId = (g: GateScenario) =>
+    g.id ?? `0000${gates.indexOf(g)}-${(g.identifier ?? 'default').replace(/[^a-z0-9]/gi, '').slice(0, 20)}-gate`;
 
   const start = (req: SandboxRequest): SandboxResponse => {
     const data = (req.json as { data?: { type?: unknown; attributes?: Record<string, unknown> } })?.data;
@@ -137,7 +140,71 @@ export function gateRoutes(
     };
   };
 
+  const user = { id: '9919ec9b-ebc7-49ee-8dc8-03626e717cca', name: 'CI Account', handle: 'ci@example.com' };
+  const created = '2026-11-01T10:00:00.000000Z';
+  const gateJson = (g: GateScenario) => ({
+    id: gateId(g),
+    type: 'deployment_gate',
+    attributes: {
+      created_at: created,
+      created_by: user,
+      dry_run: g.dryRun ?? false,
+      env: g.env,
+      identifier: g.identifier ?? 'default',
+      service: g.service,
+      updated_at: created,
+      updated_by: user,
+    },
+  });
+  // Pages of two gates (the API's page size is not documented: a small page makes the client follow
+  // `meta.page.next_cursor`, the harsher case).
+  const PAGE = 2;
+  const list = (req: SandboxRequest): SandboxResponse => {
+    const cursor = req.url.searchParams.get('page[cursor]');
+    const from = cursor ? Number.parseInt(cursor, 10) : 0;
+    if (!Number.isInteger(from) || from < 0) return jsonError(400, 'Bad Request', 'invalid page[cursor]');
+    const size = Math.max(1, Math.min(PAGE, Number(req.url.searchParams.get('page[size]') ?? PAGE) || PAGE));
+    const next = from + size < gates.length ? String(from + size) : undefined;
+    return {
+      status: 200,
+      body: {
+        data: gates.slice(from, from + size).map(gateJson),
+        meta: { page: { ...(cursor ? { cursor } : {}), ...(next ? { next_cursor: next } : {}), size } },
+      },
+    };
+  };
+  const rulesOf = (id: string): SandboxResponse => {
+    const g = gates.find((x) => gateId(x) === id);
+    if (!g) return jsonError(404, 'Not Found', `deployment gate ${id} not found`);
+    return {
+      status: 200,
+      body: {
+        data: {
+          id,
+          type: 'list_deployment_rules',
+          attributes: {
+            rules: g.rules.map((r) => ({
+              created_at: created,
+              created_by: user,
+              dry_run: r.dryRun ?? false,
+              gate_id: id,
+              name: r.name,
+              options:
+                r.type === 'monitor' ? { query: `service:${g.service} env:${g.env}` } : { excluded_resources: [] },
+              type: r.type,
+              updated_at: created,
+              updated_by: user,
+            })),
+          },
+        },
+      },
+    };
+  };
+
   return (req) => {
+    if (req.method === 'GET' && req.path === '/api/v2/deployment_gates') return list(req);
+    const rules = /^\/api\/v2\/deployment_gates\/([^/]+)\/rules$/.exec(req.path);
+    if (req.method === 'GET' && rules) return rulesOf(decodeURIComponent(rules[1]!));
     if (req.method === 'POST' && req.path === '/api/v2/deployments/gates/evaluation') return start(req);
     const m = /^\/api\/v2\/deployments\/gates\/evaluation\/([^/]+)$/.exec(req.path);
     if (req.method === 'GET' && m) return read(decodeURIComponent(m[1]!));

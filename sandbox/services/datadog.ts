@@ -299,7 +299,7 @@ export async function startDatadog(world: World, dd: DatadogScenario): Promise<R
     name: 'datadog',
     traffic: world.traffic,
     handler: async (req) => {
-      const gate = req.path.startsWith('/api/v2/deployments/gates/') ? gates : undefined;
+      const gate = /^\/api\/v2\/(deployments\/gates\/|deployment_gates(\/|$))/.test(req.path) ? gates : undefined;
       const h = gate
         ? (['', '', true, gate, 'deployment_gates'] as unknown as H)
         : table.find(([m, p]) => m === req.method && p === req.path);

@@ -337,6 +337,37 @@ export class Datadog {
     return parseGateEvaluation(body, id);
   }
 
+  /**
+   * The Deployment Gate keyed by (service, env, identifier), or undefined when Datadog has none
+   * (`GET /api/v2/deployment_gates`, every page by `page[cursor]`), with its rule count
+   * (`GET /api/v2/deployment_gates/{id}/rules`). Throws ProviderError (403 without
+   * `deployment_gates_read`).
+   */
+  async findDeploymentGate(
+    key: Pick<GateEvaluationRequest, 'service' | 'env' | 'identifier'>,
+  ): Promise<{ id: string; dryRun: boolean; rules: number } | undefined> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const path = `/api/v2/deployment_gates${query({ 'page[cursor]': cursor })}`;
+      const { body } = await this.req<RawGateList>('list deployment gates', 'GET', path);
+      for (const g of Array.isArray(body?.data) ? body.data : []) {
+        const a = g?.attributes;
+        if (a?.service !== key.service || a.env !== key.env || a.identifier !== key.identifier) continue;
+        if (typeof g.id !== 'string') continue;
+        const rules = await this.req<{ data?: { attributes?: { rules?: unknown[] } } }>(
+          'list deployment gate rules',
+          'GET',
+          `/api/v2/deployment_gates/${encodeURIComponent(g.id)}/rules`,
+        );
+        const list = rules.body?.data?.attributes?.rules;
+        return { id: g.id, dryRun: a.dry_run === true, rules: Array.isArray(list) ? list.length : 0 };
+      }
+      cursor = body?.meta?.page?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
   /** Checks the API key (`GET /api/v1/validate`); throws ProviderError (403) when it is not valid. */
   async validate(): Promise<boolean> {
     const { body } = await this.req<{ valid?: boolean }>('validate', 'GET', '/api/v1/validate', { app: false });
@@ -379,6 +410,14 @@ export function parseGateEvaluation(body: unknown, id: string): GateEvaluationRe
       dryRun: r?.dry_run === true,
     })),
   };
+}
+
+interface RawGateList {
+  data?: Array<{
+    id?: unknown;
+    attributes?: { service?: unknown; env?: unknown; identifier?: unknown; dry_run?: unknown };
+  }>;
+  meta?: { page?: { next_cursor?: string } };
 }
 
 interface RawMonitor {

@@ -20,6 +20,8 @@ import {
   type GateOutcome,
   type RunningGate,
 } from '../../../src/watch/gate.ts';
+import { deploymentGateCheck } from '../../../src/steps/prepare/gate.ts';
+import { isBlocking } from '../../../src/steps/checks.ts';
 import { fastRetry, startApi } from '../providers/helpers.ts';
 
 const API_KEY = 'ddapi_Secret0123456789';
@@ -273,5 +275,65 @@ describe("the gate in the watch's decision", () => {
       status: 'skipped',
       reason: 'not awaited: the watch decided first',
     });
+  });
+});
+
+describe('the prepare row: the gate exists and has rules, before anything moves', () => {
+  const cfg = (identifier: string, onError: 'fail' | 'pass' = 'fail') =>
+    ({
+      environment: 'production',
+      run: { repo: 'shop-repo' },
+      prepare: { datadogMonitorTags: ['service:shop'] },
+      validation: { versionIdentity: 'sha', gate: { identifier, onError, timeoutMs: 1_000 } },
+    }) as unknown as Config;
+  const signal = new AbortController().signal;
+  const gates: GateScenario[] = [
+    gate({ identifier: 'a', service: 'other' }),
+    gate({ identifier: 'b', service: 'other' }),
+    gate({ identifier: 'pre' }),
+    gate({ identifier: 'empty', rules: [] }),
+    gate({ identifier: 'dry', dryRun: true }),
+    gate(),
+  ];
+
+  it('finds the gate on a later page and counts its rules; no row without deployment-gate', async () => {
+    const { api, dd } = await setup(gates);
+    expect(await deploymentGateCheck(cfg('default'), dd, signal)).toEqual({
+      name: 'Deployment Gate',
+      status: 'pass',
+      reason: 'the Deployment Gate "default" of service shop in env production exists with 1 rule(s)',
+    });
+    expect(api.requests('GET', '/api/v2/deployment_gates').map((r) => r.query['page[cursor]'] ?? '')).toEqual([
+      '',
+      '2',
+      '4',
+    ]);
+    const none = { ...cfg('x'), validation: { versionIdentity: 'sha' } } as unknown as Config;
+    expect(await deploymentGateCheck(none, dd, signal)).toBeUndefined();
+  });
+
+  it('a missing gate or one without rules fails, naming the settings; with on-error: pass it warns', async () => {
+    const { dd } = await setup(gates);
+    const missing = await deploymentGateCheck(cfg('post-deploy'), dd, signal);
+    expect(missing).toMatchObject({ status: 'fail' });
+    expect(missing!.reason).toContain('set deployment-gate, datadog-service or environment');
+    expect(await deploymentGateCheck(cfg('empty'), dd, signal)).toMatchObject({
+      status: 'fail',
+      reason: expect.stringContaining('has no rules'),
+    });
+    expect(await deploymentGateCheck(cfg('post-deploy', 'pass'), dd, signal)).toMatchObject({ status: 'warn' });
+    expect(await deploymentGateCheck(cfg('dry'), dd, signal)).toMatchObject({
+      status: 'warn',
+      reason: expect.stringContaining('in dry run'),
+    });
+  });
+
+  it('a look-up Datadog refuses is said loudly but does not block (the evaluation still fails closed)', async () => {
+    const { api, dd } = await setup(gates);
+    api.fault({ method: 'GET', path: '/api/v2/deployment_gates', status: 403, body: { errors: ['Forbidden'] } });
+    const row = await deploymentGateCheck(cfg('default'), dd, signal);
+    expect(row).toMatchObject({ status: 'not-checked', details: { advisory: true } });
+    expect(row!.reason).toContain('deployment_gates_read');
+    expect(isBlocking(row!)).toBe(false);
   });
 });
