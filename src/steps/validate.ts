@@ -32,7 +32,13 @@ export const validateStep: RunStep = {
     }
     const policy = policyFromConfig(config);
     const before = analysis.samples.length;
-    const beat = startHeartbeat(ctx, (t) => `Validating: production watched ${t} of ${formatSpan(durationMs)}`);
+    const gateNote = config.validation.gate
+      ? `, then the Deployment Gate (up to ${formatSpan(config.validation.gate.timeoutMs)})`
+      : '';
+    const beat = startHeartbeat(
+      ctx,
+      (t) => `Validating: production watched ${t} of ${formatSpan(durationMs)}${gateNote}`,
+    );
     // The Deployment Gate (if any) evaluates green beside the watch; its verdict joins the watch's.
     const gate = startGate(ctx, ctx.state.green);
     const watched = watchProduction(ctx, {
