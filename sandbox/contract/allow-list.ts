@@ -18,6 +18,20 @@ export interface AllowEntry {
 
 export const ALLOW_LIST: AllowEntry[] = [
   {
+    service: 'datadog',
+    method: 'POST',
+    path: '/api/v2/deployments/gates/evaluation',
+    source:
+      'Datadog Deployment Gates (preview) `TriggerDeploymentGatesEvaluation`: DataDog/datadog-api-client-typescript @ a6d174205 DeploymentGatesApi; newer than the datadog-v2 excerpt (2026-04-14). Checked against recorded answers instead: __tests__/contract/sandbox-a-datadog-gates.test.ts',
+  },
+  {
+    service: 'datadog',
+    method: 'GET',
+    path: '/api/v2/deployments/gates/evaluation/{id}',
+    source:
+      'Datadog Deployment Gates (preview) `GetDeploymentGatesEvaluationResult`: as above; checked against recorded answers in __tests__/contract/sandbox-a-datadog-gates.test.ts',
+  },
+  {
     service: 'cloudflare',
     method: 'GET',
     path: '/accounts/{account_id}/load_balancers/monitors/{monitor_id}',

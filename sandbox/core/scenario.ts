@@ -249,6 +249,32 @@ export interface QueryScenario {
   scripted?: Array<number | null>;
 }
 
+/** A Datadog Deployment Gate (sandbox/services/datadog-gates.ts), keyed by (service, env, identifier). */
+export interface GateScenario {
+  /** Default `default`, as Datadog's. */
+  identifier?: string;
+  service: string;
+  env: string;
+  id?: string;
+  /** A dry-run gate answers pass whatever its rules find. */
+  dryRun?: boolean;
+  /** None: the start answers 404, as for a missing gate. */
+  rules: Array<{
+    name: string;
+    type: 'monitor' | 'faulty_deployment_detection';
+    /** The rule's result once decided. */
+    status: 'pass' | 'fail';
+    /** When set, the rule fails for these versions and passes for any other (overrides `status`). */
+    failVersions?: string[];
+    reason?: string;
+    dryRun?: boolean;
+  }>;
+  /** Reads answered 404 right after the start ("polled too early"; default 1). */
+  notFoundPolls?: number;
+  /** Reads answered in_progress after those (default 2). */
+  inProgressPolls?: number;
+}
+
 export interface DatadogScenario {
   apiKey: string;
   appKey: string;
@@ -265,6 +291,8 @@ export interface DatadogScenario {
   monitors: MonitorScenario[];
   /** Becomes `INPUT_DATADOG-MONITOR-TAGS`. */
   monitorTags?: string[];
+  /** Deployment Gates the evaluation endpoints know (none by default: every start answers 404). */
+  gates?: GateScenario[];
 }
 
 export interface SlackScenario {
@@ -474,6 +502,13 @@ export function checkScenario(s: Scenario): Scenario {
     s.datadog.ingestionDelayMs === undefined || s.datadog.ingestionDelayMs >= 0,
     n,
     'datadog.ingestionDelayMs must be ≥ 0',
+  );
+  need(
+    s.datadog.gates === undefined ||
+      (Array.isArray(s.datadog.gates) &&
+        s.datadog.gates.every((g) => g && g.service && g.env && Array.isArray(g.rules))),
+    n,
+    'datadog.gates: a list of {service, env, rules: [...]}',
   );
   need(isPlainObject(s.slack) && s.slack.channel && s.slack.channelId, n, 'slack.channel and slack.channelId');
   need(isPlainObject(s.s3) && s.s3.bucket && Array.isArray(s.s3.objects), n, 's3.bucket and s3.objects');

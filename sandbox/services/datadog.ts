@@ -1,13 +1,14 @@
 /**
  * Datadog API miniature: `GET /api/v1/query`, `POST /api/v2/query/timeseries`, `GET /api/v1/monitor`,
  * `POST /api/v1/events` (202), `POST /api/v2/events` (202), `POST /api/v2/dora/deployment` (200),
- * `GET /api/v1/validate`. Keys: `DD-API-KEY` on every call, `DD-APPLICATION-KEY` as well for metric
+ * `GET /api/v1/validate`, and Deployment Gate evaluations (`datadog-gates.ts`). Keys: `DD-API-KEY` on every call, `DD-APPLICATION-KEY` as well for metric
  * queries and monitors (403 `{"errors":["Forbidden"]}` otherwise, as Datadog answers). Every answer
  * carries the `X-RateLimit-*` headers. Events and DORA deployments are kept in `world.state.datadog`.
  */
 import type { DatadogScenario, MonitorScenario } from '../core/scenario.ts';
 import { type RunningService, type SandboxRequest, type SandboxResponse, startService } from '../core/service.ts';
 import type { World } from '../core/world.ts';
+import { gateRoutes, type GateEvaluation } from './datadog-gates.ts';
 import { metricName, pointlist, scopeOf, unitOf, type ReleaseOf } from './datadog-metrics.ts';
 import type { VercelState } from './vercel-state.ts';
 
@@ -17,6 +18,8 @@ export interface DatadogState {
   monitors: MonitorScenario[];
   /** Calls per query (scripted mode uses the count). */
   queryCalls: Record<string, number>;
+  /** Deployment Gate evaluations started (sandbox/services/datadog-gates.ts). */
+  gateEvaluations: GateEvaluation[];
 }
 
 const forbidden: SandboxResponse = { status: 403, body: { errors: ['Forbidden'] } };
@@ -75,7 +78,14 @@ function monitorJson(m: MonitorScenario, i: number) {
 
 /** Start the Datadog miniature; state in `world.state.datadog`. */
 export async function startDatadog(world: World, dd: DatadogScenario): Promise<RunningService> {
-  const st: DatadogState = { events: [], doraDeployments: [], monitors: dd.monitors, queryCalls: {} };
+  const st: DatadogState = {
+    events: [],
+    doraDeployments: [],
+    monitors: dd.monitors,
+    queryCalls: {},
+    gateEvaluations: [],
+  };
+  const gates = gateRoutes(world, dd, st.gateEvaluations);
   world.state.datadog = st;
   const calls = st.queryCalls;
   let nextEvent = 7_000_000_001;
@@ -268,7 +278,13 @@ export async function startDatadog(world: World, dd: DatadogScenario): Promise<R
     return { status: 200, body: { data: { id, type: 'dora_deployment' } } };
   };
 
-  type H = [method: string, path: string, appKey: boolean, fn: (req: SandboxRequest) => SandboxResponse, limit: string];
+  type H = [
+    method: string,
+    path: string,
+    appKey: boolean,
+    fn: (req: SandboxRequest) => SandboxResponse | undefined,
+    limit: string,
+  ];
   const table: H[] = [
     ['GET', '/api/v1/query', true, v1Query, 'query'],
     ['POST', '/api/v2/query/timeseries', true, v2Timeseries, 'query'],
@@ -283,9 +299,13 @@ export async function startDatadog(world: World, dd: DatadogScenario): Promise<R
     name: 'datadog',
     traffic: world.traffic,
     handler: async (req) => {
-      const h = table.find(([m, p]) => m === req.method && p === req.path);
+      const gate = /^\/api\/v2\/(deployments\/gates\/|deployment_gates(\/|$))/.test(req.path) ? gates : undefined;
+      const h = gate
+        ? (['', '', true, gate, 'deployment_gates'] as unknown as H)
+        : table.find(([m, p]) => m === req.method && p === req.path);
       if (!h) return { status: 404, body: { errors: ['Not found'] } };
-      const [, , needsApp, fn, limitName] = h;
+      const [, , needsApp, route, limitName] = h;
+      const fn = (r: SandboxRequest): SandboxResponse => route(r) ?? { status: 404, body: { errors: ['Not found'] } };
       remaining = remaining <= 1 ? 1000 : remaining - 1;
       const headers = rateHeaders(limitName, remaining);
       const apiKey = req.headers['dd-api-key'];

@@ -4,6 +4,7 @@
  * shared by the sections.
  */
 import type {
+  GateErrorPolicy,
   InsufficientDataPolicy,
   Mode,
   NoDataPolicy,
@@ -22,6 +23,7 @@ export const TRAFFIC_MANAGERS: readonly TrafficManagerKind[] = ['cloudflare', 'v
 export const NO_DATA_POLICIES: readonly NoDataPolicy[] = ['warn', 'fail', 'inconclusive'];
 export const INSUFFICIENT_DATA_POLICIES: readonly InsufficientDataPolicy[] = ['rollback', 'fail'];
 export const VERSION_IDENTITIES: readonly VersionIdentity[] = ['sha', 'short-sha', 'deployment-id'];
+export const GATE_ERROR_POLICIES: readonly GateErrorPolicy[] = ['fail', 'pass'];
 
 /** Every input of action.yml, in its order (a test keeps the two in step). */
 export const INPUT_NAMES = [
@@ -84,6 +86,10 @@ export const INPUT_NAMES = [
   'min-requests',
   'insufficient-data',
   'evaluation-delay',
+  'deployment-gate',
+  'deployment-gate-on-error',
+  'deployment-gate-timeout',
+  'datadog-service',
   'error-rate-threshold',
   'validation-window',
   'validation-interval',

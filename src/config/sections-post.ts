@@ -1,8 +1,9 @@
 /** Sections 6–7 and rollback: post-deploy validation, cleanup and notification, the rollback target. */
-import type { Config, DatadogConfig } from './types.js';
+import type { Config, DatadogConfig, GateErrorPolicy } from './types.js';
 import { formatDuration } from './duration.js';
 import { describeValue } from './errors.js';
 import {
+  GATE_ERROR_POLICIES,
   INSUFFICIENT_DATA_POLICIES,
   NO_DATA_POLICIES,
   VERSION_IDENTITIES,
@@ -53,6 +54,7 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
   if (requestCountQuery !== undefined) validation.requestCountQuery = requestCountQuery;
   if (errorCountQuery !== undefined) validation.errorCountQuery = errorCountQuery;
   checkCountQueries(r);
+  readGate(r, validation);
 
   // Reading queries and monitors needs both keys; posting events needs the API key only.
   const needKeys = [
@@ -61,6 +63,7 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
     'request-count-query',
     'error-count-query',
     'datadog-monitor-tags',
+    'deployment-gate',
   ].filter((n) => r.has(n));
   if (needKeys.length > 0) {
     r.require('datadog-api-key', `a Datadog API key; required by ${needKeys.join(', ')}`);
@@ -95,6 +98,28 @@ export function readValidation(r: Reader, ctx: SectionContext, performanceThresh
     }
   }
   return validation;
+}
+
+/**
+ * `deployment-gate` and its settings, and `datadog-service` (the service a gate is keyed by, with
+ * `environment`). A gate is evaluated fail-closed: `deployment-gate-on-error: pass` is the user's
+ * explicit choice to let a gate that cannot answer count as passed.
+ */
+function readGate(r: Reader, validation: Config['validation']): void {
+  const service = r.optional('datadog-service', (raw, i) =>
+    parseIdentifier(raw, i, 'a Datadog service name, as the app reports it (service:<name>)'),
+  );
+  if (service !== undefined) validation.datadogService = service;
+  const identifier = r.optional('deployment-gate', (raw, i) =>
+    parseIdentifier(raw, i, 'a Datadog Deployment Gate identifier (Datadog names its first gate default)'),
+  );
+  const onError = r.value(
+    'deployment-gate-on-error',
+    (raw, i) => parseEnum(raw, i, GATE_ERROR_POLICIES),
+    'fail' as GateErrorPolicy,
+  );
+  const timeoutMs = r.value('deployment-gate-timeout', durationAtLeast(1_000), 1_800_000);
+  if (identifier !== undefined) validation.gate = { identifier, onError, timeoutMs };
 }
 
 /** The placeholder a release-scoped query names its release with. */

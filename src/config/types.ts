@@ -12,6 +12,18 @@ export type NoDataPolicy = 'warn' | 'fail' | 'inconclusive';
 export type InsufficientDataPolicy = 'rollback' | 'fail';
 /** How the app names its release in Datadog's `version` tag (what `{{version}}` becomes). */
 export type VersionIdentity = 'sha' | 'short-sha' | 'deployment-id';
+/** What a Deployment Gate that cannot answer (error, timeout, not found) counts as. */
+export type GateErrorPolicy = 'fail' | 'pass';
+
+/** A Datadog Deployment Gate evaluated after the final switch (`deployment-gate`). */
+export interface DeploymentGateConfig {
+  /** The gate's `identifier` (Datadog's default gate is `default`). */
+  identifier: string;
+  /** `fail` (default): a gate that cannot answer is a failed gate; `pass`: the user chose to fail open. */
+  onError: GateErrorPolicy;
+  /** How long the evaluation may take, polls included, before it counts as an error. */
+  timeoutMs: number;
+}
 export type Severity = 'critical' | 'high' | 'medium' | 'low';
 
 /** `NAME<=VALUE` or `NAME>=VALUE` from `benchmark-thresholds`. */
@@ -196,6 +208,10 @@ export interface Config {
     insufficientData: InsufficientDataPolicy;
     /** Each sample asks about a window that ended this long ago (Datadog's data arrives late). */
     evaluationDelayMs: number;
+    /** The Datadog service of the app (`datadog-service`); unset: a `service:` monitor tag, else the repository. */
+    datadogService?: string;
+    /** A Deployment Gate evaluated with green's `version` after the final switch (`deployment-gate`). */
+    gate?: DeploymentGateConfig;
     errorRateThreshold: number;
     /** Applies to all three gates (smoke p95 default and post-deploy latency). */
     performanceThresholdMs: number;

@@ -128,7 +128,7 @@ async function postRollback(
         .join('\n'),
       tags: [
         `env:${config.environment}`,
-        `service:${serviceName(config.prepare.datadogMonitorTags, repo)}`,
+        `service:${serviceName(config.prepare.datadogMonitorTags, repo, config.validation.datadogService)}`,
         `version:${state.sha}`,
         'source:production-deploy',
         'action:rollback',

@@ -78,6 +78,34 @@ export interface DoraDeployment {
   team?: string;
 }
 
+/** One evaluation of a Deployment Gate: the gate is keyed by (service, env, identifier). */
+export interface GateEvaluationRequest {
+  service: string;
+  env: string;
+  identifier: string;
+  /** Required by faulty-deployment-detection rules: the release's `version` tag. */
+  version?: string;
+}
+
+/** One rule's result, as `GET /api/v2/deployments/gates/evaluation/{id}` gives it. */
+export interface GateRuleResult {
+  name: string;
+  /** in_progress, pass or fail (anything else is kept as sent). */
+  status: string;
+  reason?: string;
+  dryRun: boolean;
+}
+
+/** An evaluation's state. `status` is `in_progress`, `pass` or `fail`; anything else is kept as sent. */
+export interface GateEvaluationResult {
+  status: string;
+  dryRun: boolean;
+  evaluationId: string;
+  url?: string;
+  gateId?: string;
+  rules: GateRuleResult[];
+}
+
 /**
  * What the validation sampler reads, at the `sample` policy. Never throws for a provider failure
  * (it becomes `{kind: 'error'}`, counted by the analysis); rejects only when `signal` is aborted.
@@ -109,7 +137,7 @@ export class Datadog {
     operation: string,
     method: string,
     path: string,
-    opts: { body?: unknown; app?: boolean; call?: CallOptions } = {},
+    opts: { body?: unknown; app?: boolean; call?: CallOptions; repeatable?: boolean; okStatuses?: number[] } = {},
   ) {
     const headers: Record<string, string> = { 'dd-api-key': this.o.apiKey };
     if (opts.app !== false && this.o.appKey) headers['dd-application-key'] = this.o.appKey;
@@ -123,7 +151,8 @@ export class Datadog {
       timeoutMs: opts.call?.policy?.timeoutMs ?? this.o.timeoutMs,
       retry: opts.call?.policy?.retry ?? this.o.retry,
       // Events and DORA records have no lookup: a POST with an unknown outcome is reported, not repeated.
-      idempotent: method === 'GET',
+      idempotent: method === 'GET' || opts.repeatable === true,
+      ...(opts.okStatuses ? { okStatuses: opts.okStatuses } : {}),
       signal: opts.call?.signal ?? this.o.signal,
       secrets: this.secrets(),
       onRetry: (i) => this.o.log?.debug(`Datadog ${operation}: retry ${i.attempt} in ${i.delayMs} ms (${i.reason})`),
@@ -260,11 +289,135 @@ export class Datadog {
     return { id: body?.data?.id };
   }
 
+  /**
+   * Starts a Deployment Gate evaluation (`POST /api/v2/deployments/gates/evaluation`, 202, preview). A
+   * 404 is an answer: no gate for that service, env and identifier, or a gate without rules
+   * (`{notFound: detail}`). Repeated when its outcome is unknown: a second evaluation of the same
+   * gate changes nothing. Throws ProviderError otherwise (400, 401/403 without the
+   * `deployment_gates_evaluate` permission, a 429 beyond the step's rate-limit budget, 5xx after retries).
+   */
+  async startGateEvaluation(
+    g: GateEvaluationRequest,
+    call: CallOptions = {},
+  ): Promise<{ evaluationId: string } | { notFound: string }> {
+    const attributes: Record<string, string> = { service: g.service, env: g.env, identifier: g.identifier };
+    if (g.version) attributes.version = g.version;
+    const { status, body } = await this.req<unknown>(
+      'start deployment gate evaluation',
+      'POST',
+      '/api/v2/deployments/gates/evaluation',
+      {
+        body: { data: { type: 'deployment_gates_evaluation_request', attributes } },
+        call,
+        repeatable: true,
+        okStatuses: [404],
+      },
+    );
+    if (status === 404) return { notFound: errorDetail(body) ?? 'gate not found' };
+    const id = (body as { data?: { attributes?: { evaluation_id?: unknown } } })?.data?.attributes?.evaluation_id;
+    if (typeof id !== 'string' || id === '') {
+      throw new Error('Datadog start deployment gate evaluation: the answer has no data.attributes.evaluation_id');
+    }
+    return { evaluationId: id };
+  }
+
+  /**
+   * An evaluation's state (`GET /api/v2/deployments/gates/evaluation/{id}`). Datadog answers 404 when
+   * polled too soon after the start: that is `{notYet: detail}`, for the caller to poll again.
+   * Throws ProviderError for any other failure, Error for an answer without `gate_status`.
+   */
+  async gateEvaluation(id: string, call: CallOptions = {}): Promise<GateEvaluationResult | { notYet: string }> {
+    const { status, body } = await this.req<unknown>(
+      'read deployment gate evaluation',
+      'GET',
+      `/api/v2/deployments/gates/evaluation/${encodeURIComponent(id)}`,
+      { call, okStatuses: [404] },
+    );
+    if (status === 404) return { notYet: errorDetail(body) ?? 'evaluation not found yet' };
+    return parseGateEvaluation(body, id);
+  }
+
+  /**
+   * The Deployment Gate keyed by (service, env, identifier), or undefined when Datadog has none
+   * (`GET /api/v2/deployment_gates`, every page by `page[cursor]`), with its rule count
+   * (`GET /api/v2/deployment_gates/{id}/rules`). Throws ProviderError (403 without
+   * `deployment_gates_read`).
+   */
+  async findDeploymentGate(
+    key: Pick<GateEvaluationRequest, 'service' | 'env' | 'identifier'>,
+  ): Promise<{ id: string; dryRun: boolean; rules: number } | undefined> {
+    let cursor: string | undefined;
+    for (let page = 0; page < 50; page++) {
+      const path = `/api/v2/deployment_gates${query({ 'page[cursor]': cursor })}`;
+      const { body } = await this.req<RawGateList>('list deployment gates', 'GET', path);
+      for (const g of Array.isArray(body?.data) ? body.data : []) {
+        const a = g?.attributes;
+        if (a?.service !== key.service || a.env !== key.env || a.identifier !== key.identifier) continue;
+        if (typeof g.id !== 'string') continue;
+        const rules = await this.req<{ data?: { attributes?: { rules?: unknown[] } } }>(
+          'list deployment gate rules',
+          'GET',
+          `/api/v2/deployment_gates/${encodeURIComponent(g.id)}/rules`,
+        );
+        const list = rules.body?.data?.attributes?.rules;
+        return { id: g.id, dryRun: a.dry_run === true, rules: Array.isArray(list) ? list.length : 0 };
+      }
+      cursor = body?.meta?.page?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    return undefined;
+  }
+
   /** Checks the API key (`GET /api/v1/validate`); throws ProviderError (403) when it is not valid. */
   async validate(): Promise<boolean> {
     const { body } = await this.req<{ valid?: boolean }>('validate', 'GET', '/api/v1/validate', { app: false });
     return body?.valid === true;
   }
+}
+
+/** The first error's `detail` (or `title`, or a plain string) of a `{errors:[…]}` body. */
+function errorDetail(body: unknown): string | undefined {
+  const first = (body as { errors?: unknown[] })?.errors?.[0];
+  if (typeof first === 'string') return oneLine(first, PROVIDER_TEXT_MAX);
+  const e = first as { detail?: unknown; title?: unknown } | undefined;
+  const text = typeof e?.detail === 'string' ? e.detail : typeof e?.title === 'string' ? e.title : undefined;
+  return text ? oneLine(text, PROVIDER_TEXT_MAX) : undefined;
+}
+
+/**
+ * `{data:{id, type:'deployment_gates_evaluation_result_response', attributes:{dry_run, evaluation_id,
+ * evaluation_url, gate_id, gate_status, rules:[{name, status, reason?, dry_run}]}}}` (the shapes of
+ * DataDog/datadog-api-client-typescript's DeploymentGatesEvaluationResultResponse and its recorded
+ * answers). An answer without `gate_status` is an error, never a pass.
+ */
+export function parseGateEvaluation(body: unknown, id: string): GateEvaluationResult {
+  const a = (body as { data?: { attributes?: Record<string, unknown> } })?.data?.attributes;
+  const status = a?.gate_status;
+  if (!a || typeof status !== 'string' || status === '') {
+    throw new Error('Datadog read deployment gate evaluation: the answer has no data.attributes.gate_status');
+  }
+  const rules = Array.isArray(a.rules) ? (a.rules as Record<string, unknown>[]) : [];
+  return {
+    status,
+    dryRun: a.dry_run === true,
+    evaluationId: typeof a.evaluation_id === 'string' ? a.evaluation_id : id,
+    ...(typeof a.evaluation_url === 'string' ? { url: a.evaluation_url } : {}),
+    ...(typeof a.gate_id === 'string' ? { gateId: a.gate_id } : {}),
+    rules: rules.map((r, i) => ({
+      name: typeof r?.name === 'string' && r.name ? oneLine(r.name, 200) : `rule ${i + 1}`,
+      status: typeof r?.status === 'string' ? r.status : 'unknown',
+      ...(typeof r?.reason === 'string' && r.reason ? { reason: oneLine(r.reason, PROVIDER_TEXT_MAX) } : {}),
+      dryRun: r?.dry_run === true,
+    })),
+  };
+}
+
+interface RawGateList {
+  data?: Array<{
+    id?: unknown;
+    attributes?: { service?: unknown; env?: unknown; identifier?: unknown; dry_run?: unknown };
+  }>;
+  meta?: { page?: { next_cursor?: string } };
 }
 
 interface RawMonitor {

@@ -21,7 +21,7 @@ export async function sendRollbackDora(
   startedAt: number,
 ): Promise<string> {
   const { owner, repo, serverUrl, runId, runAttempt } = config.run;
-  const service = serviceName(config.prepare.datadogMonitorTags, repo);
+  const service = serviceName(config.prepare.datadogMonitorTags, repo, config.validation.datadogService);
   const version = target.sha ?? target.id;
   const raw = `production-deploy:${owner}.${repo}:${config.environment}:${runId}.${runAttempt}:rollback`;
   const id = raw

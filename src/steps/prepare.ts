@@ -14,6 +14,7 @@ import { BACKUP_CHECK, evaluateBackupAge, takeBackup } from './prepare/backup.js
 import { checkConfigFiles } from './prepare/config-files.js';
 import { evaluateDependencies, probeDependency } from './prepare/deps.js';
 import { evaluateRequiredEnv } from './prepare/env.js';
+import { deploymentGateCheck } from './prepare/gate.js';
 import { evaluateMonitors } from './prepare/monitors.js';
 import { attempt, isBlocking, lookupFailed } from './checks.js';
 
@@ -99,14 +100,17 @@ export function prepareReason(checks: readonly CheckResult[], readOnly: boolean)
 
 /** Runs every preparation check (concurrently) and returns the rows in a fixed order. */
 export async function runPrepareChecks(ctx: RunContext, readOnly: boolean) {
-  const [backup, configFiles, env, deps, monitors] = await Promise.all([
+  const [backup, configFiles, env, deps, monitors, gate] = await Promise.all([
     backupCheck(ctx, readOnly),
     checkConfigFiles(ctx.config.prepare.configFiles, process.cwd()),
     envCheck(ctx),
     depsCheck(ctx),
     monitorsCheck(ctx),
+    // A row only when deployment-gate is set.
+    deploymentGateCheck(ctx.config, ctx.providers.datadog, ctx.signal),
   ]);
-  return { checks: [backup.check, configFiles, env, deps, monitors], record: backup.record };
+  const checks = [backup.check, configFiles, env, deps, monitors, ...(gate ? [gate] : [])];
+  return { checks, record: backup.record };
 }
 
 async function run(ctx: RunContext): Promise<StepOutcome> {

@@ -13,6 +13,7 @@ import { STEP_TITLES } from '../pipeline/modes.js';
 import type { StepOutcome } from '../pipeline/types.js';
 import { startHeartbeat } from '../records/heartbeat.js';
 import { watchProduction } from '../watch/production.js';
+import { awaitGate, startGate } from '../watch/gate.js';
 
 /** The validate step. Provider-agnostic: it reads Datadog's settings from the config. */
 export const validateStep: RunStep = {
@@ -31,8 +32,16 @@ export const validateStep: RunStep = {
     }
     const policy = policyFromConfig(config);
     const before = analysis.samples.length;
-    const beat = startHeartbeat(ctx, (t) => `Validating: production watched ${t} of ${formatSpan(durationMs)}`);
-    const watch = await watchProduction(ctx, {
+    const gateNote = config.validation.gate
+      ? `, then the Deployment Gate (up to ${formatSpan(config.validation.gate.timeoutMs)})`
+      : '';
+    const beat = startHeartbeat(
+      ctx,
+      (t) => `Validating: production watched ${t} of ${formatSpan(durationMs)}${gateNote}`,
+    );
+    // The Deployment Gate (if any) evaluates green beside the watch; its verdict joins the watch's.
+    const gate = startGate(ctx, ctx.state.green);
+    const watched = watchProduction(ctx, {
       durationMs,
       share: ctx.state.greenShare ?? 100,
       heading: 'Post-deploy validation samples',
@@ -46,7 +55,8 @@ export const validateStep: RunStep = {
             `error rate > ${policy.errorRateThreshold} or latency > ${policy.latencyThresholdMs} ms is a breach; ` +
             `more than ${policy.failureLimit} breach(es) roll back`,
         ),
-    }).finally(beat);
+    });
+    const watch = await awaitGate(ctx, watched, gate).finally(beat);
     if (!watch.watched) {
       // Nothing can be watched: the release stands as switched (the post step must not undo it).
       ctx.update({ phase: 'validated' });
@@ -78,8 +88,8 @@ export const validateStep: RunStep = {
     const verdict = summarize(analysis, policy);
     ctx.update({ phase: 'validated' });
     return {
-      status: verdict.status === 'warned' ? 'warned' : 'passed',
-      reason: verdict.reason,
+      status: verdict.status === 'warned' || watch.gate?.check.status === 'warn' ? 'warned' : 'passed',
+      reason: watch.gate ? `${verdict.reason}; ${watch.gate.reason}` : verdict.reason,
       checks,
       markdown,
       details,

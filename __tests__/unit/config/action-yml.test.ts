@@ -53,6 +53,8 @@ const LITERAL_DEFAULTS: Record<string, string> = {
   'min-requests': '200',
   'insufficient-data': 'rollback',
   'evaluation-delay': '60s',
+  'deployment-gate-on-error': 'fail',
+  'deployment-gate-timeout': '30m',
   'keep-deployments': '0',
   'pr-comment': 'true',
   'rollback-to': 'previous',

@@ -547,6 +547,39 @@ describe('release-scoped count queries', () => {
   });
 });
 
+describe('the Deployment Gate', () => {
+  const dd = { 'datadog-api-key': SECRETS['datadog-api-key'], 'datadog-app-key': SECRETS['datadog-app-key'] };
+  it('is off by default; deployment-gate turns it on, fail-closed, with a 30 min budget', () => {
+    expect(parse().validation.gate).toBeUndefined();
+    const v = parse({ ...dd, 'deployment-gate': 'post-deploy' }).validation;
+    expect(v.gate).toEqual({ identifier: 'post-deploy', onError: 'fail', timeoutMs: 1_800_000 });
+    const open = parse({
+      ...dd,
+      'deployment-gate': 'default',
+      'deployment-gate-on-error': 'pass',
+      'deployment-gate-timeout': '20m',
+    });
+    expect(open.validation.gate).toEqual({ identifier: 'default', onError: 'pass', timeoutMs: 1_200_000 });
+  });
+  it('needs both Datadog keys, before anything moves', () => {
+    const err = errorOf({ ...dd, 'deployment-gate': 'default', 'datadog-app-key': '' });
+    expect(err.problems.map((p) => p.input)).toEqual(['datadog-app-key']);
+    expect(err.message).toContain('deployment-gate');
+  });
+  it.each([
+    ['deployment-gate', 'a gate!'],
+    ['deployment-gate-on-error', 'ignore'],
+    ['deployment-gate-timeout', '500ms'],
+    ['datadog-service', 'my service'],
+  ])('%s=%s is refused', (input, value) => {
+    expect(bad({ ...dd, 'deployment-gate': 'default', [input]: value })).toEqual([input]);
+  });
+  it('datadog-service names the service; without it a service: monitor tag, else the repository', () => {
+    expect(parse({ 'datadog-service': 'shop-web' }).validation.datadogService).toBe('shop-web');
+    expect(parse().validation.datadogService).toBeUndefined();
+  });
+});
+
 describe('validation timing and bounds', () => {
   it('rollback-window defaults to validation-window', () => {
     expect(parse({ 'validation-window': '90s' }).validation.rollbackWindowMs).toBe(90_000);

@@ -67,6 +67,10 @@ const INTERFACE_INPUTS: Record<string, string | null> = {
   'min-requests': '200',
   'insufficient-data': 'rollback',
   'evaluation-delay': '60s',
+  'deployment-gate': null,
+  'deployment-gate-on-error': 'fail',
+  'deployment-gate-timeout': '30m',
+  'datadog-service': null,
   'error-rate-threshold': null, // ERROR_RATE_THRESHOLD, else 0.01
   'validation-window': '5m',
   'validation-interval': '30s',

@@ -140,7 +140,7 @@ export async function recordInDatadog(
   const name = 'Datadog deployment';
   if (!dd) return { name, status: 'skipped', reason: 'Datadog is not configured' };
   const { owner, repo, serverUrl, runUrl, runId, runAttempt } = config.run;
-  const service = serviceName(config.prepare.datadogMonitorTags, repo);
+  const service = serviceName(config.prepare.datadogMonitorTags, repo, config.validation.datadogService);
   const sha = state.green?.sha ?? state.sha;
   const lines = [
     `${owner}/${repo} ${sha.slice(0, 7)} is live in ${config.environment} (${config.strategy}).`,

@@ -105,7 +105,7 @@ export async function rollbackEvent(
   reason: string,
 ): Promise<string> {
   const { owner, repo, runUrl, runId } = config.run;
-  const service = serviceName(config.prepare.datadogMonitorTags, repo);
+  const service = serviceName(config.prepare.datadogMonitorTags, repo, config.validation.datadogService);
   const version = target.sha ?? target.id;
   const ev = await dd.createEvent({
     title: `Rolled back ${owner}/${repo} ${config.environment} to ${target.sha ? target.sha.slice(0, 7) : target.id}`,
