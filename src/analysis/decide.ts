@@ -10,7 +10,8 @@
  *    when blue never served alongside (blue-green); both pooled when both are given (a canary's final
  *    window, where the concurrent blue counts alone are often too few to prove anything — pooling
  *    assumes blue's rate before the switch is its rate during it). `worse` → roll back. Latency the
- *    same way, when given.
+ *    same way, when given: green's percentile against its control's per bucket (`latencyWorse`), and
+ *    the hard limit `latencyThresholdMs` on the same sign test (`latencyLimit`), not on one value.
  * 3. Before the step's planned hold ends → continue.
  * 4. At or after the hold: the step is done when both releases have `minRequests` and, when the step
  *    `requirePass`es (the last step before 100 %, and the window after 100 %), every judged signal
@@ -88,7 +89,10 @@ export interface StepInput {
    * when both are given (omit it for a purely concurrent comparison).
    */
   baseline?: Counts;
-  /** Per-bucket latency percentiles of both releases (concurrent), when a latency query is set. */
+  /**
+   * Per-bucket latency percentiles of green and of its control (blue alongside; after 100 %: blue's
+   * buckets before the switch), when a `{{version}}` latency query is set.
+   */
   latency?: LatencyBucket[];
   /** Time since this step started, and its planned hold and longest extension. */
   elapsedMs: number;
@@ -164,7 +168,12 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     if (verdicts.errors.verdict === 'worse') return { action: 'rollback', reason: verdicts.errors.reason, verdicts };
   }
   if (input.latency) {
-    verdicts.latency = latencyWorse(input.latency, { margin: policy.latencyMargin, alpha: a, beta: policy.beta });
+    verdicts.latency = latencyWorse(input.latency, {
+      margin: policy.latencyMargin,
+      alpha: a,
+      beta: policy.beta,
+      controlLabel: input.blue ? 'blue' : 'blue before the switch',
+    });
     if (verdicts.latency.verdict === 'worse') return { action: 'rollback', reason: verdicts.latency.reason, verdicts };
     if (policy.latencyThresholdMs !== undefined) {
       verdicts.latencyLimit = latencyLimit(
@@ -201,7 +210,12 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     return { action: 'continue', extended: false, reason: missing[0] ?? 'holding', verdicts };
   }
   if (missing.length === 0) {
-    const why = [verdicts.errors?.reason, verdicts.errorLimit?.reason, verdicts.latency?.reason]
+    const why = [
+      verdicts.errors?.reason,
+      verdicts.errorLimit?.reason,
+      verdicts.latency?.reason,
+      verdicts.latencyLimit?.reason,
+    ]
       .filter((x): x is string => Boolean(x))
       .join('; ');
     return { action: 'advance', reason: why || 'hold completed', verdicts };
@@ -216,3 +230,4 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     verdicts,
   };
 }
+

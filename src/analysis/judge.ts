@@ -48,7 +48,10 @@ export function judgeSample(obs: Observation, policy: AnalysisPolicy): Sample {
   if (obs.errorRate) {
     verdicts.push(judgeValue('error rate', obs.errorRate, policy.errorRateThreshold, formatRatio, policy.noData));
   }
-  if (obs.latency) {
+  // Against blue (latency buckets with the counts), a value is judged by the decision procedure on
+  // the sign test's bound, not alone against the limit; no data and query errors stay as they are.
+  const latencyAgainstBlue = obs.counts?.latency !== undefined && obs.latency?.kind === 'value';
+  if (obs.latency && !latencyAgainstBlue) {
     verdicts.push(judgeValue('latency', obs.latency, policy.latencyThresholdMs, formatMs, policy.noData));
   }
   let counted: ReturnType<typeof judgeCounts> | undefined;

@@ -111,6 +111,6 @@ describe('decideStep', () => {
       policy,
     );
     expect(d.action).toBe('rollback');
-    expect(d.reason).toMatch(/slower by more than the 20 % margin/);
+    expect(d.reason).toMatch(/green latency 600 ms vs blue 300 ms over 12 buckets .*slower by more than the 25 % margin/);
   });
 });
