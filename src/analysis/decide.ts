@@ -12,7 +12,9 @@
  *    assumes blue's rate before the switch is its rate during it). `worse` → roll back. Latency the
  *    same way, when given: green's percentile against its control's per bucket (`latencyWorse`), and
  *    the hard limit `latencyThresholdMs` on the same sign test (`latencyLimit`), not on one value.
- * 3. Before the step's planned hold ends → continue.
+ * 3. Before the step's planned hold ends → continue. An earlier step (not `requirePass`) whose
+ *    evidence leans towards worse without a verdict (`leansWorse`) is extended, within `maxHoldMs`,
+ *    before it advances: a bad release at low traffic is then judged at the small share.
  * 4. At or after the hold: the step is done when both releases have `minRequests` and, when the step
  *    `requirePass`es (the last step before 100 %, and the window after 100 %), every judged signal
  *    has positive evidence: errors `not-worse` than the control and `within` the hard limit, latency
@@ -206,8 +208,22 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     if (verdicts.latencyLimit && verdicts.latencyLimit.verdict !== 'within') missing.push(verdicts.latencyLimit.reason);
   }
 
+  // Evidence that leans towards worse without a verdict yet: an earlier step is extended rather than
+  // advanced on it, so a bad release at low traffic meets the test at a small share instead of at the
+  // next, larger one. Looking longer costs no false rollbacks (the tests are anytime-valid); at the
+  // longest extension the step advances as it would have (the last step then needs its pass anyway).
+  const leaning = input.requirePass ? [] : leansWorse(verdicts);
+
   if (input.elapsedMs < input.holdMs) {
     return { action: 'continue', extended: false, reason: missing[0] ?? 'holding', verdicts };
+  }
+  if (missing.length === 0 && leaning.length > 0 && input.elapsedMs < input.maxHoldMs) {
+    return {
+      action: 'continue',
+      extended: true,
+      reason: `step extended while the evidence leans towards worse: ${leaning.join('; ')}`,
+      verdicts,
+    };
   }
   if (missing.length === 0) {
     const why = [
@@ -231,3 +247,16 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
   };
 }
 
+/**
+ * The signals whose estimate is beyond the margin without a verdict yet: green's observed error rate
+ * above the control's plus the margin, or green's percentile above blue's by the margin in more than
+ * half the usable buckets.
+ */
+export function leansWorse(v: StepVerdicts): string[] {
+  const out: string[] = [];
+  if (v.errors?.verdict === 'continue' && v.errors.greenRate > v.errors.blueRate + v.errors.marginAtBlue) {
+    out.push(v.errors.reason);
+  }
+  if (v.latency?.verdict === 'continue' && v.latency.slower * 2 > v.latency.buckets) out.push(v.latency.reason);
+  return out;
+}
