@@ -517,8 +517,10 @@ export function latencyWorse(buckets: readonly LatencyBucket[], opts: LatencyTes
   const greenMs = median(greens);
   const blueMs = median(blues);
   const head =
-    `green latency ${ms(greenMs)} vs ${control} ${ms(blueMs)} over ${n} bucket${n === 1 ? '' : 's'} (medians), ` +
-    `above ${control}'s by more than ${pct} % in ${slower}`;
+    n === 0
+      ? `green latency vs ${control}: no bucket yet where both have a point`
+      : `green latency ${ms(greenMs)} vs ${control} ${ms(blueMs)} over ${n} bucket${n === 1 ? '' : 's'} (medians), ` +
+        `above ${control}'s by more than ${pct} % in ${slower}`;
   const base = { evidence, passEvidence, buckets: n, slower, muchSlower, greenMs, blueMs };
   if (n < minBuckets) {
     return {

@@ -229,6 +229,7 @@ describe('latency against blue ({{version}} latency query)', () => {
       const m = ms[version];
       if (m === undefined) return { kind: 'no-data' };
       const base = typeof m === 'function' ? m(from) : m;
+      if (Number.isNaN(base)) return { kind: 'no-data' };
       return { kind: 'value', value: base * (1 + 0.1 * Math.sin(++n * 2.4)) };
     };
     const analysis = createAnalysis();
@@ -306,6 +307,16 @@ describe('latency against blue ({{version}} latency query)', () => {
       [-2000, -1000],
       [-3000, -2000],
     ]);
+  });
+
+  it('an interval without a latency point skips a bucket; no latency at all never passes', async () => {
+    const sparse = await run({ g: (from) => (from % 3000 === 0 ? Number.NaN : 150), b: 150 });
+    expect(sparse.decision.kind).toBe('continue');
+    expect(sparse.samples.some((s) => s.latencyMs === null)).toBe(true);
+    const none = await run({ b: 150 });
+    expect(none.decision).toMatchObject({ kind: 'rollback', cause: 'insufficient' });
+    if (none.decision.kind !== 'rollback') throw new Error('unreachable');
+    expect(none.decision.reason).toMatch(/green latency vs blue: no bucket yet where both have a point: too few buckets to judge/);
   });
 
   it("blue's latency query failing is a query error, never a pass", async () => {
