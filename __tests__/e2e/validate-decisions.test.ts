@@ -7,6 +7,8 @@
  * - A release failing 8 × the baseline is rolled back at its first step.
  * - No data for the whole window is not a success.
  * - Data that reaches Datadog later than the interval (ingestion delay > interval) is still judged.
+ * - A release much slower than blue (and not failing more) is rolled back on latency against blue,
+ *   though its p95 stays under performance-threshold-ms (deployed alongside the good canaries).
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,9 +19,13 @@ const DIST = process.env.PD_DIST_DIR ?? 'dist';
 const V1_SHA = '4c60a8b4d322696fd694f86492b603349eb97cca';
 const REQUESTS = 'sum:trace.http.request.hits{env:production,service:shop,version:{{version}}}.as_count()';
 const ERRORS = 'sum:trace.http.request.errors{env:production,service:shop,version:{{version}}}.as_count()';
+const P95 = 'p95:trace.http.request.duration{env:production,service:shop,version:{{version}}}';
 
 /** A canary over a 1 % baseline, judged on counts. */
-function scenario(name: string, over: { app?: string; inputs?: Record<string, string>; ingestionDelayMs?: number }) {
+function scenario(
+  name: string,
+  over: { app?: string; inputs?: Record<string, string>; ingestionDelayMs?: number; maxInFlight?: number },
+) {
   const base = scenarioFrom({});
   return scenarioFrom({
     name,
@@ -55,7 +61,11 @@ function scenario(name: string, over: { app?: string; inputs?: Record<string, st
       ...over.inputs,
     },
     // Only paths the app can fail (the health path never does), at a rate a small service sees.
-    traffic: { rate: 200, paths: ['/', '/api/products'] },
+    traffic: {
+      rate: 200,
+      paths: ['/', '/api/products'],
+      ...(over.maxInFlight ? { maxInFlight: over.maxInFlight } : {}),
+    },
   });
 }
 
@@ -76,15 +86,21 @@ afterAll(async () => {
   await Promise.all(sandboxes.map((sb) => sb.stop()));
 });
 
+let slow: ActionRun | undefined;
+
 describe('a good canary over a 1 % baseline at low traffic', () => {
   const runs: ActionRun[] = [];
   beforeAll(async () => {
-    // Three independent deploys side by side (each its own sandbox), to keep the test's wall time.
-    const done = await Promise.all([0, 1, 2].map((i) => deploy(scenario(`decisions-good-${i}`, {}))));
-    for (const { run, sb } of done) {
-      sandboxes.push(sb);
-      runs.push(run);
-    }
+    // Three independent deploys side by side (each its own sandbox), to keep the test's wall time,
+    // and beside them a release 1.5 s slower per request (judged below), its latency asked of both
+    // releases. Its requests stay open 1.5 s: room for them keeps the stream at its rate.
+    const done = await Promise.all([
+      ...[0, 1, 2].map((i) => deploy(scenario(`decisions-good-${i}`, {}))),
+      deploy(scenario('decisions-slow', { app: 'bad-slow', inputs: { 'latency-query': P95 }, maxInFlight: 400 })),
+    ]);
+    for (const { sb } of done) sandboxes.push(sb);
+    runs.push(...done.slice(0, 3).map((d) => d.run));
+    slow = done[3]!.run;
   }, 600_000);
 
   it('succeeds run after run', () => {
@@ -103,6 +119,22 @@ describe('a good canary over a 1 % baseline at low traffic', () => {
       expect(validate.status).toBe('passed');
       expect(validate.reason).toMatch(/vs blue before the switch/);
     }
+  });
+});
+
+describe('a release much slower than blue, deployed alongside the good canaries', () => {
+  it('is rolled back at its first step on latency against blue, under performance-threshold-ms', () => {
+    expect(slow, 'deployed by the good canaries’ beforeAll').toBeDefined();
+    const run = slow!;
+    expect(run.code, why(run)).not.toBe(0);
+    expect(run.outputs.status).toBe('rolled-back');
+    const traffic = run.report!.steps.find((s) => s.name === 'traffic')!;
+    expect(traffic.status).toBe('failed');
+    expect(traffic.reason).toContain('analysis at 50%');
+    // performance-threshold-ms is 5000: the release is judged slower than blue, not over the limit.
+    expect(traffic.reason).toMatch(
+      /green latency \d+ ms vs blue \d+ ms over \d+ buckets \(medians\).*slower by more than the 25 % margin/,
+    );
   });
 });
 

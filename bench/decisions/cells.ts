@@ -12,6 +12,11 @@ export const BASE_RATES = [0.001, 0.01, 0.05];
 export const ERROR_FACTORS = [1, 1.5, 2, 5];
 export const LATENCY_FACTORS = [1, 1.5, 2];
 export const LATENCY_RATES = [2, 20, 200];
+/**
+ * The step-advance cells: a canary at 30 req/s over a 1 % baseline, a good release and one 8× worse.
+ * Does the bad one meet its verdict at the first step (10 %), or pass early steps on the minimum sample?
+ */
+export const STEP_CELLS = { rate: 30, baseRate: 0.01, errorFactors: [1, 8] } as const;
 
 export interface Cell extends Scenario {
   id: number;
@@ -40,6 +45,21 @@ export function grid(runsGood: number, runsBad: number): Cell[] {
             runs: errorFactor === 1 ? runsGood : runsBad,
           });
         }
+      }
+    }
+    if (strategy === 'canary') {
+      for (const errorFactor of STEP_CELLS.errorFactors) {
+        cells.push({
+          id: id++,
+          strategy,
+          rate: STEP_CELLS.rate,
+          baseRate: STEP_CELLS.baseRate,
+          errorFactor,
+          latencyFactor: 1,
+          latency: false,
+          kind: errorFactor === 1 ? 'good' : 'worse',
+          runs: errorFactor === 1 ? runsGood : runsBad,
+        });
       }
     }
     for (const rate of LATENCY_RATES) {
@@ -84,6 +104,8 @@ export interface JudgeFigures {
   medianDetectMs: number;
   /** Mean excess failures over the rolled-back runs (bad error releases only). */
   meanBlast: number;
+  /** Rolled-back runs by green's share (percent) when the rollback was decided. */
+  rollbackShares: Record<number, number>;
 }
 
 export interface CellResult {
@@ -107,6 +129,7 @@ function figures(outcomes: Outcome[], bad: boolean): JudgeFigures {
     inconclusiveAtFull: outcomes.filter((o) => o.result === 'inconclusive' && o.share === 100).length,
     medianDetectMs: bad ? mid : NaN,
     meanBlast: bad && rolled.length ? rolled.reduce((a, o) => a + o.excessFailures, 0) / rolled.length : NaN,
+    rollbackShares: rolled.reduce<Record<number, number>>((a, o) => ({ ...a, [o.share]: (a[o.share] ?? 0) + 1 }), {}),
   };
 }
 

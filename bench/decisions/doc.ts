@@ -93,6 +93,33 @@ function goodPassTable(results: CellResult[]): string {
   return table(['strategy', 'blue errors', ...rates.map((r) => `${r} req/s`)], rows);
 }
 
+/** Where the new judge stopped bad canaries: rolled-back runs by the step they were rolled back at. */
+function stopTable(run: DecisionRun): string {
+  const bad = run.results.filter((r) => r.cell.strategy === 'canary' && r.cell.kind !== 'good' && r.cell.rate >= 2);
+  const shares = run.plan.steps;
+  const rows = bad.map((r) => [
+    r.cell.rate,
+    pct(r.cell.baseRate),
+    releaseText(r),
+    r.cell.runs,
+    ...shares.map((s) => pct(rate(r.sequential.rollbackShares[s] ?? 0, r.sequential.runs))),
+    pct(rate(r.sequential.passed, r.sequential.runs)),
+    pct(rate(r.sequential.inconclusive, r.sequential.runs)),
+  ]);
+  return table(
+    [
+      'req/s',
+      'blue errors',
+      'release',
+      'runs',
+      ...shares.map((s) => `rolled back at ${s} %`),
+      'passed',
+      'inconclusive',
+    ],
+    rows,
+  );
+}
+
 export function decisionDoc(run: DecisionRun): string {
   const s = run.summary;
   const p = run.plan;
@@ -151,6 +178,13 @@ export function decisionDoc(run: DecisionRun): string {
       'hours, so the honest answer within a deploy is "inconclusive" — today\'s judge passes or rolls back such ' +
       'deploys by the noise of single requests.',
     goodPassTable(run.results),
+    '## Where a bad canary is stopped',
+    `Canary ${p.steps.join('/')}, new judge: the share green had when the rollback was decided. An earlier step ` +
+      "advances once both releases have the minimum sample, unless the evidence leans towards worse (green's " +
+      "observed rate above blue's plus the margin, or its percentile above blue's by the margin in most buckets, " +
+      `with no verdict yet): then it is extended, up to ${p.maxHoldFactor}× its hold, so a bad release at low ` +
+      'traffic meets its verdict at the small share rather than the next one.',
+    stopTable(run),
     '## The two judges',
     bullets([
       '**new** — `decideStep` of `src/analysis/decide.ts`, the procedure the watch calls, imported and run as is. ' +
@@ -201,9 +235,10 @@ export function decisionDoc(run: DecisionRun): string {
       'Limits: stationary error rates and latencies within a deploy (no daily cycle, no incident hitting both ' +
         "releases); blue-green's baseline is simulated with blue's current rate, so the weaker guarantee of a " +
         "non-concurrent control is not stressed here; the latency test's ½ bound is approximate (see compare.ts). " +
-        'The latency cells measure what `decideStep` does with per-bucket latencies of both releases; the action ' +
-        "does not feed it those yet (it judges each sample's latency against `performance-threshold-ms`), so the " +
-        "latency rows describe the procedure, not today's runs.",
+        'Latency is fed as the watch feeds it (`src/watch/sampler.ts`, with a `{{version}}` latency query): one ' +
+        "bucket per sample, each release's newest point of the sample's interval, its requests cut from the growth " +
+        "of the cumulative counts (blue-green: blue's intervals counted back from the switch); the hard limit " +
+        '`performance-threshold-ms` is judged on the same sign test, not on one value.',
     ]),
     '## Every cell',
     'Percentages of runs. ✗: a false rollback (good cell) or a miss above 5 % (≥ 2× cell). Blast: × the least any ' +

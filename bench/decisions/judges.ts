@@ -166,7 +166,23 @@ export function runSequential(s: Scenario, plan: Plan, rng: Rng): Outcome {
   const steps = canary ? plan.steps : [100];
   let step = 0;
   let stepStart = 0;
+  // Latency as the watch feeds it (src/watch/sampler.ts): one bucket per sample, each release's newest
+  // point of the sample's interval, requests cut from the growth of the cumulative counts; blue-green:
+  // blue's intervals counted back from the switch, its requests spread evenly.
+  const latencyBuckets: LatencyBucket[] = [];
+  const cut = { green: 0, blue: 0 };
+  const perInterval = Math.max(1, Math.round(plan.intervalMs / BUCKET_MS));
+  const newest = (parts: { start: number; p95: number | null }[], from: number, to: number) => {
+    let best: { start: number; p95: number | null } | undefined;
+    for (const p of parts) {
+      if (p.start < from || p.start + BUCKET_MS > to || p.p95 === null) continue;
+      if (!best || p.start > best.start) best = p;
+    }
+    return best?.p95 ?? null;
+  };
+  let tick = 0;
   for (let t = plan.intervalMs; ; t += plan.intervalMs) {
+    tick += 1;
     const share = steps[step]! / 100;
     traffic.until(t, share);
     const end = t - plan.delayMs;
@@ -182,16 +198,39 @@ export function runSequential(s: Scenario, plan: Plan, rng: Rng): Outcome {
       requirePass: step === steps.length - 1,
     };
     let latency: LatencyBucket[] | undefined;
-    if (s.latency) {
-      latency = seen.map((b, i) => {
-        const control = canary
-          ? { requests: b.blue.requests, p95: b.blue.p95 }
-          : baselineLatency[i % baselineLatency.length]!;
-        return {
-          green: { valueMs: b.green.p95, requests: b.green.requests },
-          blue: { valueMs: control.p95, requests: control.requests },
-        };
+    if (s.latency && end > 0) {
+      const from = end - plan.intervalMs;
+      const greenMs = newest(
+        seen.map((b) => ({ start: b.start, p95: b.green.p95 })),
+        from,
+        end,
+      );
+      let blueMs: number | null;
+      let blueRequests: number;
+      if (canary) {
+        blueMs = newest(
+          seen.map((b) => ({ start: b.start, p95: b.blue.p95 })),
+          from,
+          end,
+        );
+        const cum = input.blue!.requests;
+        blueRequests = Math.max(0, cum - cut.blue);
+        cut.blue = Math.max(cut.blue, cum);
+      } else {
+        // The j-th interval before the switch: its newest 10-s bucket (index counted from the end).
+        const intervals = Math.max(1, Math.floor(baselineLatency.length / perInterval));
+        const j = (tick - 1) % intervals;
+        blueMs = baselineLatency[baselineLatency.length - 1 - j * perInterval]!.p95;
+        blueRequests = Math.round((baseline!.requests * plan.intervalMs) / plan.baselineMs);
+      }
+      latencyBuckets.push({
+        green: { valueMs: greenMs, requests: Math.max(0, g.requests - cut.green) },
+        blue: { valueMs: blueMs, requests: blueRequests },
       });
+      cut.green = Math.max(cut.green, g.requests);
+      latency = [...latencyBuckets];
+    } else if (s.latency) {
+      latency = [];
     }
     const d = decideStep(latency ? { ...input, latency } : input, policy);
     const done = (result: Outcome['result']): Outcome => ({

@@ -125,15 +125,33 @@ describe('decision benchmark model', () => {
 
   it('the grid has every cell of the issue, and the summary reads the worst cells', () => {
     const cells = grid(3, 2);
-    expect(new Set(cells.map((c) => c.rate))).toEqual(new Set([0.2, 2, 20, 200]));
+    // The issue's grid, plus the step-advance cells (a canary at 30 req/s: good, and 8× worse).
+    expect(new Set(cells.map((c) => c.rate))).toEqual(new Set([0.2, 2, 20, 30, 200]));
     expect(new Set(cells.map((c) => c.baseRate))).toEqual(new Set([0.001, 0.01, 0.05]));
-    expect(new Set(cells.map((c) => c.errorFactor))).toEqual(new Set([1, 1.5, 2, 5]));
+    expect(new Set(cells.map((c) => c.errorFactor))).toEqual(new Set([1, 1.5, 2, 5, 8]));
+    expect(cells.filter((c) => c.rate === 30).map((c) => [c.strategy, c.errorFactor, c.kind])).toEqual([
+      ['canary', 1, 'good'],
+      ['canary', 8, 'worse'],
+    ]);
     expect(new Set(cells.map((c) => c.strategy))).toEqual(new Set(['canary', 'blue-green']));
     const few = cells.filter((c) => c.rate === 200 && c.baseRate === 0.05 && !c.latency).slice(0, 4);
     const results = few.map((c) => runCell(c, PLAN, 5));
     const s = summarize(results);
     expect(s.falseRollbacks.sequential).toBeGreaterThanOrEqual(0);
     expect(s.falseRollbacks.sequential).toBeLessThanOrEqual(1);
+  });
+
+  it('a release 8× worse at 30 req/s is rolled back at the first canary step, not advanced on the minimum sample', () => {
+    const s = {
+      strategy: 'canary' as const,
+      rate: 30,
+      baseRate: 0.01,
+      errorFactor: 8,
+      latencyFactor: 1,
+      latency: false,
+    };
+    const outcomes = Array.from({ length: 20 }, (_, i) => runSequential(s, PLAN, new Rng(seedOf(31, i))));
+    expect(outcomes.map((o) => `${o.result}@${o.share}`)).toEqual(outcomes.map(() => 'rollback@10'));
   });
 
   it('Wilson upper bound: 0 of 400 is at most about 1 %', () => {

@@ -416,6 +416,8 @@ export interface LatencyTestOptions {
   minBucketRequests?: number;
   /** Usable buckets before any verdict. Default 5. */
   minBuckets?: number;
+  /** How the verdict names the control (default `blue`; after 100 %: `blue before the switch`). */
+  controlLabel?: string;
 }
 
 export interface LatencyVerdict {
@@ -427,11 +429,18 @@ export interface LatencyVerdict {
   slower: number;
   /** Those where green was above blue × (1 + 2·margin). */
   muchSlower: number;
+  /** Median over the usable buckets of each release's percentile (NaN without a usable bucket). */
+  greenMs: number;
+  blueMs: number;
   reason: string;
 }
 
+/**
+ * The latency margin is the errors' relative margin (`relative-margin`, 25 %): green's percentile may be
+ * a quarter above blue's. One input for "how much worse than blue, relatively" keeps the two alike.
+ */
 export const LATENCY_TEST_DEFAULTS = {
-  margin: 0.2,
+  margin: ERROR_TEST_DEFAULTS.relativeMargin,
   minBucketRequests: 20,
   minBuckets: 5,
 } as const;
@@ -449,6 +458,20 @@ export function signEvidence(n: number, s: number, qs: readonly number[]): numbe
   let log = -Infinity;
   for (const q of qs) log = logAddExp(log, s * Math.log(2 * q) + (n - s) * Math.log(2 * (1 - q)));
   return Math.exp(log - Math.log(qs.length));
+}
+
+/** Median of a list (NaN when empty). */
+function median(xs: number[]): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** `920 ms`, `1.5 s`. */
+function ms(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  return x >= 10_000 ? `${Number((x / 1000).toPrecision(3))} s` : `${Math.round(x)} ms`;
 }
 
 function checkPoint(label: string, p: LatencyPoint): void {
@@ -474,20 +497,31 @@ export function latencyWorse(buckets: readonly LatencyBucket[], opts: LatencyTes
   let n = 0;
   let slower = 0;
   let muchSlower = 0;
+  const greens: number[] = [];
+  const blues: number[] = [];
   for (const b of buckets) {
     checkPoint('green', b.green);
     checkPoint('blue', b.blue);
     if (b.green.valueMs === null || b.blue.valueMs === null) continue;
     if (b.green.requests < minReq || b.blue.requests < minReq) continue;
     n += 1;
+    greens.push(b.green.valueMs);
+    blues.push(b.blue.valueMs);
     if (b.green.valueMs > b.blue.valueMs * (1 + opts.margin)) slower += 1;
     if (b.green.valueMs > b.blue.valueMs * (1 + 2 * opts.margin)) muchSlower += 1;
   }
   const evidence = signEvidence(n, slower, Q_UP);
   const passEvidence = signEvidence(n, muchSlower, Q_DOWN);
   const pct = Math.round(opts.margin * 100);
-  const head = `green's latency above blue's by more than ${pct} % in ${slower} of ${n} bucket(s)`;
-  const base = { evidence, passEvidence, buckets: n, slower, muchSlower };
+  const control = opts.controlLabel ?? 'blue';
+  const greenMs = median(greens);
+  const blueMs = median(blues);
+  const head =
+    n === 0
+      ? `green latency vs ${control}: no bucket yet where both have a point`
+      : `green latency ${ms(greenMs)} vs ${control} ${ms(blueMs)} over ${n} bucket${n === 1 ? '' : 's'} (medians), ` +
+        `above ${control}'s by more than ${pct} % in ${slower}`;
+  const base = { evidence, passEvidence, buckets: n, slower, muchSlower, greenMs, blueMs };
   if (n < minBuckets) {
     return {
       ...base,
@@ -528,15 +562,24 @@ export function latencyLimit(
   checkLevel('beta', beta);
   let n = 0;
   let above = 0;
+  const values: number[] = [];
   for (const p of points) {
     checkPoint('green', p);
     if (p.valueMs === null || p.requests < minBucketRequests) continue;
     n += 1;
+    values.push(p.valueMs);
     if (p.valueMs > thresholdMs) above += 1;
   }
-  const head = `green's latency above ${thresholdMs} ms in ${above} of ${n} bucket(s)`;
+  const head =
+    `green latency ${ms(median(values))} over ${n} bucket${n === 1 ? '' : 's'} (median), ` +
+    `above the ${thresholdMs} ms limit in ${above}`;
   if (signEvidence(n, above, Q_UP) >= 1 / alpha)
-    return { verdict: 'breach', buckets: n, above, reason: `${head}: above the limit` };
+    return {
+      verdict: 'breach',
+      buckets: n,
+      above,
+      reason: `${head}: over performance-threshold-ms with ${Number(((1 - alpha) * 100).toPrecision(4))} % confidence`,
+    };
   if (signEvidence(n, above, Q_DOWN) >= 1 / beta)
     return { verdict: 'within', buckets: n, above, reason: `${head}: within the limit` };
   return { verdict: 'unknown', buckets: n, above, reason: `${head}: not yet known` };

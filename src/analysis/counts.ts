@@ -1,7 +1,8 @@
 /**
  * The count queries of one tick, judged by the decision procedure (`decideStep`, decide.ts): green's
  * requests and errors since the switch against blue's (concurrent, or blue's window before the
- * switch), plus the hard limit `error-rate-threshold` on a confidence bound. Pure.
+ * switch), plus the hard limit `error-rate-threshold` on a confidence bound; with latency buckets,
+ * green's percentile against blue's and `performance-threshold-ms` on the sign test's bound. Pure.
  *
  * Data validity is judged here, before `decideStep` sees any count: a count query that could not be
  * answered is a query error (retried, counted apart), never a zero.
@@ -23,6 +24,7 @@ export interface CountJudgement {
 export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): CountJudgement {
   const bad = [obs.green, obs.blue].find((c) => c?.kind === 'error');
   if (bad && bad.kind === 'error') return { outcome: 'error', text: `count query failed: ${bad.error}` };
+  if (obs.latencyError) return { outcome: 'error', text: `blue's latency query failed: ${obs.latencyError}` };
   const green = obs.green.kind === 'counts' ? obs.green.counts : undefined;
   const blue = obs.blue?.kind === 'counts' ? obs.blue.counts : undefined;
   if (!green) return { outcome: 'error', text: 'count query failed: no counts' };
@@ -33,6 +35,7 @@ export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): Coun
       green,
       ...(blue && obs.basis === 'concurrent' ? { blue } : {}),
       ...(blue && obs.basis === 'baseline' ? { baseline: blue } : {}),
+      ...(obs.latency ? { latency: obs.latency } : {}),
       elapsedMs: obs.toMs - obs.fromMs,
       holdMs: obs.holdMs,
       maxHoldMs: obs.maxHoldMs,
@@ -45,6 +48,9 @@ export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): Coun
         policy.relativeMargin === 0 ? Infinity : (policy.relativeMargin ?? DECISION_DEFAULTS.relativeMargin),
       minRequests,
       errorRateThreshold: policy.errorRateThreshold,
+      ...(obs.latency ? { latencyThresholdMs: policy.latencyThresholdMs } : {}),
+      // One relative margin for errors and latency (0 caps no error margin: latency keeps its default).
+      latencyMargin: policy.relativeMargin ? policy.relativeMargin : DECISION_DEFAULTS.latencyMargin,
       onInconclusive: policy.insufficientData === 'fail' ? 'hold' : 'rollback',
     },
   );
@@ -72,7 +78,9 @@ export function judgeCounts(obs: CountObservation, policy: AnalysisPolicy): Coun
 /** The most telling line of a `continue`: the comparison when there is one, else what is missing. */
 function verdictLine(d: Extract<StepDecision, { action: 'continue' }>): string {
   const v = d.verdicts;
-  const parts = [v.errors?.reason, v.errorLimit?.reason].filter((x): x is string => Boolean(x));
+  const parts = [v.errors?.reason, v.errorLimit?.reason, v.latency?.reason, v.latencyLimit?.reason].filter(
+    (x): x is string => Boolean(x),
+  );
   return d.extended || parts.length === 0 ? d.reason : parts.join('; ');
 }
 

@@ -10,8 +10,11 @@
  *    when blue never served alongside (blue-green); both pooled when both are given (a canary's final
  *    window, where the concurrent blue counts alone are often too few to prove anything — pooling
  *    assumes blue's rate before the switch is its rate during it). `worse` → roll back. Latency the
- *    same way, when given.
- * 3. Before the step's planned hold ends → continue.
+ *    same way, when given: green's percentile against its control's per bucket (`latencyWorse`), and
+ *    the hard limit `latencyThresholdMs` on the same sign test (`latencyLimit`), not on one value.
+ * 3. Before the step's planned hold ends → continue. An earlier step (not `requirePass`) whose
+ *    evidence leans towards worse without a verdict (`leansWorse`) is extended, within `maxHoldMs`,
+ *    before it advances: a bad release at low traffic is then judged at the small share.
  * 4. At or after the hold: the step is done when both releases have `minRequests` and, when the step
  *    `requirePass`es (the last step before 100 %, and the window after 100 %), every judged signal
  *    has positive evidence: errors `not-worse` than the control and `within` the hard limit, latency
@@ -88,7 +91,10 @@ export interface StepInput {
    * when both are given (omit it for a purely concurrent comparison).
    */
   baseline?: Counts;
-  /** Per-bucket latency percentiles of both releases (concurrent), when a latency query is set. */
+  /**
+   * Per-bucket latency percentiles of green and of its control (blue alongside; after 100 %: blue's
+   * buckets before the switch), when a `{{version}}` latency query is set.
+   */
   latency?: LatencyBucket[];
   /** Time since this step started, and its planned hold and longest extension. */
   elapsedMs: number;
@@ -164,7 +170,12 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     if (verdicts.errors.verdict === 'worse') return { action: 'rollback', reason: verdicts.errors.reason, verdicts };
   }
   if (input.latency) {
-    verdicts.latency = latencyWorse(input.latency, { margin: policy.latencyMargin, alpha: a, beta: policy.beta });
+    verdicts.latency = latencyWorse(input.latency, {
+      margin: policy.latencyMargin,
+      alpha: a,
+      beta: policy.beta,
+      controlLabel: input.blue ? 'blue' : 'blue before the switch',
+    });
     if (verdicts.latency.verdict === 'worse') return { action: 'rollback', reason: verdicts.latency.reason, verdicts };
     if (policy.latencyThresholdMs !== undefined) {
       verdicts.latencyLimit = latencyLimit(
@@ -197,11 +208,30 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     if (verdicts.latencyLimit && verdicts.latencyLimit.verdict !== 'within') missing.push(verdicts.latencyLimit.reason);
   }
 
+  // Evidence that leans towards worse without a verdict yet: an earlier step is extended rather than
+  // advanced on it, so a bad release at low traffic meets the test at a small share instead of at the
+  // next, larger one. Looking longer costs no false rollbacks (the tests are anytime-valid); at the
+  // longest extension the step advances as it would have (the last step then needs its pass anyway).
+  const leaning = input.requirePass ? [] : leansWorse(verdicts);
+
   if (input.elapsedMs < input.holdMs) {
     return { action: 'continue', extended: false, reason: missing[0] ?? 'holding', verdicts };
   }
+  if (missing.length === 0 && leaning.length > 0 && input.elapsedMs < input.maxHoldMs) {
+    return {
+      action: 'continue',
+      extended: true,
+      reason: `step extended while the evidence leans towards worse: ${leaning.join('; ')}`,
+      verdicts,
+    };
+  }
   if (missing.length === 0) {
-    const why = [verdicts.errors?.reason, verdicts.errorLimit?.reason, verdicts.latency?.reason]
+    const why = [
+      verdicts.errors?.reason,
+      verdicts.errorLimit?.reason,
+      verdicts.latency?.reason,
+      verdicts.latencyLimit?.reason,
+    ]
       .filter((x): x is string => Boolean(x))
       .join('; ');
     return { action: 'advance', reason: why || 'hold completed', verdicts };
@@ -215,4 +245,18 @@ export function decideStep(input: StepInput, policy: DecisionPolicy = DECISION_D
     reason: `inconclusive after the longest extension: ${missing.join('; ')}`,
     verdicts,
   };
+}
+
+/**
+ * The signals whose estimate is beyond the margin without a verdict yet: green's observed error rate
+ * above the control's plus the margin, or green's percentile above blue's by the margin in more than
+ * half the usable buckets.
+ */
+export function leansWorse(v: StepVerdicts): string[] {
+  const out: string[] = [];
+  if (v.errors?.verdict === 'continue' && v.errors.greenRate > v.errors.blueRate + v.errors.marginAtBlue) {
+    out.push(v.errors.reason);
+  }
+  if (v.latency?.verdict === 'continue' && v.latency.slower * 2 > v.latency.buckets) out.push(v.latency.reason);
+  return out;
 }

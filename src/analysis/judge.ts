@@ -48,7 +48,12 @@ export function judgeSample(obs: Observation, policy: AnalysisPolicy): Sample {
   if (obs.errorRate) {
     verdicts.push(judgeValue('error rate', obs.errorRate, policy.errorRateThreshold, formatRatio, policy.noData));
   }
-  if (obs.latency) {
+  // Against blue (latency buckets with the counts), green's latency is judged by the decision
+  // procedure: a value on the sign test's bound, not alone against the limit; an interval without a
+  // point is a bucket skipped, as sparse counts are (a step that needs a pass never gets one without
+  // enough buckets: "too few buckets to judge"). Query errors stay errors.
+  const latencyAgainstBlue = obs.counts?.latency !== undefined && obs.latency?.kind !== 'error';
+  if (obs.latency && !latencyAgainstBlue) {
     verdicts.push(judgeValue('latency', obs.latency, policy.latencyThresholdMs, formatMs, policy.noData));
   }
   let counted: ReturnType<typeof judgeCounts> | undefined;

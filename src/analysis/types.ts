@@ -27,9 +27,9 @@ export interface AlertingMonitor {
 /** The monitors of `datadog-monitor-tags` for one tick. */
 export type MonitorResult = { kind: 'ok'; alerting: AlertingMonitor[] } | { kind: 'error'; error: string };
 
-import type { Counts } from './compare.js';
+import type { Counts, LatencyBucket } from './compare.js';
 
-export type { Counts };
+export type { Counts, LatencyBucket };
 
 /** One release's counts for one tick, or why they could not be read. */
 export type CountResult = { kind: 'counts'; counts: Counts } | { kind: 'error'; error: string };
@@ -54,6 +54,14 @@ export interface CountObservation {
   blue?: CountResult;
   /** The window blue's `baseline` counts cover. */
   blueWindow?: { fromMs: number; toMs: number };
+  /**
+   * With a `{{version}}` latency query and a control: one bucket per tick so far, green's percentile
+   * against blue's (alongside, or blue's mirrored tick before the switch). Green's latency is then
+   * judged against blue and on the sign test's bound, not per sample against the limit.
+   */
+  latency?: LatencyBucket[];
+  /** Blue's latency query failed this tick (a query error, never a pass). */
+  latencyError?: string;
   /** The watch's planned hold, its longest extension, and whether it needs positive evidence to end. */
   holdMs: number;
   maxHoldMs: number;

@@ -183,8 +183,16 @@ function countSignals(
     log.warning(`green and blue report the same version ${green}: green is judged against error-rate-threshold alone`);
     return { basis: 'none', green: pair(green), ...common };
   }
+  // A `{{version}}` latency query is asked of blue too: green's percentile is judged against blue's.
+  const blueLatency = blue && v.latencyQuery && isScoped(v.latencyQuery) ? forRelease(v.latencyQuery, blue) : undefined;
   return blue
-    ? { basis: control === 'baseline' ? 'baseline' : 'concurrent', green: pair(green), blue: pair(blue), ...common }
+    ? {
+        basis: control === 'baseline' ? 'baseline' : 'concurrent',
+        green: pair(green),
+        blue: pair(blue),
+        ...common,
+        ...(blueLatency ? { blueLatency } : {}),
+      }
     : { basis: 'none', green: pair(green), ...common };
 }
 
@@ -276,7 +284,8 @@ function analysisChecks(a: AnalysisState, policy: AnalysisPolicy, signals: Signa
       formatRatio,
     );
   }
-  if (signals.latencyQuery) {
+  // Against blue, latency is part of the "green against blue" verdict (judged on its bound).
+  if (signals.latencyQuery && !signals.counts?.blueLatency) {
     signalCheck(
       'latency',
       a.samples.map((s) => s.latencyMs),

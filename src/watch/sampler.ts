@@ -23,6 +23,7 @@ import type {
   CountResult,
   Decision,
   MonitorResult,
+  LatencyBucket,
   Observation,
   QueryResult,
   Sample,
@@ -60,6 +61,11 @@ export interface CountSignals {
   requirePass: boolean;
   /** The longest the watch may be extended to when the evidence is not there yet. */
   maxHoldMs: number;
+  /**
+   * Blue's `{{version}}` latency query, with a control (`concurrent` or `baseline`): green's latency
+   * (`Signals.latencyQuery`, already green's) is then judged against it bucket by bucket.
+   */
+  blueLatency?: string;
 }
 
 export interface WindowOptions {
@@ -155,6 +161,9 @@ export async function sampleWindow(o: WindowOptions): Promise<WindowResult> {
   const holdMs = Math.max(interval, o.durationMs);
   let baseline: CountResult | undefined;
   let extending = false;
+  // Latency against blue: one bucket per tick, and the cumulative requests the buckets are cut from.
+  const buckets: LatencyBucket[] = [];
+  let seen = { green: 0, blue: 0 };
   if (o.analysis.decision) return { decision: o.analysis.decision, samples };
   for (let k = 1; ; k++) {
     const to = start + k * interval;
@@ -162,13 +171,18 @@ export async function sampleWindow(o: WindowOptions): Promise<WindowResult> {
     if (wait > 0) await pause(wait, o.signal);
     const from = Math.max(start, to - interval);
     const takenAt = now();
-    const [obs, counted] = await Promise.all([
+    const blueWindow = counts?.basis === 'baseline' ? mirrored(k, counts) : { from, to };
+    const [obs, counted, blueLatency] = await Promise.all([
       takeObservation(o.source, o.signals, to, interval, o.signal, o.share, from),
       counts ? countObservation(counts, to) : undefined,
+      counts?.blueLatency && o.signals.latencyQuery
+        ? o.source.query(counts.blueLatency, blueWindow.from, blueWindow.to, o.signal)
+        : undefined,
     ]);
     // The sample is dated when it was taken (its window ended `delay` before).
     obs.at = takenAt;
     if (counted) obs.counts = counted;
+    if (counted && blueLatency) addBucket(counted, obs.latency, blueLatency);
     const { sample, decision } = observe(o.analysis, obs, o.policy);
     samples.push(sample);
     o.onSample?.(sample, decision);
@@ -196,6 +210,47 @@ export async function sampleWindow(o: WindowOptions): Promise<WindowResult> {
       }
       return { decision, samples };
     }
+  }
+
+  /**
+   * Blue's window for tick k after 100 %: the k-th interval counted back from the switch (wrapping
+   * within blue's window before the switch), so green's first interval meets blue's last one.
+   */
+  function mirrored(k: number, c: CountSignals): { from: number; to: number } {
+    const span = Math.max(holdMs, c.baselineMs ?? 0);
+    const j = (k - 1) % Math.max(1, Math.floor(span / interval));
+    return { from: start - (j + 1) * interval, to: start - j * interval };
+  }
+
+  /**
+   * This tick's latency bucket: each release's percentile over the tick's window, and the requests it
+   * served then (the growth of its cumulative count; after 100 % blue's window before the switch
+   * spread evenly over its intervals). A count or query error adds no bucket (the sample is an error).
+   */
+  function addBucket(c: CountObservation, green: QueryResult | undefined, blue: QueryResult): void {
+    if (blue.kind === 'error') {
+      c.latencyError = blue.error;
+      return;
+    }
+    if (c.green.kind !== 'counts' || (c.blue && c.blue.kind !== 'counts')) return;
+    const g = c.green.counts.requests;
+    let blueRequests = 0;
+    if (c.blue?.kind === 'counts') {
+      if (c.basis === 'baseline') {
+        const span = Math.max(1, (c.blueWindow?.toMs ?? 0) - (c.blueWindow?.fromMs ?? 0));
+        blueRequests = Math.round((c.blue.counts.requests * interval) / span);
+      } else {
+        blueRequests = Math.max(0, c.blue.counts.requests - seen.blue);
+        seen = { ...seen, blue: Math.max(seen.blue, c.blue.counts.requests) };
+      }
+    }
+    const value = (r: QueryResult | undefined) => (r?.kind === 'value' && Number.isFinite(r.value) ? r.value : null);
+    buckets.push({
+      green: { valueMs: value(green), requests: Math.max(0, g - seen.green) },
+      blue: { valueMs: value(blue), requests: blueRequests },
+    });
+    seen = { ...seen, green: Math.max(seen.green, g) };
+    c.latency = [...buckets];
   }
 
   /** The count queries of tick `to`: cumulative since the switch, and blue's control. */

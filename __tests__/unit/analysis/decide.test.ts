@@ -96,6 +96,26 @@ describe('decideStep', () => {
     expect(rollbackTests({ ...DECISION_DEFAULTS }, {})).toBe(1);
   });
 
+  it('extends an earlier step whose evidence leans towards worse, and advances it at the longest extension', () => {
+    // 2.0 % vs 1.0 %: above blue + the 0.25-point margin, but 300 requests are no verdict yet.
+    const counts = { green: { requests: 300, errors: 6 }, blue: { requests: 2700, errors: 27 } };
+    const held = decideStep(step({ ...counts, elapsedMs: 120_000 }), policy);
+    expect(held).toMatchObject({ action: 'continue', extended: true });
+    expect(held.reason).toMatch(/^step extended while the evidence leans towards worse: green 2\.0 % errors/);
+    expect(decideStep(step({ ...counts, elapsedMs: 360_000 }), policy).action).toBe('advance');
+    // Not leaning: green's observed rate within blue's plus the margin advances at the hold.
+    const even = { green: { requests: 300, errors: 3 }, blue: { requests: 2700, errors: 27 } };
+    expect(decideStep(step({ ...even, elapsedMs: 120_000 }), policy).action).toBe('advance');
+    // Latency leaning: green's percentile above blue's by the margin in most buckets.
+    const latency = [600, 600, 600, 600, 200, 200].map((g) => ({
+      green: { valueMs: g, requests: 100 },
+      blue: { valueMs: 300, requests: 900 },
+    }));
+    const slow = decideStep(step({ ...even, latency, elapsedMs: 120_000 }), policy);
+    expect(slow).toMatchObject({ action: 'continue', extended: true });
+    expect(slow.reason).toMatch(/leans towards worse: green latency \d+ ms vs blue 300 ms over 6 buckets/);
+  });
+
   it('judges latency against blue and rolls back a release twice as slow', () => {
     const latency = Array.from({ length: 12 }, () => ({
       green: { valueMs: 600, requests: 100 },
@@ -111,6 +131,8 @@ describe('decideStep', () => {
       policy,
     );
     expect(d.action).toBe('rollback');
-    expect(d.reason).toMatch(/slower by more than the 20 % margin/);
+    expect(d.reason).toMatch(
+      /green latency 600 ms vs blue 300 ms over 12 buckets .*slower by more than the 25 % margin/,
+    );
   });
 });

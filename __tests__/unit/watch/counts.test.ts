@@ -209,3 +209,120 @@ describe('decisions on counts', () => {
     expect(r.decision.reason).toMatch(/^production 50(\.0)? % errors/);
   });
 });
+
+describe('latency against blue ({{version}} latency query)', () => {
+  /**
+   * Counts as `fakeSource`; latency `p95{version:v}` answers `ms(version, from)` (a spread of ±10 %
+   * from a fixed sequence) and records the windows asked.
+   */
+  const run = async (
+    ms: Record<string, number | ((fromMs: number) => number)>,
+    over: { basis?: CountSignals['basis']; policy?: Partial<AnalysisPolicy>; blueLatencyError?: boolean } = {},
+  ) => {
+    const f = fakeSource({ g: { rps: 100, errorRatio: 0.01 }, b: { rps: 100, errorRatio: 0.01 } });
+    const latencyAsked: { query: string; from: number; to: number }[] = [];
+    let n = 0;
+    f.source.query = async (query, from, to): Promise<QueryResult> => {
+      latencyAsked.push({ query, from, to });
+      const version = /version:([^,}]+)/.exec(query)?.[1] ?? '';
+      if (version === 'b' && over.blueLatencyError) return { kind: 'error', error: 'HTTP 500' };
+      const m = ms[version];
+      if (m === undefined) return { kind: 'no-data' };
+      const base = typeof m === 'function' ? m(from) : m;
+      if (Number.isNaN(base)) return { kind: 'no-data' };
+      return { kind: 'value', value: base * (1 + 0.1 * Math.sin(++n * 2.4)) };
+    };
+    const analysis = createAnalysis();
+    const basis = over.basis ?? 'concurrent';
+    const r = await sampleWindow({
+      source: f.source,
+      signals: {
+        monitorTags: [],
+        latencyQuery: 'p95{version:g}',
+        counts: counts(basis, {
+          blueLatency: 'p95{version:b}',
+          ...(basis === 'baseline' ? { baselineMs: 30_000 } : {}),
+        }),
+      },
+      // relative-margin 0 (errors on points alone) leaves latency at its default margin, 25 %.
+      policy: { ...policy, ...over.policy },
+      analysis,
+      durationMs: 10_000,
+      intervalMs: 1000,
+      delayMs: 1000,
+      startMs: 0,
+      signal: new AbortController().signal,
+      log,
+      now: f.now,
+      sleep: f.sleep,
+    });
+    return { ...r, analysis, latencyAsked };
+  };
+
+  it('rolls back a release twice as slow as blue though every value is under performance-threshold-ms', async () => {
+    const r = await run({ g: 300, b: 150 });
+    expect(r.decision).toMatchObject({ kind: 'rollback', cause: 'breach' });
+    if (r.decision.kind !== 'rollback') throw new Error('unreachable');
+    expect(r.decision.reason).toMatch(
+      /^green latency 3\d\d ms vs blue 1\d\d ms over \d+ buckets \(medians\), above blue's by more than 25 % in \d+: slower by more than the 25 % margin with 99\.\d+ % confidence/,
+    );
+    // Each tick asks both releases about the same window.
+    const g = r.latencyAsked.filter((a) => a.query === 'p95{version:g}').map((a) => [a.from, a.to]);
+    const b = r.latencyAsked.filter((a) => a.query === 'p95{version:b}').map((a) => [a.from, a.to]);
+    expect(b).toEqual(g);
+    expect(g[0]).toEqual([0, 1000]);
+  });
+
+  it('passes a release as fast as blue only with evidence, and says so', async () => {
+    const r = await run({ g: 150, b: 150 });
+    expect(r.decision.kind).toBe('continue');
+    const last = r.samples[r.samples.length - 1]!;
+    expect(last.step).toBe('advance');
+    expect(last.comparison).toMatch(
+      /green latency 1\d\d ms vs blue 1\d\d ms over \d+ buckets.*not slower by 50 % or more/,
+    );
+  });
+
+  it('judges performance-threshold-ms on a bound: one slow sample is no breach, a release over it throughout is', async () => {
+    // failure-limit 0: judged value by value, the one spike would roll back.
+    const spike = await run({ g: (from) => (from === 3000 ? 900 : 160), b: 150 });
+    expect(spike.decision.kind).toBe('continue');
+    expect(spike.analysis.breaches).toBe(0);
+    const over = await run({ g: 700, b: 650 }, { policy: { latencyThresholdMs: 500 } });
+    expect(over.decision).toMatchObject({ kind: 'rollback' });
+    if (over.decision.kind !== 'rollback') throw new Error('unreachable');
+    expect(over.decision.reason).toMatch(
+      /above the 500 ms limit in \d+: over performance-threshold-ms with 99\.\d+ % confidence/,
+    );
+  });
+
+  it("after 100 %, green's ticks meet blue's intervals before the switch, counted back from it", async () => {
+    const r = await run({ g: 400, b: 150 }, { basis: 'baseline' });
+    expect(r.decision).toMatchObject({ kind: 'rollback' });
+    if (r.decision.kind !== 'rollback') throw new Error('unreachable');
+    expect(r.decision.reason).toMatch(/vs blue before the switch 1\d\d ms/);
+    const b = r.latencyAsked.filter((a) => a.query === 'p95{version:b}').map((a) => [a.from, a.to]);
+    expect(b.slice(0, 3)).toEqual([
+      [-1000, 0],
+      [-2000, -1000],
+      [-3000, -2000],
+    ]);
+  });
+
+  it('an interval without a latency point skips a bucket; no latency at all never passes', async () => {
+    const sparse = await run({ g: (from) => (from % 3000 === 0 ? Number.NaN : 150), b: 150 });
+    expect(sparse.decision.kind).toBe('continue');
+    expect(sparse.samples.some((s) => s.latencyMs === null)).toBe(true);
+    const none = await run({ b: 150 });
+    expect(none.decision).toMatchObject({ kind: 'rollback', cause: 'insufficient' });
+    if (none.decision.kind !== 'rollback') throw new Error('unreachable');
+    expect(none.decision.reason).toMatch(/green latency vs blue: no bucket yet where both have a point: too few buckets to judge/);
+  });
+
+  it("blue's latency query failing is a query error, never a pass", async () => {
+    const r = await run({ g: 150, b: 150 }, { blueLatencyError: true });
+    expect(r.samples[0]!.outcome).toBe('error');
+    expect(r.samples[0]!.reason).toMatch(/blue's latency query failed: HTTP 500/);
+    expect(r.decision).toMatchObject({ kind: 'rollback', cause: 'unobservable' });
+  });
+});
