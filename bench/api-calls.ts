@@ -136,6 +136,10 @@ export async function benchApiCalls(
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')})`,
     );
+  for (const d of deploys) {
+    log(`  ${d.strategy}, calls of the first run by operation:`);
+    for (const [op, n] of d.byOp) log(`    ${String(n).padStart(3)}  ${op}`);
+  }
   const perHour: ApiCallsResult['perHour'] = [];
   for (const d of deploys) {
     for (const provider of Object.keys(LIMITS) as (keyof typeof LIMITS)[]) {

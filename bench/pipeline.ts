@@ -5,6 +5,7 @@
  * was in flight, and the longest idle gaps — where the overhead sits. One run without injected latency
  * (full mode) counts how many round trips the action actually waits for one after another.
  */
+import { CLOUDFLARE_DEFAULTS } from '../sandbox/services/cloudflare.ts';
 import { runTimed } from './lib/action.ts';
 import { type BoundTerm, lowerBound } from './lib/lower-bound.ts';
 import { NODE } from './lib/paths.ts';
@@ -162,6 +163,8 @@ export async function benchPipeline(o: PipelineOptions, log: (line: string) => v
     buildMs: o.buildMs,
     windowMs: o.windowMs,
     smokeSamples: o.smokeSamples,
+    // The sandbox's Cloudflare probes every origin this often (the pipeline scenario keeps its default).
+    healthProbeMs: CLOUDFLARE_DEFAULTS.healthIntervalMs,
   });
   const wallMs = median(walls);
   const stepNames = runs[shown]!.steps.map((s) => s.name);

@@ -21,6 +21,39 @@ const OTHER_LIMITS: Record<string, string> = {
   deps: 'your own services',
 };
 
+/**
+ * Which reads a deploy keeps making and why (src/traffic/cloudflare.ts, src/records/github.ts), and
+ * what the sandbox's figures leave out on a real account.
+ */
+const READS_THAT_STAY = [
+  '**Cloudflare: what is read once and what is read anew.** The run’s one traffic manager keeps the pools (their origins’ ' +
+    'slot hostnames, their monitor) and the monitors (their interval): set-up, read once by the world check in pre-flight, ' +
+    'changed by this run only through its own writes, whose answers replace what was kept. The load balancer — weights, ' +
+    'fallback, default pools: what moves production — is never reused: it is read when blue is named, right before the ' +
+    'record (the state a rollback is made from), right before the switch (the read that arms the restore: nothing older may ' +
+    'arm it), before retiring blue (a second cleanup changes nothing), and by every restore. A pool is read anew before its ' +
+    'origins are rewritten (a PATCH replaces the whole list) and for Cloudflare’s own health verdict. The wait for a health ' +
+    'result newer than the alias change costs a baseline read and at least two more (a data center’s result counts as new ' +
+    'once it has changed twice), 250 ms, 500 ms, 1 s … apart up to 2 s. The floor of these rules for a blue-green ' +
+    'deploy: four set-up reads, four of the load balancer, the weight change, three health reads and the verdict — 13; ' +
+    'the goal of 8 would take dropping reads that safety depends on.',
+  '**On a real Cloudflare account the health wait dominates**: monitors probe every 60 s by default (15 s Business, 10 s ' +
+    'Enterprise), and a result counts as new after two changes or two monitor intervals, so the wait lasts up to two ' +
+    'minutes, read every 2 s: up to about 60 more calls per deploy — still about 190 deploys an hour per token at ' +
+    '1,200 requests per 5 minutes, so GitHub binds first.',
+  '**GitHub: what the sandbox does not show.** The lock (before the build), the race check (right after the record is ' +
+    'created) and the closing of the record each list the environment’s newest deployments and read the latest status of ' +
+    'each record that could matter, one call per record: the lock and the race check skip this run’s own records and, for ' +
+    'the race, records newer than ours; closing reads every earlier deployment’s status to set the `success` ones inactive. ' +
+    'The sandbox’s environment holds one earlier deployment; an environment with a long history of this action adds up ' +
+    'to 19 status reads to each check and 29 to the closing. Writes go one at a time with no fixed pause (GitHub’s best ' +
+    'practices ask for a second between writes only for “a large number” of them; its secondary limit is 80 ' +
+    'content-generating requests a minute); the smoke step updates the go/no-go comment from what pre-flight wrote.',
+  '**Vercel and Datadog publish no per-token figure to divide by**: Vercel’s limits are per endpoint (429 with ' +
+    '`Retry-After`); Datadog’s are per endpoint in `X-RateLimit-*` headers, the only published one the deploy touches being ' +
+    'event submission, 250,000 events a minute per organisation (a deploy sends one event and one DORA record).',
+];
+
 export function apiSection(r: ApiCallsResult): string {
   const services = [...new Set(r.deploys.flatMap((d) => Object.keys(d.byService)))].sort(
     (a, b) => (r.deploys[0]!.byService[b] ?? 0) - (r.deploys[0]!.byService[a] ?? 0),
@@ -68,12 +101,10 @@ export function apiSection(r: ApiCallsResult): string {
     );
     if (repeated.length > 0) {
       findings.push(
-        `Reads made three times or more in one deploy: ${repeated.map(([op, n]) => `${code(op)} ×${n}`).join(', ')}. ` +
-          'They are the traffic state (load balancer, pools, aliases, blue’s deployment) read again by each step — see benchmark 1 — ' +
-          'and the environment’s deployments and their statuses read again around the record and in cleanup; reusing the first ' +
-          'reading would cut GitHub’s share, the one that binds.',
+        `Reads made three times or more in one deploy: ${repeated.map(([op, n]) => `${code(op)} ×${n}`).join(', ')}.`,
       );
     }
+    findings.push(...READS_THAT_STAY);
     if (!bg.byService.slack) {
       findings.push(
         'No Slack call was made in these runs (the sandbox’s scenario configures Slack): notifications were not part of this build.',

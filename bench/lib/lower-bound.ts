@@ -16,6 +16,11 @@ export interface BoundInputs {
   buildMs: number;
   windowMs: number;
   smokeSamples: number;
+  /**
+   * How often the load balancer's monitor probes an origin (the sandbox's Cloudflare: its
+   * `healthIntervalMs`); absent or 0: the health wait is left out of the bound.
+   */
+  healthProbeMs?: number;
 }
 
 export interface BoundTerm {
@@ -69,11 +74,16 @@ export function lowerBound(i: BoundInputs): { totalMs: number; roundTrips: numbe
     },
     {
       step: 'traffic',
-      ms: rt(3) + i.edgeMs,
-      formula: '3 round trips + 1 request',
+      ms: rt(3) + i.edgeMs + 2 * (i.healthProbeMs ?? 0),
+      formula: `3 round trips + 1 request${i.healthProbeMs ? ' + 2 monitor probes' : ''}`,
       why:
         'alias the idle slot to green, read the pool’s health, set the weights, then one request through ' +
-        'production that green answers',
+        'production that green answers' +
+        (i.healthProbeMs
+          ? '; between the alias and the weights, a health result newer than the change: a data center’s ' +
+            'result counts as new once it has changed twice (the first change may come from a probe sent ' +
+            'before the alias moved), two monitor probes at the least'
+          : ''),
     },
     {
       step: 'validate',

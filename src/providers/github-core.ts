@@ -89,6 +89,37 @@ function timeoutPlugin(timeoutMs: number, run?: AbortSignal): OctokitPlugin {
   };
 }
 
+/**
+ * Writes (anything but GET/HEAD) one at a time, in the order they were made, with no fixed pause.
+ * GitHub's REST best practices: "make requests serially instead of concurrently", and "if you are
+ * making a large number of POST, PATCH, PUT, or DELETE requests, wait at least one second between
+ * each request" (docs.github.com/en/rest/using-the-rest-api/best-practices-for-using-the-rest-api);
+ * the secondary limit for content is "no more than 80 content-generating requests per minute"
+ * (…/rate-limits-for-the-rest-api). A deploy makes about ten writes over minutes — not a large
+ * number — so they are serialized, not spaced; a secondary-limit answer is still waited out by
+ * plugin-throttling (its `retry-after`, else 60 s), and the queue waits with it. Outermost plugin,
+ * so a write's retries hold the queue.
+ */
+function serialWrites(): OctokitPlugin {
+  return (octokit) => {
+    let tail: Promise<unknown> = Promise.resolve();
+    octokit.hook.wrap('request', (request, options) => {
+      if (options.method === 'GET' || options.method === 'HEAD') return request(options);
+      const sent = tail.then(() => request(options));
+      tail = sent.catch(() => undefined);
+      return sent;
+    });
+    return {};
+  };
+}
+
+/**
+ * plugin-throttling's `write` group without its `minTime: 1000` (a Bottleneck group whose jobs start
+ * at once): `serialWrites` keeps writes one at a time instead. Its `notifications` group (3 s between
+ * writes that notify, such as a new issue comment) stays.
+ */
+const WRITES_UNPACED = { key: () => ({ schedule: <R>(_options: unknown, job: () => Promise<R>) => job() }) };
+
 export interface OctokitError {
   status?: number;
   message?: string;
@@ -137,6 +168,8 @@ export class GitHubCore {
         retry: { retries: o.retries, retryAfterBaseValue: base, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451] },
         throttle: {
           retryAfterBaseValue: base,
+          // The plugin types this as a Bottleneck.Group; it only calls `key(id).schedule(options, job)`.
+          write: WRITES_UNPACED as never,
           onRateLimit: onLimit('primary'),
           onSecondaryRateLimit: onLimit('secondary'),
         },
@@ -144,6 +177,7 @@ export class GitHubCore {
       timeoutPlugin(o.timeoutMs, o.signal),
       retry,
       throttling,
+      serialWrites(),
     );
   }
 

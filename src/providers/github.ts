@@ -13,6 +13,15 @@ export type { GitHubOptions } from './github-core.js';
 
 /** The typed GitHub client of one run, for one repository. */
 export class GitHub extends GitHubCore {
+  /**
+   * The marked comments this run wrote (issue + marker → the comment as GitHub answered the write): the
+   * smoke step's update of the go/no-go comment starts from what pre-flight wrote instead of listing
+   * the PR's comments again. Only this run's own writes are kept; a comment deleted meanwhile makes
+   * the update fail (a warning: the comment is a report, not a gate).
+   */
+  private readonly ownComments = new Map<string, T.IssueComment>();
+  /** Comment id → its key, for the marked comments found or written, so an update of one is kept. */
+  private readonly commentKeys = new Map<number, string>();
   // ------------------------------------------------------------ repository and branch
 
   async getRepo(): Promise<T.Repo> {
@@ -354,7 +363,9 @@ export class GitHub extends GitHubCore {
 
   /** The first comment on the issue/PR whose body contains `marker` (an HTML comment), or null. */
   async findComment(issueNumber: number, marker: string): Promise<T.IssueComment | null> {
-    return this.call('findComment', 'pull-requests: read', async () => {
+    const kept = this.ownComments.get(commentKey(issueNumber, marker));
+    if (kept) return { ...kept };
+    const found = await this.call('findComment', 'pull-requests: read', async () => {
       const params = { ...this.repoParams, issue_number: issueNumber, per_page: 100 };
       for await (const page of this.octokit.paginate.iterator(this.octokit.rest.issues.listComments, params)) {
         const c = page.data.find((x) => x.body?.includes(marker));
@@ -362,12 +373,14 @@ export class GitHub extends GitHubCore {
       }
       return null;
     });
+    if (found) this.commentKeys.set(found.id, commentKey(issueNumber, marker));
+    return found;
   }
 
   /** Posts a comment. With `marker` (contained in `body`), a post whose outcome is unknown is looked up first. */
   async createComment(issueNumber: number, body: string, marker?: string): Promise<T.IssueComment> {
     const permission = 'pull-requests: write';
-    return this.createOnce(
+    const created = await this.createOnce(
       'createComment',
       permission,
       async () => {
@@ -381,12 +394,25 @@ export class GitHub extends GitHubCore {
       },
       async () => (marker ? ((await this.findComment(issueNumber, marker)) ?? undefined) : undefined),
     );
+    if (marker) {
+      const key = commentKey(issueNumber, marker);
+      this.commentKeys.set(created.id, key);
+      this.ownComments.set(key, { ...created });
+    }
+    return created;
   }
 
   async updateComment(commentId: number, body: string): Promise<T.IssueComment> {
     const { data } = await this.call('updateComment', 'pull-requests: write', () =>
       this.octokit.rest.issues.updateComment({ ...this.repoParams, comment_id: commentId, body }),
     );
-    return { id: data.id, body: data.body ?? '', htmlUrl: data.html_url, user: data.user?.login };
+    const updated = { id: data.id, body: data.body ?? '', htmlUrl: data.html_url, user: data.user?.login };
+    const key = this.commentKeys.get(commentId);
+    if (key) this.ownComments.set(key, { ...updated });
+    return updated;
   }
+}
+
+function commentKey(issueNumber: number, marker: string): string {
+  return `${issueNumber}\n${marker}`;
 }

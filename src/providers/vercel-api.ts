@@ -366,6 +366,32 @@ export class VercelApi {
   }
 
   /** Build log events of a deployment (`GET /v3/deployments/{id}/events`), oldest first. */
+  /**
+   * Resolves when Vercel's live build-event stream (`GET /v3/deployments/{id}/events?follow=1`: "live
+   * events as they happen", vercel.com/docs/rest-api/deployments/get-deployment-events) ends, fails or
+   * is aborted — a hint that the build may have ended, never a verdict: the readiness poll reads the
+   * deployment and decides. Its body is read and dropped (the log comes from `getBuildEvents`). No
+   * retry (the poll goes on regardless); bounded by `timeoutMs` and the run's signal.
+   */
+  async buildStreamEnd(id: string, o: { timeoutMs: number; signal: AbortSignal }): Promise<void> {
+    const url = `${this.o.apiUrl}/v3/deployments/${enc(id)}/events${query({ follow: 1, teamId: this.o.teamId })}`;
+    const signals = [o.signal, AbortSignal.timeout(Math.max(1, o.timeoutMs))];
+    if (this.o.signal) signals.push(this.o.signal);
+    try {
+      const res = await fetch(url, {
+        headers: { authorization: `Bearer ${this.o.token}` },
+        signal: AbortSignal.any(signals),
+      });
+      if (!res.ok || !res.body) {
+        await res.body?.cancel();
+        return;
+      }
+      for await (const chunk of res.body) void chunk;
+    } catch {
+      // Ended by an error, a timeout or the abort: a hint is all it ever was.
+    }
+  }
+
   async getBuildEvents(id: string): Promise<BuildEvent[]> {
     const { body } = await this.req<RawEvent[]>('getBuildEvents', 'GET', `/v3/deployments/${enc(id)}/events`);
     return (Array.isArray(body) ? body : []).map((e) => ({

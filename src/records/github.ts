@@ -36,11 +36,14 @@ export class EnvironmentLockedError extends Error {
   }
 }
 
-/** Our records of an environment (newest first), each with its latest status. Others are skipped. */
+/**
+ * Our records of an environment (newest first), each with its latest status. Others are skipped, and
+ * so are ours that `relevant` rules out before their statuses are read (one call per record).
+ */
 export async function loadRecords(
   api: RecordsApi,
   environment: string,
-  opts: { sha?: string; limit?: number } = {},
+  opts: { sha?: string; limit?: number; relevant?: (id: number, payload: RecordPayload) => boolean } = {},
 ): Promise<RecordView[]> {
   const list = await api.listDeployments({
     environment,
@@ -50,7 +53,7 @@ export async function loadRecords(
   const out: RecordView[] = [];
   for (const d of list) {
     const payload = parsePayload(d.payload);
-    if (!payload) continue;
+    if (!payload || (opts.relevant && !opts.relevant(d.id, payload))) continue;
     const statuses = await api.listDeploymentStatuses(d.id);
     const latest = statuses[0];
     out.push({
@@ -85,7 +88,8 @@ export interface LockInput {
  * holders `error` with a description saying which run overrode them, and reports them in the log.
  */
 export async function checkLock(api: RecordsApi, input: LockInput, log: Logger): Promise<{ overridden: RecordView[] }> {
-  const records = await loadRecords(api, input.environment);
+  // Records of this run (an earlier attempt) never hold the lock: their statuses are not read.
+  const records = await loadRecords(api, input.environment, { relevant: (_, p) => p.runId !== input.runId });
   const decision = decideLock(records, input.runId, input.now ?? Date.now(), input.staleAfterMs);
   if (decision.kind === 'held') throw new EnvironmentLockedError(input.environment, decision.holder, decision.ageMs);
   for (const stale of decision.stale) {
@@ -157,7 +161,10 @@ export async function createRecord(api: RecordsApi, input: CreateRecordInput): P
       logUrl: input.logUrl,
       environmentUrl: input.environmentUrl,
     });
-    const records = await loadRecords(api, payload.environment);
+    // Only records of other runs created before ours can win the race: the statuses of the others are not read.
+    const records = await loadRecords(api, payload.environment, {
+      relevant: (id, p) => id < created.id && p.runId !== payload.runId,
+    });
     winner = lostRace(records, created.id, payload.runId, Date.now(), input.staleAfterMs);
   } catch (err) {
     // The record exists but the run stops here, before its id reaches the run state: close it now, or

@@ -18,6 +18,7 @@ import { isGo, renderPreflightSection, verdictReason } from './preflight/report.
 import { evaluateReviews, isApproved, tallyReviews } from './preflight/reviews.js';
 import { evaluateSecurity } from './preflight/security.js';
 import { checkWorld } from '../traffic/world.js';
+import { CloudflareTrafficManager } from '../traffic/cloudflare.js';
 
 /** The policy for the CI check: the named checks, minus this job's own run. */
 export function checksPolicy(config: Config): ChecksPolicy {
@@ -107,6 +108,8 @@ export async function postVerdict(
 async function run(ctx: RunContext): Promise<StepOutcome> {
   const { config, log, signal } = ctx;
   const gh = ctx.providers.github;
+  // Read alongside GitHub's facts; through the run's traffic manager, which keeps the pools it reads.
+  const world = config.mode === 'deploy' ? checkWorld(config, ctx.providers, worldReads(ctx)) : Promise.resolve([]);
   const facts = await gatherPreflight(gh, config, {
     signal,
     checksPolicy: checksPolicy(config),
@@ -120,7 +123,7 @@ async function run(ctx: RunContext): Promise<StepOutcome> {
   const checks = evaluatePreflight(facts, config);
   // The traffic set-up (load balancer, pools, slot domains) is judged before anything moves; `mode:
   // plan` shows the same rows in its own step, so a plan still reads production when they fail.
-  if (config.mode === 'deploy') checks.push(...(await checkWorld(config, ctx.providers)));
+  if (config.mode === 'deploy') checks.push(...(await world));
   const pull = facts.pull.ok ? facts.pull.value : null;
   if (pull) ctx.update({ pullNumber: pull.number });
 
@@ -146,3 +149,13 @@ export const preflightStep: RunStep = {
   title: STEP_TITLES.preflight,
   run,
 };
+
+/** The run's Cloudflare traffic manager's reads for the world check, when it is one (else the providers'). */
+function worldReads(ctx: RunContext): ReturnType<CloudflareTrafficManager['worldReads']> | undefined {
+  try {
+    const manager = ctx.traffic();
+    return manager instanceof CloudflareTrafficManager ? manager.worldReads() : undefined;
+  } catch {
+    return undefined; // a provider is missing: checkWorld says so in its own row
+  }
+}

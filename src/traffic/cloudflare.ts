@@ -5,7 +5,7 @@
  * throughout, so going back is one PATCH of the recorded weights.
  */
 import type { DeploymentRef, Logger, TrafficSnapshot } from '../pipeline/types.js';
-import type { CloudflareLb, LoadBalancer, PoolHealth } from '../providers/cloudflare.js';
+import type { CloudflareLb, LoadBalancer, Monitor, Pool, PoolHealth } from '../providers/cloudflare.js';
 import { ProviderError } from '../providers/http.js';
 import type { VercelApi } from '../providers/vercel-api.js';
 import {
@@ -41,7 +41,7 @@ export interface CloudflareManagerDeps {
   pools: [string, string];
   /** How long a freshly assigned slot may take to report healthy (`health-check-timeout`). */
   healthTimeoutMs: number;
-  /** Pause between pool health reads (default 2 s). */
+  /** Longest pause between pool health reads (default 2 s; the first pauses are shorter, see `waitHealthy`). */
   healthIntervalMs?: number;
   /** Absent without `production-url` (allowed in `mode: plan`, which verifies nothing). */
   verify?: VerifyOptions;
@@ -62,22 +62,66 @@ function idleOf(snap: CloudflareSnapshot): string {
   return idle;
 }
 
+/** First pause between pool health reads; each next pause doubles, up to `healthIntervalMs`. */
+const FIRST_HEALTH_PAUSE_MS = 250;
+
+/**
+ * What the run's one manager reuses of what it read (the API budget, docs/benchmarks.md §4):
+ * - the load balancer — weights, fallback, default pools: what moves production — is never reused:
+ *   every `readLive`, restore, retire and the world check read it anew;
+ * - the pools (their origins' slot hostnames and monitor) and the monitors (their interval) are
+ *   set-up: read once per run, checked by the world check before anything moves, and changed by
+ *   this run only through its own writes, whose answers replace what was kept. A pool is read anew
+ *   where it matters that it is current: before its origins are rewritten (`setOriginsEnabled`: a
+ *   PATCH replaces the whole list) and for Cloudflare's own health verdict.
+ */
 export class CloudflareTrafficManager implements TrafficManager {
   readonly kind = 'cloudflare' as const;
   private readonly d: CloudflareManagerDeps;
+  private readonly pools = new Map<string, Pool>();
+  private readonly monitors = new Map<string, Monitor>();
 
   constructor(deps: CloudflareManagerDeps) {
     this.d = deps;
   }
 
+  /** A pool as last read or written by this run (`fresh`: read it now). */
+  private async pool(id: string, fresh = false): Promise<Pool> {
+    const kept = this.pools.get(id);
+    if (kept && !fresh) return kept;
+    const read = await this.d.lb.getPool(id);
+    this.pools.set(id, read);
+    return read;
+  }
+
+  private async monitor(id: string): Promise<Monitor> {
+    const kept = this.monitors.get(id);
+    if (kept) return kept;
+    const read = await this.d.lb.getMonitor(id);
+    this.monitors.set(id, read);
+    return read;
+  }
+
+  /**
+   * The reads of the world check (src/traffic/world.ts), through this manager: the load balancer anew,
+   * the pools and monitors read once and kept for the rest of the run (see the class comment).
+   */
+  worldReads(): Pick<CloudflareLb, 'getLoadBalancer' | 'getPool' | 'getMonitor'> {
+    return {
+      getLoadBalancer: () => this.d.lb.getLoadBalancer(),
+      getPool: (id) => this.pool(id),
+      getMonitor: (id) => this.monitor(id),
+    };
+  }
+
   async readLive(): Promise<LiveReading> {
     const { lb, vercel, pools } = this.d;
-    const balancer = await lb.getLoadBalancer();
-    const views = await Promise.all(pools.map((id) => lb.getPool(id)));
+    // The load balancer anew and the pools as kept, together; then both slots' aliases together.
+    const [balancer, views] = await Promise.all([lb.getLoadBalancer(), Promise.all(pools.map((id) => this.pool(id)))]);
     const reading = readSlots(balancer, views, pools);
+    const aliases = await Promise.all(pools.map((pool) => vercel.getAlias(reading.hostnames[pool]!)));
     const byPool: Record<string, string | undefined> = {};
-    for (const pool of pools)
-      byPool[pool] = (await vercel.getAlias(reading.hostnames[pool]!))?.deploymentId ?? undefined;
+    pools.forEach((pool, i) => (byPool[pool] = aliases[i]?.deploymentId ?? undefined));
     const blueId = byPool[reading.livePool];
     const liveHost = reading.hostnames[reading.livePool]!;
     if (!blueId) {
@@ -120,17 +164,26 @@ export class CloudflareTrafficManager implements TrafficManager {
     }
     // A restore under session affinity leaves the slot's origins disabled (drained): enable them now
     // that the slot holds the deployment to stage. Cloudflare probes only enabled origins.
-    if (await this.setOriginsEnabled(idle, true)) what += `; enabled the origins of pool ${idle}`;
+    // Decided on the pool as kept: if someone disabled its origins meanwhile, no health result comes and
+    // the wait below fails before any traffic moves; a pool that needs the change is read anew first.
+    if (await this.setOriginsEnabled(idle, true, { kept: true })) what += `; enabled the origins of pool ${idle}`;
     this.d.log.info(`Idle slot ${idle}: ${what}; waiting for a Cloudflare health result newer than the change`);
     await this.waitHealthy(idle);
     return `${what}; pool ${idle} is healthy`;
   }
 
-  /** Enable or disable every origin of a pool (endpoint drain); true when something changed. */
-  private async setOriginsEnabled(pool: string, enabled: boolean): Promise<boolean> {
-    const view = await this.d.lb.getPool(pool);
-    if (view.origins.every((o) => (o.enabled !== false) === enabled)) return false;
+  /**
+   * Enable or disable every origin of a pool (endpoint drain); true when something changed. The pool
+   * is read anew (`kept`: only when the pool as kept needs the change): the PATCH replaces the whole
+   * origin list, so it starts from the pool as it is now.
+   */
+  private async setOriginsEnabled(pool: string, enabled: boolean, opts: { kept?: boolean } = {}): Promise<boolean> {
+    const unchanged = (p: Pool) => p.origins.every((o) => (o.enabled !== false) === enabled);
+    if (opts.kept && unchanged(await this.pool(pool))) return false;
+    const view = await this.pool(pool, true);
+    if (unchanged(view)) return false;
     const after = await this.d.lb.patchPool(pool, { origins: view.origins.map((o) => ({ ...o, enabled })) });
+    this.pools.set(pool, after);
     if (!after.origins.every((o) => (o.enabled !== false) === enabled)) {
       throw new Error(`Cloudflare did not ${enabled ? 'enable' : 'disable'} the origins of pool ${pool}`);
     }
@@ -144,27 +197,32 @@ export class CloudflareTrafficManager implements TrafficManager {
    * changed twice since the change (the first change may come from a probe sent before it), or once
    * two monitor intervals have passed. The origin must then be healthy in a majority of the data
    * centers that report. A pool without a monitor has unknown health: refused.
+   *
+   * The first read after the change is the baseline (no data center's result in it counts as new);
+   * the reads after it come 250 ms, 500 ms, 1 s … apart, up to `healthIntervalMs`: a result newer
+   * than the change is a wait no implementation avoids, and a short first pause sees it soon after
+   * it exists without many reads when the monitor is slow.
    */
   private async waitHealthy(pool: string): Promise<void> {
     const started = Date.now();
     const deadline = started + this.d.healthTimeoutMs;
-    const view = await this.d.lb.getPool(pool);
+    // The monitor id and its interval are set-up, kept from the world check or an earlier read.
+    const view = await this.pool(pool);
     if (!view.monitor) {
       throw new Error(
         `Cloudflare pool ${pool} has no monitor: its health is unknown, so nothing says the slot answers (attach a monitor to the pool)`,
       );
     }
-    const monitor = await this.d.lb.getMonitor(view.monitor);
+    const monitor = await this.monitor(view.monitor);
     const intervalMs = Math.max(1, Number(monitor.interval ?? 60)) * 1000;
-    const baseline = (await this.d.lb.getPoolHealth(pool)).samples;
     const changes = new Map<string, { last: string; count: number }>();
-    for (const [dc, sample] of Object.entries(baseline)) changes.set(dc, { last: sample, count: 0 });
     let last = 'no data center has reported yet';
-    for (;;) {
+    let pauseMs = Math.min(FIRST_HEALTH_PAUSE_MS, this.d.healthIntervalMs ?? 2000);
+    for (let baseline = true; ; baseline = false) {
       const h = await this.d.lb.getPoolHealth(pool);
       for (const [dc, sample] of Object.entries(h.samples)) {
         const c = changes.get(dc);
-        if (!c) changes.set(dc, { last: sample, count: 1 });
+        if (!c) changes.set(dc, { last: sample, count: baseline ? 0 : 1 });
         else if (c.last !== sample) [c.last, c.count] = [sample, c.count + 1];
       }
       const allFresh = Date.now() - started >= 2 * intervalMs;
@@ -172,7 +230,7 @@ export class CloudflareTrafficManager implements TrafficManager {
       let verdict = freshVerdict(h, fresh);
       // The pool's own verdict, when Cloudflare sends one, may only make it stricter: Cloudflare judges
       // by region, which the data center names of the health API do not tell.
-      if (verdict.healthy && (await this.d.lb.getPool(pool)).healthy === false)
+      if (verdict.healthy && (await this.pool(pool, true)).healthy === false)
         verdict = { healthy: false, why: `Cloudflare reports pool ${pool} unhealthy` };
       if (verdict.healthy) return;
       last = verdict.why;
@@ -181,7 +239,8 @@ export class CloudflareTrafficManager implements TrafficManager {
           `Cloudflare pool ${pool} did not become healthy within ${Math.round(this.d.healthTimeoutMs / 1000)} s (${last}; monitor interval ${intervalMs / 1000} s)`,
         );
       }
-      await sleep(Math.min(this.d.healthIntervalMs ?? 2000, Math.max(0, deadline - Date.now())), this.d.signal);
+      await sleep(Math.min(pauseMs, Math.max(0, deadline - Date.now())), this.d.signal);
+      pauseMs = Math.min(pauseMs * 2, this.d.healthIntervalMs ?? 2000);
     }
   }
 

@@ -188,8 +188,9 @@ export async function readWorld(
     vercel.listProductionDomains(projectId),
   ]);
   const monitorIntervals: Record<string, number | undefined> = {};
-  for (const id of new Set(pools.map((p) => p.monitor).filter((m): m is string => !!m)))
-    monitorIntervals[id] = (await lb.getMonitor(id)).interval;
+  const monitorIds = [...new Set(pools.map((p) => p.monitor).filter((m): m is string => !!m))];
+  const monitors = await Promise.all(monitorIds.map((id) => lb.getMonitor(id)));
+  monitorIds.forEach((id, i) => (monitorIntervals[id] = monitors[i]!.interval));
   return { lb: balancer, pools, monitorIntervals, productionDomains, project };
 }
 
@@ -198,7 +199,12 @@ export async function readWorld(
  * cannot see is not a pass). Nothing with `traffic-manager: vercel` (promote moves production domains
  * by design; there are no slots).
  */
-export async function checkWorld(config: Config, providers: TrafficProviders): Promise<CheckResult[]> {
+export async function checkWorld(
+  config: Config,
+  providers: TrafficProviders,
+  /** The run's traffic manager's reads (`CloudflareTrafficManager.worldReads`), so later steps reuse the pools and monitors. */
+  reads?: Pick<CloudflareLb, 'getLoadBalancer' | 'getPool' | 'getMonitor'>,
+): Promise<CheckResult[]> {
   if (config.traffic.manager !== 'cloudflare') return [];
   const cf = config.traffic.cloudflare;
   if (!providers.cloudflare || !providers.vercel || !cf)
@@ -210,7 +216,7 @@ export async function checkWorld(config: Config, providers: TrafficProviders): P
       },
     ];
   try {
-    const facts = await readWorld(providers.cloudflare, providers.vercel, config.vercel.projectId, cf.pools);
+    const facts = await readWorld(reads ?? providers.cloudflare, providers.vercel, config.vercel.projectId, cf.pools);
     return judgeWorld(facts, cf.allowSessionAffinity);
   } catch (err) {
     return [

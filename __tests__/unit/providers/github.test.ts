@@ -409,5 +409,28 @@ describe('GitHub adapter: creates are never repeated blindly', () => {
     expect(api.requests('POST')).toHaveLength(1);
     expect((await gh.findComment(5, marker))?.id).toBe(2);
     expect((await gh.updateComment(2, `${marker}\nnew`)).body).toBe(`${marker}\nnew`);
+    // The run's own comment is kept as last written: finding it again lists nothing.
+    const gets = api.requests('GET').length;
+    expect(await gh.findComment(5, marker)).toMatchObject({ id: 2, body: `${marker}\nnew` });
+    expect(api.requests('GET')).toHaveLength(gets);
+  });
+});
+
+describe('GitHub adapter: writes', () => {
+  it('go one at a time, in the order they were made', async () => {
+    const spans: { id: string; start: number; end: number }[] = [];
+    const { gh } = await github({
+      'POST /repos/acme/shop/deployments/7/statuses': async (req) => {
+        const start = performance.now();
+        await new Promise((r) => setTimeout(r, 40));
+        spans.push({ id: (req.json as { description: string }).description, start, end: performance.now() });
+        return { status: 201, body: { id: spans.length, state: 'in_progress', created_at: new Date().toISOString() } };
+      },
+    });
+    await Promise.all(
+      ['a', 'b', 'c'].map((d) => gh.createDeploymentStatus(7, { state: 'in_progress', description: d })),
+    );
+    expect(spans.map((s) => s.id)).toEqual(['a', 'b', 'c']);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end);
   });
 });

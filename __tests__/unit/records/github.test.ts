@@ -160,11 +160,11 @@ describe('the run record and the environment lock', () => {
   });
 
   it('a record it cannot confirm is closed before the error goes up, not left holding the environment', async () => {
-    // The check after the create (are we first?) cannot read the statuses: the run stops without the id.
+    // The check after the create (are we first?) cannot read the records: the run stops without the id.
     world.traffic.faults.push({
       service: 'github',
       method: 'GET',
-      path: '/repos/*/*/deployments/*/statuses',
+      path: '/repos/*/*/deployments',
       status: 429,
     });
     const err = await create('400', 'demo').catch((e: unknown) => e);

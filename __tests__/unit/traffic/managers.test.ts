@@ -127,6 +127,25 @@ describe('Cloudflare: two slots behind the load balancer', () => {
     });
   });
 
+  it('reads the load balancer anew every time, the pools once, and sees a change made by someone else', async () => {
+    const mark = lastSeq();
+    const cfReads = () =>
+      world.traffic.requests
+        .filter((r) => r.seq > mark && r.service === 'cloudflare')
+        .map((r) => `${r.method} ${r.path.replace(/[0-9a-f]{32}/g, '{id}')}`);
+    // Someone else (another client) moves 10 % to the idle slot: the next reading sees it.
+    await lb.patchLoadBalancer({ random_steering: { pool_weights: { [pools[0]]: 0.9, [pools[1]]: 0.1 } } });
+    expect((await cf.readLive()).strayShare).toBe(10);
+    await lb.patchLoadBalancer({ random_steering: { pool_weights: { [pools[0]]: 1, [pools[1]]: 0 } } });
+    expect((await cf.readLive()).strayShare).toBe(0);
+    expect(cfReads()).toEqual([
+      'PATCH /client/v4/zones/{id}/load_balancers/{id}',
+      'GET /client/v4/zones/{id}/load_balancers/{id}',
+      'PATCH /client/v4/zones/{id}/load_balancers/{id}',
+      'GET /client/v4/zones/{id}/load_balancers/{id}',
+    ]);
+  });
+
   it('describes production for a plan with reads only: both slots, their shares and deployments', async () => {
     const mark = lastSeq();
     const view = await cf.describeProduction();

@@ -30,13 +30,49 @@ const BUILDING = new Set(['QUEUED', 'INITIALIZING', 'BUILDING', 'ANALYZING', 'DE
  * code and message) or at the deadline (with the last state seen).
  */
 export async function waitReady(
-  vercel: Pick<VercelApi, 'getDeployment' | 'getBuildEvents'>,
+  vercel: Pick<VercelApi, 'getDeployment' | 'getBuildEvents'> & Partial<Pick<VercelApi, 'buildStreamEnd'>>,
   id: string,
   log: Logger,
   o: { deadline: number; timeoutMs: number; signal?: AbortSignal; streamLog?: boolean },
 ): Promise<VercelDeployment> {
   const started = Date.now();
   const stream = o.streamLog === false ? undefined : new BuildLogStream(vercel, id, log);
+  // Vercel's live event stream ends with the build: the poll after it comes at once instead of up to
+  // a second late. A hint only (it may end early, fail or never end): polling goes on regardless.
+  const stop = new AbortController();
+  let streamEnd = vercel.buildStreamEnd?.(id, {
+    timeoutMs: Math.max(0, o.deadline - started),
+    signal: o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal,
+  });
+  // Sleeps between polls; the first pause that the stream's end falls in (or follows) is cut short.
+  const pause = async (ms: number): Promise<void> => {
+    const hint = streamEnd;
+    if (!hint) return sleep(ms, o.signal);
+    const woke = new AbortController();
+    void hint.then(() => woke.abort());
+    try {
+      await sleep(ms, o.signal ? AbortSignal.any([o.signal, woke.signal]) : woke.signal);
+    } catch (err) {
+      if (!woke.signal.aborted || o.signal?.aborted) throw err;
+      streamEnd = undefined; // used once: the plain cadence after it
+    }
+  };
+  try {
+    return await pollReady(vercel, id, log, o, started, stream, pause);
+  } finally {
+    stop.abort();
+  }
+}
+
+async function pollReady(
+  vercel: Pick<VercelApi, 'getDeployment'>,
+  id: string,
+  log: Logger,
+  o: { deadline: number; timeoutMs: number },
+  started: number,
+  stream: BuildLogStream | undefined,
+  pause: (ms: number) => Promise<void>,
+): Promise<VercelDeployment> {
   let last = '';
   for (;;) {
     const d = await vercel.getDeployment(id);
@@ -61,7 +97,7 @@ export async function waitReady(
         `green was not READY within health-check-timeout (${Math.round(o.timeoutMs / 1000)} s); last state ${d.readyState}`,
       );
     }
-    await sleep(Math.min(pollDelay(Date.now() - started), Math.max(0, o.deadline - Date.now())), o.signal);
+    await pause(Math.min(pollDelay(Date.now() - started), Math.max(0, o.deadline - Date.now())));
   }
 }
 

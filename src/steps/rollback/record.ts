@@ -39,8 +39,8 @@ export function rollbackPayload(
 
 /**
  * A rollback record once it exists. Its `in_progress` status is still on its way: the record with its
- * payload is the trace a crash leaves, so traffic need not wait for the status (GitHub writes are
- * spaced by the client's throttling); await `inProgress` before any later status, to keep their order.
+ * payload is the trace a crash leaves, so traffic need not wait for the status (GitHub writes go one
+ * at a time through the client's queue); await `inProgress` before any later status, to keep their order.
  */
 export interface OpenedRecord {
   id: number;

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Traffic, type RunningService } from '../../../../sandbox/core/service.ts';
 import type { World } from '../../../../sandbox/core/world.ts';
 import { APP_ROOT } from '../../../../sandbox/index.ts';
@@ -148,6 +148,39 @@ describe('what is sent to create green (pure)', () => {
   it('polls every second at first, then every two', () => {
     expect(pollDelay(0)).toBe(1000);
     expect(pollDelay(20_000)).toBe(2000);
+  });
+  it('reads the deployment as soon as the live event stream ends, not up to a poll later', async () => {
+    vi.useFakeTimers();
+    try {
+      let readyState = 'BUILDING';
+      const reads: number[] = [];
+      const t0 = Date.now();
+      const vercel = {
+        getDeployment: async () => {
+          reads.push(Date.now() - t0);
+          return { id: 'dpl_x', url: 'x.vercel.app', readyState };
+        },
+        getBuildEvents: async () => [],
+        // The build ends 300 ms in; the stream ends with it.
+        buildStreamEnd: () =>
+          new Promise<void>((resolve) =>
+            setTimeout(() => {
+              readyState = 'READY';
+              resolve();
+            }, 300),
+          ),
+      } as unknown as Parameters<typeof waitReady>[0];
+      const done = waitReady(vercel, 'dpl_x', recorder(), {
+        deadline: t0 + 60_000,
+        timeoutMs: 60_000,
+        streamLog: false,
+      });
+      await vi.advanceTimersByTimeAsync(300);
+      expect((await done).readyState).toBe('READY');
+      expect(reads).toEqual([0, 300]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
