@@ -316,7 +316,9 @@ describe('latency against blue ({{version}} latency query)', () => {
     const none = await run({ b: 150 });
     expect(none.decision).toMatchObject({ kind: 'rollback', cause: 'insufficient' });
     if (none.decision.kind !== 'rollback') throw new Error('unreachable');
-    expect(none.decision.reason).toMatch(/green latency vs blue: no bucket yet where both have a point: too few buckets to judge/);
+    expect(none.decision.reason).toMatch(
+      /green latency vs blue: no bucket yet where both have a point: too few buckets to judge/,
+    );
   });
 
   it("blue's latency query failing is a query error, never a pass", async () => {
