@@ -159,11 +159,20 @@ describe('a release 8 × worse than the baseline', () => {
   it("Datadog gets the DORA deployment that marks the rollback to blue's commit", async () => {
     const st = (await (await fetch(`${sb.urls.sandbox}/_sandbox/state`)).json()) as {
       datadog: { doraDeployments: Record<string, unknown>[] };
+      slack: { messages: { ts: string; threadTs?: string; text?: string }[] };
     };
     const back = st.datadog.doraDeployments.find((d) => d.version === V1_SHA);
     expect(back, JSON.stringify(st.datadog.doraDeployments)).toBeDefined();
     expect(back!.git).toMatchObject({ commit_sha: V1_SHA });
     expect(String(back!.id)).toMatch(/:rollback$/);
+    // Slack's thread reply says the verdict as plainly as the report: both releases' rates and counts.
+    const replies = st.slack.messages.filter((m) => m.threadTs);
+    expect(
+      replies.some((m) =>
+        /Rolled back.*green [\d.]+ % errors \([\d,]+ requests\) vs blue [\d.]+ % \([\d,]+\)/s.test(m.text ?? ''),
+      ),
+      JSON.stringify(replies.map((m) => m.text)),
+    ).toBe(true);
   });
 });
 
