@@ -9,6 +9,7 @@
  * rules; adaptive failover across pools off; each pool has a monitor; the slot hostnames are not
  * production domains of the Vercel project and are not behind Deployment Protection.
  */
+import { checkRollingReleases } from './vercel-rolling.js';
 import type { Config } from '../config/types.js';
 import type { CheckResult } from '../pipeline/types.js';
 import type { CloudflareLb, LoadBalancer, Pool } from '../providers/cloudflare.js';
@@ -199,7 +200,8 @@ export async function readWorld(
  * by design; there are no slots).
  */
 export async function checkWorld(config: Config, providers: TrafficProviders): Promise<CheckResult[]> {
-  if (config.traffic.manager !== 'cloudflare') return [];
+  if (config.traffic.manager === 'vercel')
+    return config.strategy === 'canary' ? checkRollingReleases(providers.vercel, config.vercel.projectId) : [];
   const cf = config.traffic.cloudflare;
   if (!providers.cloudflare || !providers.vercel || !cf)
     return [
