@@ -8,12 +8,14 @@
  * Blue and green fail 1 % of requests; green is judged against blue on release-scoped counts.
  * - A good release reaches 100 % with each stage analysed, production on v2.
  * - A release 8 × worse is rolled back at its first stage; production serves v1.
- * - Both times the project's own rolling-release config is as it was before the run.
+ * - A run cancelled mid-rollout is put back on blue by the post step.
+ * - Each time the project's own rolling-release config is as it was before the run.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioFrom, startSandbox, type Sandbox } from '../../sandbox/index.ts';
-import { runAction, type ActionRun } from './harness.ts';
+import type { RunState } from '../../src/pipeline/types.ts';
+import { runAction, startAction, type ActionRun } from './harness.ts';
 import { ourRecords, productionVersions, sandboxState, specProblems, type SandboxState } from './release-support.ts';
 
 const DIST = process.env.PD_DIST_DIR ?? 'dist';
@@ -27,7 +29,7 @@ const OWN_CONFIG = {
   stages: [{ targetPercentage: 5, duration: 10 }, { targetPercentage: 100 }],
 };
 
-function scenario(name: string, app: string) {
+function scenario(name: string, app: string, inputs: Record<string, string> = {}) {
   const base = scenarioFrom({});
   return scenarioFrom({
     name,
@@ -52,7 +54,7 @@ function scenario(name: string, app: string) {
       'smoke-tests': '- name: health\n  path: /api/health\n  status: 200\n',
       'performance-threshold-ms': '5000',
       'step-duration': '12s',
-      'validation-window': '6s',
+      'validation-window': '3s',
       'validation-interval': '1s',
       'evaluation-delay': '1s',
       'request-count-query': REQUESTS,
@@ -63,6 +65,7 @@ function scenario(name: string, app: string) {
       'error-rate-threshold': '0.15',
       'error-rate-query': '',
       'latency-query': '',
+      ...inputs,
     },
     traffic: { rate: 200, paths: ['/', '/api/products'] },
   });
@@ -172,5 +175,47 @@ describe('a release 8 × worse than blue', () => {
   it('released clients pinned to green and put the config back', () => {
     expect(b.after.skewProtectionBoundaryAt).toBeGreaterThan(0);
     expect(b.after.rollingReleaseConfig).toEqual(b.before.rollingReleaseConfig);
+  });
+});
+
+describe('a run cancelled mid-rollout, then the post step', () => {
+  let sb: Sandbox;
+  let main: ActionRun;
+  let post: ActionRun;
+  let before: Project;
+  let mid: Project;
+  let after: Project;
+  beforeAll(async () => {
+    sb = await startSandbox({ scenario: scenario('rolling-cancel', 'v2-1pct', { 'step-duration': '30s' }) });
+    sandboxes.push(sb);
+    before = (await sandboxState(sb)).vercel.projects[0] as Project;
+    const action = startAction({ entry: join(DIST, 'index.js'), env: sb.env, timeoutMs: 180_000 });
+    await action.waitForLine(/Rolling release of \S+ started/, 150_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    mid = (await sandboxState(sb)).vercel.projects[0] as Project;
+    action.kill('SIGINT');
+    main = await action.result;
+    post = await runAction({ entry: join(DIST, 'post.js'), env: sb.env, stateFrom: main, timeoutMs: 120_000 });
+    after = (await sandboxState(sb)).vercel.projects[0] as Project;
+  }, 240_000);
+
+  it('left an active release and the recorded config in the run state', () => {
+    expect(main.code).not.toBe(0);
+    expect(mid.rollingRelease).toMatchObject({ state: 'ACTIVE', activeStage: 50 });
+    const saved = JSON.parse(main.state.run!) as RunState;
+    expect(saved.phase).toBe('switching');
+    expect(saved.trafficBefore).toMatchObject({ kind: 'vercel', rollingReleaseConfig: { target: 'production' } });
+  });
+
+  it('the post step aborts the release: production on v1, the config as before', async () => {
+    expect(post.code, `${post.stdout.slice(-3000)}\n${post.stderr}`).toBe(0);
+    expect(after.rollingRelease).toMatchObject({
+      state: 'ABORTED',
+      canaryDeploymentId: mid.rollingRelease!.canaryDeploymentId,
+    });
+    expect(after.servingProduction).toBe(before.servingProduction);
+    expect(await productionVersions(sb)).toEqual({ v1: 20 });
+    expect(after.rollingReleaseConfig).toEqual(before.rollingReleaseConfig);
+    expect(post.summary).toContain('blue restored');
   });
 });
