@@ -142,7 +142,18 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
       await this.waitFor(green.id, (rr) => rr?.state === 'COMPLETE', 'complete');
       this.r.log.info(`Rolling release of ${green.id} completed: it serves 100% of production`);
       // The project's own config comes back at once: the next production deployment is not ours to stage.
-      const put = await this.putConfigBack(snapshot);
+      // Green is live and good; a config that cannot be put back now is said loudly and tried again
+      // by cleanup, never a reason to roll a good release back.
+      let put: string;
+      try {
+        put = await this.putConfigBack(snapshot);
+      } catch (err) {
+        put = `rolling-release config NOT put back yet: ${errorMessage(err)}`;
+        this.r.log.warning(
+          `${put}. Cleanup tries again; otherwise set it by hand (Project Settings → Build & Deployment → ` +
+            `Rolling Releases) to: ${describeRollingConfig(recordedConfig(snapshot))}`,
+        );
+      }
       return `rolling release completed (${done?.state ?? 'COMPLETE'}); ${put}`;
     }
     if (index !== at + 1) throw new Error(`the rolling release is at stage ${at}; ${pct}% is stage ${index}`);
@@ -220,10 +231,12 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
       changed = back.changed;
       parts.push(back.what);
     }
+    // Unpinned before the config: a config that fails to come back makes the restore fail, and the
+    // post step's repeat finds production on blue already (nothing rolled away from to unpin then).
+    if (away && away !== blue) parts.push(await this.unpin(away));
     const put = await this.putConfigBack(snapshot);
     if (!put.startsWith('unchanged')) changed = true;
     parts.push(put);
-    if (away && away !== blue) parts.push(await this.unpin(away));
     return { changed, what: parts.join('; ') };
   }
 

@@ -144,7 +144,7 @@ describe('restore during a release', () => {
     const done = await manager.restore(snapshot, 'test');
     expect(done.changed).toBe(true);
     expect(done.what).toMatch(
-      /aborted by Instant Rollback to dpl_green.*config put back \(disabled\).*Skew Protection/,
+      /aborted by Instant Rollback to dpl_green.*Skew Protection.*config put back \(disabled\)/,
     );
     expect(project().rollingRelease?.state).toBe('ABORTED');
     expect(project().rollingReleaseConfig).toBeNull();
