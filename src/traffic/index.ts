@@ -62,12 +62,15 @@ export function createTrafficManager(
   const vercel = providers.vercel;
   if (!vercel) throw new Error('traffic switch needs Vercel: vercel-token is not set');
   const verify = config.productionUrl ? verifyOptions(config, log, signal) : undefined;
-  if (config.traffic.manager === 'vercel' && config.strategy === 'canary') {
+  // Rollback mode too: a rolling release an earlier run left active must be aborted, not skipped
+  // because production still names the target.
+  if (config.traffic.manager === 'vercel' && (config.strategy === 'canary' || config.mode === 'rollback')) {
     return new VercelRollingTrafficManager({
       vercel,
       projectId: config.vercel.projectId,
       aliasTimeoutMs: Math.max(60_000, config.vercel.healthCheckTimeoutMs),
       steps: config.traffic.steps,
+      ...(config.mode === 'rollback' ? { emergency: true } : {}),
       verify,
       log,
       ...(signal ? { signal } : {}),

@@ -42,6 +42,12 @@ export interface VercelRollingDeps extends Omit<VercelManagerDeps, 'vercel'> {
   steps: number[];
   /** How long Vercel may take to show a stage change in `GET …/rolling-release`. */
   stageTimeoutMs?: number;
+  /**
+   * `mode: rollback`: the emergency path is never blocked by Rolling Releases reads (a plan without
+   * them may refuse those calls); what could not be read is said, and an unknown release is treated
+   * as possibly active (the rollback is made, which aborts one).
+   */
+  emergency?: boolean;
 }
 
 /** One line for a config: `disabled` or its stages. */
@@ -87,11 +93,19 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
   /** Production as Vercel has it, with the project's rolling-release config and any active release. */
   override async readLive(): Promise<LiveReading> {
     const live = await super.readLive();
-    const [config, active] = await Promise.all([
-      this.r.vercel.getRollingReleaseConfig(this.r.projectId),
-      this.r.vercel.getRollingRelease(this.r.projectId, 'ACTIVE'),
-    ]);
     const notes = [...live.notes];
+    let config: RollingReleaseConfig | null | undefined;
+    let active: RollingRelease | null = null;
+    try {
+      [config, active] = await Promise.all([
+        this.r.vercel.getRollingReleaseConfig(this.r.projectId),
+        this.r.vercel.getRollingRelease(this.r.projectId, 'ACTIVE'),
+      ]);
+    } catch (err) {
+      if (!this.r.emergency) throw err;
+      config = undefined;
+      notes.push(`Vercel Rolling Releases could not be read (${errorMessage(err)}): not recorded`);
+    }
     let strayShare = 0;
     if (active) {
       strayShare = active.activeStage?.targetPercentage ?? 0;
@@ -102,9 +116,16 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
     }
     return {
       ...live,
-      snapshot: { kind: 'vercel', productionDeploymentId: live.blue.id, rollingReleaseConfig: config },
+      snapshot: {
+        kind: 'vercel',
+        productionDeploymentId: live.blue.id,
+        ...(config === undefined ? {} : { rollingReleaseConfig: config }),
+      },
       strayShare,
-      description: `${live.description}; rolling releases ${describeRollingConfig(config)}`,
+      description:
+        config === undefined
+          ? live.description
+          : `${live.description}; rolling releases ${describeRollingConfig(config)}`,
       notes,
     };
   }
@@ -272,6 +293,20 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
    * pinned clients. Moved just past `id`'s creation, never back.
    */
   private async unpin(id: string): Promise<string> {
+    try {
+      return await this.moveBoundary(id);
+    } catch (err) {
+      // Production is already back; the pinning is what is left, said loudly with where to fix it.
+      const what = `Skew Protection boundary NOT moved past ${id}: ${errorMessage(err)}`;
+      this.r.log.warning(
+        `${what}. Clients that loaded ${id} may keep reaching it until Skew Protection's max age passes; ` +
+          'set the boundary by hand (Project Settings → Advanced → Skew Protection)',
+      );
+      return what;
+    }
+  }
+
+  private async moveBoundary(id: string): Promise<string> {
     const d = await this.r.vercel.getDeployment(id);
     const at = d.createdAt + 1;
     const project = await this.r.vercel.getProject(this.r.projectId);
@@ -288,9 +323,24 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
    */
   override async moveTo(target: DeploymentRef, snapshot: TrafficSnapshot, reason: string): Promise<string> {
     const before = (await this.r.vercel.getProject(this.r.projectId)).productionDeployment?.id;
-    const active = await this.r.vercel.getRollingRelease(this.r.projectId, 'ACTIVE');
+    let active: RollingRelease | null | undefined;
+    try {
+      active = await this.r.vercel.getRollingRelease(this.r.projectId, 'ACTIVE');
+    } catch (err) {
+      if (!this.r.emergency) throw err;
+      // Unknown: make the rollback anyway (it aborts a release, if one is active).
+      this.r.log.warning(`Could not read the project's rolling release (${errorMessage(err)}): rolling back anyway`);
+      active = undefined;
+    }
     let what: string;
-    if (active) {
+    if (active === undefined) {
+      await this.r.vercel.rollback(this.r.projectId, target.id, reason);
+      await this.r.vercel.waitForAliasRequest(this.r.projectId, target.id, {
+        timeoutMs: this.r.aliasTimeoutMs,
+        signal: this.r.signal,
+      });
+      what = `production rolled back to ${target.id} (Vercel Instant Rollback; any rolling release aborted)`;
+    } else if (active) {
       await this.r.vercel.rollback(this.r.projectId, target.id, reason);
       await this.r.vercel.waitForAliasRequest(this.r.projectId, target.id, {
         timeoutMs: this.r.aliasTimeoutMs,

@@ -169,3 +169,38 @@ describe('rollback mode', () => {
     expect(project().productionDeploymentId).toBe('dpl_green');
   });
 });
+
+describe('rollback mode when Rolling Releases cannot be read', () => {
+  it('is not blocked: it rolls back (aborting any release) and says what it could not read', async () => {
+    const refused = () => Promise.reject(new Error('403 forbidden'));
+    const api = Object.assign(Object.create(vercel) as VercelApi, {
+      getRollingRelease: refused,
+      getRollingReleaseConfig: refused,
+    });
+    const warnings: string[] = [];
+    const emergency = new VercelRollingTrafficManager({
+      vercel: api,
+      projectId: 'prj_sandboxshop',
+      aliasTimeoutMs: 5000,
+      steps: [100],
+      emergency: true,
+      log: { ...quiet, warning: (m: string) => warnings.push(m) },
+    });
+    const live = await emergency.readLive();
+    expect(live.snapshot).toEqual({ kind: 'vercel', productionDeploymentId: 'dpl_green' });
+    expect(live.notes.join()).toMatch(/could not be read \(403 forbidden\)/);
+    const what = await emergency.moveTo(ref('dpl_blue'), live.snapshot, 'emergency');
+    expect(what).toMatch(/rolled back to dpl_blue .*any rolling release aborted/);
+    expect(warnings.join()).toMatch(/rolling back anyway/);
+    expect(project().productionDeploymentId).toBe('dpl_blue');
+    // Outside rollback mode the same failure stops the run before anything moves.
+    const strict = new VercelRollingTrafficManager({
+      vercel: api,
+      projectId: 'prj_sandboxshop',
+      aliasTimeoutMs: 5000,
+      steps: [50, 100],
+      log: quiet,
+    });
+    await expect(strict.readLive()).rejects.toThrow(/403 forbidden/);
+  });
+});
