@@ -97,12 +97,14 @@ async function deploy(
 const calls = (sb: Sandbox, method: string, re: RegExp) =>
   sb.world.traffic.requests.filter((r) => r.service === 'vercel' && r.method === method && re.test(r.path));
 
-describe('a good canary through Vercel Rolling Releases', () => {
-  let g: Awaited<ReturnType<typeof deploy>>;
-  beforeAll(async () => {
-    g = await deploy('v2-1pct');
-  }, 300_000);
+// The good and the bad release run side by side (each in its own sandbox): most of a run is waiting.
+let g: Awaited<ReturnType<typeof deploy>>;
+let b: Awaited<ReturnType<typeof deploy>>;
+beforeAll(async () => {
+  [g, b] = await Promise.all([deploy('v2-1pct'), deploy('v2-8pct')]);
+}, 300_000);
 
+describe('a good canary through Vercel Rolling Releases', () => {
   it('reaches 100 % with the stage analysed, and production serves v2', async () => {
     expect(g.run.code, why(g.run)).toBe(0);
     expect(g.run.outputs.status).toBe('success');
@@ -148,11 +150,6 @@ describe('a good canary through Vercel Rolling Releases', () => {
 });
 
 describe('a release 8 × worse than blue', () => {
-  let b: Awaited<ReturnType<typeof deploy>>;
-  beforeAll(async () => {
-    b = await deploy('v2-8pct');
-  }, 300_000);
-
   it('is rolled back at its first stage and production serves v1', async () => {
     expect(b.run.code, why(b.run)).not.toBe(0);
     expect(b.run.outputs.status).toBe('rolled-back');
