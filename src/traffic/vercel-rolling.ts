@@ -228,6 +228,34 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
    * Protection's boundary past the deployment rolled away from.
    */
   override async restore(snapshot: TrafficSnapshot, reason: string): Promise<{ changed: boolean; what: string }> {
+    const parts: string[] = [];
+    let changed = false;
+    let failure: unknown;
+    try {
+      const back = await this.productionBack(snapshot, reason);
+      changed = back.changed;
+      parts.push(...back.parts);
+    } catch (err) {
+      failure = err;
+    }
+    // The config comes back whatever happened to production (its calls are its own, so a Vercel
+    // answering the project or the rollback badly does not keep it away); the first failure is thrown.
+    try {
+      const put = await this.putConfigBack(snapshot);
+      if (!put.startsWith('unchanged')) changed = true;
+      parts.push(put);
+    } catch (err) {
+      failure ??= err;
+    }
+    if (failure !== undefined) throw failure;
+    return { changed, what: parts.join('; ') };
+  }
+
+  /** Production back on blue: an active release aborted by Instant Rollback, else the plain rollback; then unpinned. */
+  private async productionBack(
+    snapshot: TrafficSnapshot,
+    reason: string,
+  ): Promise<{ changed: boolean; parts: string[] }> {
     const blue = snapshot.kind === 'vercel' ? snapshot.productionDeploymentId : '';
     const active = await this.r.vercel.getRollingRelease(this.r.projectId, 'ACTIVE');
     const parts: string[] = [];
@@ -252,13 +280,8 @@ export class VercelRollingTrafficManager extends VercelTrafficManager {
       changed = back.changed;
       parts.push(back.what);
     }
-    // Unpinned before the config: a config that fails to come back makes the restore fail, and the
-    // post step's repeat finds production on blue already (nothing rolled away from to unpin then).
     if (away && away !== blue) parts.push(await this.unpin(away));
-    const put = await this.putConfigBack(snapshot);
-    if (!put.startsWith('unchanged')) changed = true;
-    parts.push(put);
-    return { changed, what: parts.join('; ') };
+    return { changed, parts };
   }
 
   /** The project's rolling-release config exactly as recorded (reads first; no call when equal). */

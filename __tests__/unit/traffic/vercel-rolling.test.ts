@@ -204,3 +204,33 @@ describe('rollback mode when Rolling Releases cannot be read', () => {
     await expect(strict.readLive()).rejects.toThrow(/403 forbidden/);
   });
 });
+
+describe('a restore whose production part fails', () => {
+  it('still puts the config back, then throws the failure (the post step retries)', async () => {
+    await vercel.updateRollingReleaseConfig('prj_sandboxshop', {
+      enabled: true,
+      advancementType: 'manual-approval',
+      stages: [{ targetPercentage: 50 }, { targetPercentage: 100 }],
+    });
+    const snapshot: TrafficSnapshot = {
+      kind: 'vercel',
+      productionDeploymentId: 'dpl_blue',
+      rollingReleaseConfig: { target: 'production', stages: OWN.stages },
+    };
+    const api = Object.assign(Object.create(vercel) as VercelApi, {
+      getProject: () => Promise.reject(new Error('502 bad gateway')),
+    });
+    const m = new VercelRollingTrafficManager({
+      vercel: api,
+      projectId: 'prj_sandboxshop',
+      aliasTimeoutMs: 5000,
+      steps: [50, 100],
+      log: quiet,
+    });
+    await expect(m.restore(snapshot, 'test')).rejects.toThrow(/502 bad gateway/);
+    expect(await vercel.getRollingReleaseConfig('prj_sandboxshop')).toEqual({
+      target: 'production',
+      stages: OWN.stages,
+    });
+  });
+});
