@@ -9,7 +9,8 @@
  * Options: `--concurrency N` (sandboxes at once, default 3), `--slice` (the default test run's
  * representative slice only), `--filter REGEX` (cases whose id matches), `--kinds 500,hang,…`,
  * `--reruns all|503|none` (which failed runs get a second attempt once the fault is gone; default all),
- * `--paths deploy,rollback` (the runs under test: a deploy, and `mode: rollback` after one; default both),
+ * `--paths deploy,rollback` (the runs under test: a deploy, and `mode: rollback` after one; default both;
+ * `rolling`, asked for by name: a canary through Vercel Rolling Releases, its own Vercel calls only),
  * `--json FILE` (every result); `MATRIX_DEBUG=FILE` appends every main step's output to FILE. Bundle: `PD_DIST_DIR` (e.g. a private `node scripts/bundle.mjs --out DIR`), else dist/.
  */
 import { writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ import {
   formatFailures,
   formatTable,
   liveSandboxes,
+  ALL_PATHS,
   PATHS,
   type MatrixPath,
   runCases,
@@ -48,7 +50,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const paths = (option('paths')?.split(',') ?? [...PATHS]) as MatrixPath[];
-for (const p of paths) if (!PATHS.includes(p)) throw new Error(`unknown path ${p}; known: ${PATHS.join(', ')}`);
+for (const p of paths) if (!ALL_PATHS.includes(p)) throw new Error(`unknown path ${p}; known: ${ALL_PATHS.join(', ')}`);
 
 const started = Date.now();
 let cases: FaultCase[] = [];

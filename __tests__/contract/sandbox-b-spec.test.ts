@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { createDeployment } from '@vercel/client';
@@ -105,6 +106,132 @@ describe('spec conformance of the Vercel and Cloudflare miniatures', () => {
     expect((await call('GET', `/v1/projects/${v.projectId}/rolling-release`)).status).toBe(200);
     expect((await call('GET', `/v1/projects/${v.projectId}/rolling-release/config`)).status).toBe(200);
     expect((await call('DELETE', `/v13/deployments/${id}`)).status).toBe(200);
+  });
+
+  it('drives the Rolling Releases operations: config, a release started by promote, stages, complete, abort', async () => {
+    const v = vercelInputs(world);
+    const rr = `/v1/projects/${v.projectId}/rolling-release`;
+    const stage = async (app: string) => {
+      for await (const e of createDeployment(
+        {
+          token: v.token,
+          teamId: v.teamId,
+          apiUrl: world.urls.vercel,
+          path: path.join(APP_DIR, app),
+          isDirectory: true,
+        },
+        { name: 'sandbox-shop', project: v.projectId, target: 'production', autoAssignCustomDomains: false } as never,
+      ))
+        if (e.type === 'alias-assigned') return (e.payload as Json).id as string;
+      throw new Error('no deployment');
+    };
+    const settle = async () => {
+      for (
+        let i = 0;
+        i < 40 && (await call('GET', `/v9/projects/${v.projectId}`)).json.lastAliasRequest?.jobStatus !== 'succeeded';
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 25));
+    };
+    // The edge under the production domain (node's fetch would not send our Host header).
+    const edge = (cookie?: string) =>
+      new Promise<{ version: string; cookie?: string }>((resolve, reject) => {
+        const url = new URL(world.urls['vercel-edge']!);
+        const req = http.request(
+          {
+            host: '127.0.0.1',
+            port: url.port,
+            path: '/api/version',
+            headers: { host: 'www.example.com', ...(cookie ? { cookie } : {}) },
+          },
+          (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () =>
+              resolve({
+                version: (JSON.parse(text) as Json).version as string,
+                cookie: res.headers['set-cookie']?.[0],
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+    // A production deployment of our own, once the test before has settled.
+    await settle();
+    const production = await stage('v1');
+    expect((await call('POST', `/v10/projects/${v.projectId}/promote/${production}`)).status).toBe(201);
+    await settle();
+    expect((await call('GET', `${rr}/billing`)).json.reason).toBe('available_slots');
+    expect(
+      (
+        await call('PATCH', `${rr}/config`, {
+          enabled: true,
+          advancementType: 'manual-approval',
+          stages: [{ targetPercentage: 50 }, { targetPercentage: 90 }],
+        })
+      ).status,
+    ).toBe(400);
+    const cfg = {
+      enabled: true,
+      advancementType: 'manual-approval',
+      stages: [{ targetPercentage: 50 }, { targetPercentage: 80 }, { targetPercentage: 100 }],
+    };
+    expect((await call('PATCH', `${rr}/config`, cfg)).status).toBe(200);
+    expect((await call('GET', `${rr}/config`)).json.rollingRelease.stages[0]).toEqual({
+      targetPercentage: 50,
+      requireApproval: true,
+    });
+    const canary = await stage('v2');
+    expect((await call('POST', `/v10/projects/${v.projectId}/promote/${canary}`)).status).toBe(201);
+    await settle();
+    const active = (await call('GET', `${rr}?state=ACTIVE`)).json.rollingRelease;
+    expect(active).toMatchObject({ state: 'ACTIVE', activeStage: { index: 0, targetPercentage: 50 } });
+    expect(active.currentDeployment.id).toBe(production);
+    expect(active.canaryDeployment.id).toBe(canary);
+    // Production domains stay on the current deployment; visitors are split and kept on their side.
+    expect((await call('GET', `/v9/projects/${v.projectId}`)).json.targets.production.id).toBe(production);
+    const first = await Promise.all(Array.from({ length: 60 }, () => edge()));
+    const onCanary = first.filter((a) => a.version === 'v2').length;
+    expect(onCanary).toBeGreaterThan(10);
+    expect(onCanary).toBeLessThan(50);
+    const visitor = first.find((a) => a.version === 'v1')!;
+    const back = await Promise.all(Array.from({ length: 10 }, () => edge(visitor.cookie!.split(';')[0])));
+    expect(back.every((a) => a.version === 'v1')).toBe(true);
+    expect((await call('POST', `${rr}/approve-stage`, { nextStageIndex: 2, canaryDeploymentId: canary })).status).toBe(
+      400,
+    );
+    expect(
+      (await call('POST', `${rr}/approve-stage`, { nextStageIndex: 1, canaryDeploymentId: canary })).json.rollingRelease
+        .activeStage.targetPercentage,
+    ).toBe(80);
+    expect((await call('POST', `${rr}/complete`, { canaryDeploymentId: canary })).json.rollingRelease.state).toBe(
+      'COMPLETE',
+    );
+    expect((await call('GET', `/v9/projects/${v.projectId}`)).json.targets.production.id).toBe(canary);
+    expect((await edge()).version).toBe('v2');
+    // A second release, aborted by a rollback to its current deployment (the CLI's `rr abort`).
+    const bad = await stage('v1');
+    expect((await call('POST', `/v10/projects/${v.projectId}/promote/${bad}`)).status).toBe(201);
+    await settle();
+    expect((await call('POST', `/v10/projects/${v.projectId}/promote/${production}`)).status).toBe(202);
+    expect((await call('POST', `/v1/projects/${v.projectId}/rollback/${canary}`)).status).toBe(201);
+    await settle();
+    expect((await call('GET', `${rr}?state=ABORTED`)).json.rollingRelease.canaryDeployment.id).toBe(bad);
+    expect((await call('GET', `${rr}?state=ACTIVE`)).json.rollingRelease).toBeNull();
+    expect((await call('POST', `${rr}/complete`, { canaryDeploymentId: bad })).status).toBe(404);
+    const after = await Promise.all(Array.from({ length: 10 }, () => edge()));
+    expect(after.every((a) => a.version === 'v2')).toBe(true);
+    // Skew Protection pins a client naming the aborted canary until the boundary passes it.
+    expect((await edge(`__vdpl=${bad}`)).version).toBe('v1');
+    expect((await call('PATCH', `/v9/projects/${v.projectId}`, { skewProtectionBoundaryAt: Date.now() })).status).toBe(
+      200,
+    );
+    expect((await edge(`__vdpl=${bad}`)).version).toBe('v2');
+    expect((await call('DELETE', `${rr}/config`)).json).toEqual({ rollingRelease: null });
+    expect((await call('GET', `${rr}/config`)).json).toEqual({ rollingRelease: null });
+    expect((await call('PATCH', `/v9/projects/${v.projectId}`, { autoAssignCustomDomains: true })).status).toBe(200);
   });
 
   it('drives the Cloudflare operations with the cloudflare SDK (full client)', async () => {

@@ -36,6 +36,7 @@ import {
   type SandboxResponse,
 } from '../core/service.ts';
 import type { World } from '../core/world.ts';
+import { pickForVisitor } from './vercel-rolling.ts';
 import { readStoredFile, vercelState, type Deployment, type Project, type VercelState } from './vercel-state.ts';
 
 const TYPES: Record<string, string> = {
@@ -254,6 +255,27 @@ export function openDeploymentPort(world: World, d: Deployment): Promise<Running
   });
 }
 
+/**
+ * Skew Protection (vercel.com/docs/skew-protection): a client that names its deployment
+ * (`x-deployment-id` header, `dpl` query, `__vdpl` cookie) keeps reaching it on a production domain
+ * while skew protection is on, unless that deployment was created before `skewProtectionBoundaryAt`
+ * ("Deployments created before this absolute datetime have Skew Protection disabled", spec).
+ */
+function skewPinned(state: VercelState, p: Project, req: SandboxRequest): Deployment | undefined {
+  if (!p.skewProtectionMaxAge) return undefined;
+  const cookie = String(req.headers.cookie ?? '')
+    .split(/;\s*/)
+    .find((c) => c.startsWith('__vdpl='))
+    ?.slice(7);
+  const id = (req.headers['x-deployment-id'] as string | undefined) ?? req.url.searchParams.get('dpl') ?? cookie;
+  if (!id) return undefined;
+  const d = state.deployments.get(id);
+  if (!d || d.projectId !== p.id || d.deletedAt || d.readyState !== 'READY') return undefined;
+  if (p.skewProtectionBoundaryAt !== undefined && d.createdAt < p.skewProtectionBoundaryAt) return undefined;
+  if (Date.now() - d.createdAt > p.skewProtectionMaxAge * 1000) return undefined;
+  return d;
+}
+
 /** Start the shared edge port: `Host` header → alias → deployment. */
 export async function startEdge(world: World): Promise<RunningService> {
   const svc = await startService({
@@ -266,9 +288,22 @@ export async function startEdge(world: World): Promise<RunningService> {
         .toLowerCase();
       const state = vercelState(world);
       const alias = state.aliases.get(host);
-      const d = alias ? state.deployments.get(alias.deploymentId) : undefined;
+      let d = alias ? state.deployments.get(alias.deploymentId) : undefined;
       if (!d) return platformError(404, 'DEPLOYMENT_NOT_FOUND', 'The deployment could not be found on Vercel.');
-      return serveDeployment(world, d, req, 'alias', host);
+      const project = state.projects.get(d.projectId);
+      let setCookie: string | undefined;
+      if (project?.productionDomains.includes(host)) {
+        const pinned = skewPinned(state, project, req);
+        const picked = pinned ? undefined : pickForVisitor(world, project, req);
+        d = pinned ?? picked?.deployment ?? d;
+        setCookie = picked?.setCookie;
+      }
+      const out = await serveDeployment(world, d, req, 'alias', host);
+      if (!setCookie) return out;
+      const had = out.headers?.['set-cookie'];
+      // Two cookies go as two Set-Cookie headers (node writes an array so).
+      const both = (had ? [had, setCookie] : setCookie) as string;
+      return { ...out, headers: { ...out.headers, 'set-cookie': both } };
     },
   });
   world.urls['vercel-edge'] = svc.url;

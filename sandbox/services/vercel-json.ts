@@ -4,6 +4,7 @@
  * `@vercel/sdk` and the contract tests validate every required field.
  */
 import type { SandboxRequest, SandboxResponse } from '../core/service.ts';
+import { configJson } from './vercel-rolling.ts';
 import type { World } from '../core/world.ts';
 import { aliasesOf, type Alias, type Deployment, type Project, type VercelState } from './vercel-state.ts';
 
@@ -151,7 +152,20 @@ export function projectJson(state: VercelState, p: Project): Record<string, unkn
     protectionBypass: p.protectionBypass,
     ssoProtection: p.protection ? { deploymentType: p.protection } : null,
     passwordProtection: null,
-    ...(p.rollbackDescription ? { rollbackDescription: p.rollbackDescription } : {}),
+    // Spec: an object saying why and by whom (the description is capped at 250 characters).
+    ...(p.rollbackDescription
+      ? {
+          rollbackDescription: {
+            userId: 'usr_sandbox',
+            username: 'sandbox-user',
+            description: p.rollbackDescription.slice(0, 250),
+            createdAt: p.lastAliasRequest?.requestedAt ?? p.updatedAt,
+          },
+        }
+      : {}),
+    ...(p.rollingReleaseConfig ? { rollingRelease: configJson(p.rollingReleaseConfig) } : {}),
+    ...(p.skewProtectionMaxAge !== undefined ? { skewProtectionMaxAge: p.skewProtectionMaxAge } : {}),
+    ...(p.skewProtectionBoundaryAt !== undefined ? { skewProtectionBoundaryAt: p.skewProtectionBoundaryAt } : {}),
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import type { World } from '../core/world.ts';
 import { openDeploymentPort } from './vercel-edge.ts';
+import { startReleaseOnPromote } from './vercel-rolling.ts';
 import {
   newId,
   later,
@@ -182,6 +183,13 @@ function completeAliasJob(world: World, project: Project, d: Deployment, request
   if (d.deletedAt || d.readyState !== 'READY') {
     req.jobStatus = 'failed';
     for (const a of project.aliasJob) a.status = 'failed';
+    changed(world);
+    return;
+  }
+  if (req.type === 'promote' && startReleaseOnPromote(world, project, d)) {
+    // The promote started a rolling release: production domains stay on the current deployment.
+    req.jobStatus = 'succeeded';
+    for (const a of project.aliasJob) a.status = 'completed';
     changed(world);
     return;
   }

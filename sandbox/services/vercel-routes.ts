@@ -23,6 +23,7 @@ import {
   scheduleBuild,
   startAliasJob,
 } from './vercel-lifecycle.ts';
+import { abortOnRollback, activeRelease, ROLLING_ROUTES } from './vercel-rolling.ts';
 import {
   findDeployment,
   findProject,
@@ -66,6 +67,9 @@ function newProject(state: VercelState, name: string): Project {
     env: [],
     lastAliasRequest: null,
     aliasJob: [],
+    plan: 'pro',
+    rollingReleaseConfig: null,
+    rollingRelease: null,
   };
   state.projects.set(p.id, p);
   return p;
@@ -276,6 +280,12 @@ const updateProject: Handle = async (world, req, [id]) => {
     p.autoAssignCustomDomains = body.autoAssignCustomDomains;
   }
   if (typeof body.name === 'string') p.name = body.name;
+  for (const k of ['skewProtectionBoundaryAt', 'skewProtectionMaxAge'] as const)
+    if (k in body) {
+      if (typeof body[k] !== 'number' || (body[k] as number) < 0)
+        return err(world, req, 400, 'bad_request', `Invalid request: \`${k}\` should be a non-negative number`);
+      p[k] = body[k] as number;
+    }
   if ('ssoProtection' in body) {
     const sso = body.ssoProtection as { deploymentType?: Project['protection'] } | null;
     p.protection = sso?.deploymentType ?? null;
@@ -325,6 +335,15 @@ function aliasJob(type: 'promote' | 'rollback'): Handle {
     const last = p.lastAliasRequest;
     if (last && (last.jobStatus === 'pending' || last.jobStatus === 'in-progress'))
       return err(world, req, 409, 'conflict', `A ${last.type} of this project is already in progress`);
+    const rr = activeRelease(p);
+    if (type === 'promote' && rr) {
+      // Queued behind the active rolling release: it starts once that completes (CLI: 202).
+      rr.queuedDeploymentId = d.id;
+      world.events.emit('change', 'vercel');
+      return { status: 202 };
+    }
+    // A rollback while a rolling release is active aborts it (the CLI's `rolling-release abort`).
+    if (type === 'rollback') abortOnRollback(world, p);
     startAliasJob(world, p, d, type, req.url.searchParams.get('description') ?? undefined);
     return { status: 201 };
   };
@@ -349,11 +368,6 @@ function aliasJobStatus(cliShape: boolean): Handle {
     });
   };
 }
-
-const noRollingRelease: Handle = async (world, req, [id]) => {
-  const p = project(world, req, id);
-  return 'status' in p ? p : ok({ rollingRelease: null });
-};
 
 /** PATCH /v1/projects/{idOrName}/protection-bypass: generate or revoke automation bypass secrets. */
 const protectionBypass: Handle = async (world, req, [id]) => {
@@ -402,7 +416,6 @@ export const ROUTES: Route[] = [
   r('POST', '/v(?:1|9)/projects/{}/rollback/{}', aliasJob('rollback')),
   r('GET', '/v1/projects/{}/promote/aliases', aliasJobStatus(false)),
   r('GET', '/v9/projects/{}/(?:promote|rollback)/aliases', aliasJobStatus(true)),
-  r('GET', '/v1/projects/{}/rolling-release', noRollingRelease),
-  r('GET', '/v1/projects/{}/rolling-release/config', noRollingRelease),
+  ...ROLLING_ROUTES.map((x) => r(x.method, x.path, (world, req, params) => x.handle(world, req, params))),
   r('PATCH', '/v1/projects/{}/protection-bypass', protectionBypass),
 ];

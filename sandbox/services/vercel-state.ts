@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RunningService } from '../core/service.ts';
 import type { World } from '../core/world.ts';
+import type { Plan, RollingRelease, RollingReleaseConfig } from './vercel-rolling.ts';
 
 /** Vercel's `ssoProtection.deploymentType` values; `null` is "protection off". */
 export type ProtectionType = 'all' | 'preview' | 'prod_deployment_urls_and_all_previews' | 'all_except_custom_domains';
@@ -63,6 +64,10 @@ export interface VercelScenario {
     /** Protection Bypass for Automation secret. */
     bypassSecret?: string;
     env?: VercelEnvScenario[];
+    /** The team's plan (default `pro`): `hobby` has no Rolling Releases. */
+    plan?: Plan;
+    /** The project's own rolling-release config at start (default: none, i.e. disabled). */
+    rollingRelease?: RollingReleaseConfig | null;
   };
   deployments?: VercelDeploymentScenario[];
 }
@@ -127,7 +132,7 @@ export interface Deployment {
   buildingAt?: number;
   readyAt?: number;
   readyState: ReadyState;
-  readySubstate?: 'STAGED' | 'PROMOTED';
+  readySubstate?: 'STAGED' | 'ROLLING' | 'PROMOTED';
   target: 'production' | null;
   /** The create body's `autoAssignCustomDomains` (false = staged production deployment). */
   autoAssignCustomDomains: boolean;
@@ -170,6 +175,16 @@ export interface Project {
   /** Alias moves of the last promote/rollback (`GET …/promote/aliases`). */
   aliasJob: Array<{ alias: string; status: 'pending' | 'in-progress' | 'completed' | 'failed'; id: string }>;
   rollbackDescription?: string;
+  plan: Plan;
+  /** Rolling Releases config (`null`: disabled); see vercel-rolling.ts. */
+  rollingReleaseConfig: RollingReleaseConfig | null;
+  /** The last rolling release (any state). */
+  rollingRelease: RollingRelease | null;
+  /** Visitor cookie → side, for the active release. */
+  rollingAssignments?: Map<string, 'canary' | 'current'>;
+  /** Skew Protection (`PATCH /v9/projects`): max age in seconds, and the boundary (ms epoch). */
+  skewProtectionMaxAge?: number;
+  skewProtectionBoundaryAt?: number;
 }
 
 export interface Alias {
@@ -260,6 +275,9 @@ export function createVercelState(world: World, scenario: VercelScenario): Verce
     })),
     lastAliasRequest: null,
     aliasJob: [],
+    plan: p.plan ?? 'pro',
+    rollingReleaseConfig: p.rollingRelease ? structuredClone(p.rollingRelease) : null,
+    rollingRelease: null,
   };
   return {
     token: scenario.token ?? VERCEL_DEFAULTS.token,

@@ -120,6 +120,18 @@ export function vercelSnapshot(world: World): Record<string, unknown> {
       targetsProduction: p.productionDeploymentId ?? null,
       servingProduction: servingProduction(state, p)?.id ?? null,
       lastAliasRequest: p.lastAliasRequest,
+      plan: p.plan,
+      rollingReleaseConfig: p.rollingReleaseConfig,
+      rollingRelease: p.rollingRelease
+        ? {
+            state: p.rollingRelease.state,
+            currentDeploymentId: p.rollingRelease.currentDeploymentId,
+            canaryDeploymentId: p.rollingRelease.canaryDeploymentId,
+            activeStage: p.rollingRelease.stages[p.rollingRelease.activeIndex].targetPercentage,
+            queuedDeploymentId: p.rollingRelease.queuedDeploymentId,
+          }
+        : null,
+      skewProtectionBoundaryAt: p.skewProtectionBoundaryAt ?? null,
     })),
     deployments: [...state.deployments.values()].map((d) => ({
       id: d.id,

@@ -134,17 +134,18 @@ export function readTraffic(r: Reader, ctx: SectionContext): Config['traffic'] {
   const gradual = steps.length > 1;
   if (!r.failed('traffic-manager', 'strategy', 'traffic-steps')) {
     const managerText = describeValue(manager);
-    if (manager === 'vercel' && canary) {
+    // With traffic-manager: vercel a canary is a Vercel Rolling Release whose stages are the steps.
+    if (manager === 'vercel' && canary && !gradual) {
       r.problem(
-        'strategy',
-        `"canary" with traffic-manager ${managerText}`,
-        'blue-green or immediate with traffic-manager: vercel; canary needs traffic-manager: cloudflare',
+        'traffic-steps',
+        `${describeValue(r.input('traffic-steps'))} with strategy "canary" and traffic-manager ${managerText}`,
+        'at least one step below 100 (the stages of the Vercel rolling release), e.g. 10,50,100',
       );
-    } else if (manager === 'vercel' && gradual) {
+    } else if (manager === 'vercel' && gradual && !canary) {
       r.problem(
         'traffic-steps',
         `${describeValue(r.input('traffic-steps'))} with traffic-manager ${managerText}`,
-        "'100' with traffic-manager: vercel; gradual steps need traffic-manager: cloudflare",
+        "'100' with traffic-manager: vercel; gradual steps need strategy: canary (Vercel Rolling Releases) or traffic-manager: cloudflare",
       );
     }
     if (ctx.strategy === 'immediate' && gradual) {

@@ -4,6 +4,7 @@
  * outcomes into StepResults, applies the error policy, and keeps RunState persisted for the post step.
  * The run's own services (providers, traffic manager, analysis) are typed in src/pipeline/context.ts.
  */
+import type { RollingReleaseConfig } from '../providers/vercel-types.js';
 import type { Config } from '../config/types.js';
 
 export type StepName =
@@ -97,7 +98,15 @@ export type TrafficSnapshot =
       /** `random_steering.default_weight` before the switch, when set. */
       defaultWeight?: number;
     }
-  | { kind: 'vercel'; productionDeploymentId: string };
+  | {
+      kind: 'vercel';
+      productionDeploymentId: string;
+      /**
+       * `traffic-manager: vercel` with `strategy: canary` only: the project's own rolling-release
+       * config before the run (`null`: disabled), put back exactly after the run.
+       */
+      rollingReleaseConfig?: RollingReleaseConfig | null;
+    };
 
 export interface BackupRecord {
   bucket: string;

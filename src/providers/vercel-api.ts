@@ -23,6 +23,10 @@ import {
   type RawEvent,
   type RawProject,
   type RawSummary,
+  type RollingRelease,
+  type RollingReleaseBilling,
+  type RollingReleaseConfig,
+  type RollingStageConfig,
   type VercelAlias,
   type VercelDeployment,
   type VercelDeploymentSummary,
@@ -245,6 +249,9 @@ export class VercelApi {
       lastAliasRequest: body.lastAliasRequest ?? null,
       autoAssignCustomDomains: body.autoAssignCustomDomains,
       rollingRelease: body.rollingRelease ?? undefined,
+      ...(typeof body.skewProtectionBoundaryAt === 'number'
+        ? { skewProtectionBoundaryAt: body.skewProtectionBoundaryAt }
+        : {}),
       protection: {
         sso: body.ssoProtection?.deploymentType ?? null,
         password: body.passwordProtection?.deploymentType ?? null,
@@ -346,6 +353,115 @@ export class VercelApi {
       }
       await sleep(Math.min(o.intervalMs ?? 1000, Math.max(0, deadline - Date.now())), o.signal ?? this.o.signal);
     }
+  }
+
+  /** Whether the team's plan lets this project use Rolling Releases (`plan_not_supported` on Hobby). */
+  async getRollingReleaseBilling(projectId: string): Promise<RollingReleaseBilling> {
+    const path = `/v1/projects/${enc(projectId)}/rolling-release/billing`;
+    return (await this.req<RollingReleaseBilling>('getRollingReleaseBilling', 'GET', path)).body;
+  }
+
+  /** The project's rolling-release config, `null` when Rolling Releases are disabled. */
+  async getRollingReleaseConfig(projectId: string): Promise<RollingReleaseConfig | null> {
+    const path = `/v1/projects/${enc(projectId)}/rolling-release/config`;
+    const { body } = await this.req<{ rollingRelease?: RollingReleaseConfig | null }>(
+      'getRollingReleaseConfig',
+      'GET',
+      path,
+    );
+    return body?.rollingRelease ?? null;
+  }
+
+  /**
+   * Sets (or, with `enabled: false`, disables) the project's rolling-release config. The body is the
+   * Vercel CLI's (`{enabled, advancementType, stages}`): the spec documents none. Repeating it is harmless.
+   */
+  async updateRollingReleaseConfig(
+    projectId: string,
+    body:
+      | { enabled: false }
+      | {
+          enabled: true;
+          advancementType: 'automatic' | 'manual-approval';
+          stages: RollingStageConfig[];
+          canaryResponseHeader?: boolean;
+        },
+  ): Promise<void> {
+    const path = `/v1/projects/${enc(projectId)}/rolling-release/config`;
+    await this.req('updateRollingReleaseConfig', 'PATCH', path, { body, idempotent: true });
+  }
+
+  /** Disables Rolling Releases for future deployments (an active release goes on). */
+  async deleteRollingReleaseConfig(projectId: string): Promise<void> {
+    const path = `/v1/projects/${enc(projectId)}/rolling-release/config`;
+    await this.req('deleteRollingReleaseConfig', 'DELETE', path, { idempotent: true });
+  }
+
+  /** The project's last rolling release (of `state`, when given), or null. */
+  async getRollingRelease(projectId: string, state?: RollingRelease['state']): Promise<RollingRelease | null> {
+    const path = `/v1/projects/${enc(projectId)}/rolling-release`;
+    const { body } = await this.req<{ rollingRelease?: RollingRelease | null }>('getRollingRelease', 'GET', path, {
+      query: { state },
+    });
+    return body?.rollingRelease ?? null;
+  }
+
+  /** Moves the active release of `canaryDeploymentId` to stage `nextStageIndex` (manual approval). */
+  async approveRollingReleaseStage(
+    projectId: string,
+    canaryDeploymentId: string,
+    nextStageIndex: number,
+  ): Promise<RollingRelease | null> {
+    const path = `/v1/projects/${enc(projectId)}/rolling-release/approve-stage`;
+    const { body } = await this.req<{ rollingRelease?: RollingRelease | null }>(
+      'approveRollingReleaseStage',
+      'POST',
+      path,
+      {
+        body: { nextStageIndex, canaryDeploymentId },
+        idempotent: false,
+        // An approval whose answer was lost: done when the release is at (or past) that stage.
+        lookup: async () => {
+          const rr = await this.getRollingRelease(projectId);
+          const ours = rr?.canaryDeployment?.id === canaryDeploymentId;
+          const there = rr?.state === 'COMPLETE' || (rr?.activeStage?.index ?? -1) >= nextStageIndex;
+          return ours && there ? { rollingRelease: rr } : undefined;
+        },
+      },
+    );
+    return body?.rollingRelease ?? null;
+  }
+
+  /** Completes the active release: the canary serves 100 %. */
+  async completeRollingRelease(projectId: string, canaryDeploymentId: string): Promise<RollingRelease | null> {
+    const path = `/v1/projects/${enc(projectId)}/rolling-release/complete`;
+    const { body } = await this.req<{ rollingRelease?: RollingRelease | null }>(
+      'completeRollingRelease',
+      'POST',
+      path,
+      {
+        body: { canaryDeploymentId },
+        idempotent: false,
+        lookup: async () => {
+          const rr = await this.getRollingRelease(projectId);
+          return rr?.canaryDeployment?.id === canaryDeploymentId && rr.state === 'COMPLETE'
+            ? { rollingRelease: rr }
+            : undefined;
+        },
+      },
+    );
+    return body?.rollingRelease ?? null;
+  }
+
+  /**
+   * Skew Protection's boundary (`PATCH /v9/projects`): deployments created before `at` (ms) no longer
+   * answer clients pinned to them.
+   */
+  async setSkewProtectionBoundary(projectId: string, at: number): Promise<void> {
+    await this.req('setSkewProtectionBoundary', 'PATCH', `/v9/projects/${enc(projectId)}`, {
+      body: { skewProtectionBoundaryAt: at },
+      idempotent: true,
+    });
   }
 
   /** Names and targets of the project's env variables that apply to `target` (values are dropped). */

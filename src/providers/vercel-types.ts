@@ -55,6 +55,8 @@ export interface VercelProject {
   autoAssignCustomDomains?: boolean;
   /** Present (non-null) when a rolling release is configured: promote then answers 202 (queued). */
   rollingRelease?: unknown;
+  /** Skew Protection's boundary (ms): deployments created before it no longer answer pinned clients. */
+  skewProtectionBoundaryAt?: number;
   /**
    * Deployment Protection as the project has it: `ssoProtection.deploymentType` / `passwordProtection.deploymentType`
    * (`all`, `preview`, `prod_deployment_urls_and_all_previews`, `all_except_custom_domains`), `null` when off.
@@ -142,6 +144,7 @@ export interface RawProject {
   lastAliasRequest?: AliasRequest | null;
   autoAssignCustomDomains?: boolean;
   rollingRelease?: unknown;
+  skewProtectionBoundaryAt?: number | null;
   ssoProtection?: { deploymentType?: string } | null;
   passwordProtection?: { deploymentType?: string } | null;
 }
@@ -158,4 +161,54 @@ export interface RawEvent {
   date?: number;
   text?: string;
   payload?: { text?: string };
+}
+
+/** One stage of a project's rolling-release config (`duration` in minutes, per the spec's config schema). */
+export interface RollingStageConfig {
+  targetPercentage: number;
+  requireApproval?: boolean;
+  duration?: number;
+  linearShift?: boolean;
+}
+
+/**
+ * A project's rolling-release config as `GET /v1/projects/{id}/rolling-release/config` gives it
+ * (`null`: disabled). The config read back has no advancement type: it shows in the stages'
+ * `requireApproval`.
+ */
+export interface RollingReleaseConfig {
+  target: string;
+  stages: RollingStageConfig[] | null;
+  canaryResponseHeader?: boolean;
+}
+
+/** A stage of a rolling release (`duration` in seconds here). */
+export interface RollingStage {
+  index: number;
+  isFinalStage: boolean;
+  targetPercentage: number;
+  requireApproval: boolean;
+  duration: number | null;
+}
+
+/** `GET /v1/projects/{id}/rolling-release`: the project's last rolling release. */
+export interface RollingRelease {
+  state: 'ACTIVE' | 'COMPLETE' | 'ABORTED';
+  currentDeployment: { id: string; url?: string; createdAt?: number } | null;
+  canaryDeployment: { id: string; url?: string; createdAt?: number } | null;
+  queuedDeploymentId: string | null;
+  advancementType: 'automatic' | 'manual-approval';
+  stages: RollingStage[];
+  activeStage: RollingStage | null;
+  nextStage: RollingStage | null;
+  startedAt: number;
+  updatedAt: number;
+}
+
+/** `GET /v1/projects/{id}/rolling-release/billing` (one of the spec's four answers). */
+export interface RollingReleaseBilling {
+  availableSlots: number | 'unlimited';
+  reason: 'plan_not_supported' | 'unlimited_slots' | 'no_available_slots' | 'available_slots' | string;
+  message: string;
+  enabledProjects?: string[];
 }

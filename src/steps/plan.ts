@@ -37,17 +37,28 @@ export function weightSchedule(config: Pick<Config, 'strategy' | 'traffic' | 'va
   const { strategy, traffic, validation } = config;
   const steps = strategy === 'immediate' ? [100] : traffic.steps.length > 0 ? traffic.steps : [100];
   const watch = strategy === 'immediate' ? validation.rollbackWindowMs : validation.windowMs;
+  // traffic-manager: vercel + canary: each step is a stage of a Vercel rolling release.
+  const rolling = strategy === 'canary' && traffic.manager === 'vercel';
   return steps.map((share, i) => {
     const last = i === steps.length - 1;
+    const stage = rolling
+      ? i === 0
+        ? 'rolling release stage 0 (promote starts it); '
+        : last
+          ? 'rolling release completed; '
+          : `rolling release stage ${i} approved after the analysis before passed; `
+      : '';
     return {
       atMs: i * traffic.stepDurationMs,
       share,
       holdMs: last ? watch : traffic.stepDurationMs,
-      what: last
-        ? strategy === 'immediate'
-          ? `100 % at once; watched for rollback-window, blue kept ready`
-          : `final switch; watched for validation-window`
-        : `held for step-duration with analysis`,
+      what:
+        stage +
+        (last
+          ? strategy === 'immediate'
+            ? `100 % at once; watched for rollback-window, blue kept ready`
+            : `final switch; watched for validation-window`
+          : `held for step-duration with analysis`),
     };
   });
 }
@@ -169,7 +180,9 @@ export function planMarkdown(config: Config, p: { blue?: { id: string }; slots?:
   const lines: string[] = ['#### What deploy would do', ''];
   const green = p.slots
     ? `pool ${codeSpan(p.slots.idlePool)}, hostname ${codeSpan(p.slots.hostnames[p.slots.idlePool] ?? '?')}`
-    : 'Vercel (promoted when it passes)';
+    : config.strategy === 'canary'
+      ? "Vercel (the canary of a rolling release: manual-approval stages from traffic-steps; the project's own rolling-release config is put back after the run)"
+      : 'Vercel (promoted when it passes)';
   lines.push(
     `- Stage a production deployment of ${codeSpan(config.vercel.workingDirectory)}${config.vercel.prebuilt ? ' (prebuilt)' : ''} at commit ${codeSpan(config.run.sha.slice(0, 7))}, with no production domain, as green on ${green}.`,
     `- Smoke-test it (${config.smoke.checks.length} ${config.smoke.checks.length === 1 ? 'check' : 'checks'}, ${config.smoke.samples} samples each), then switch traffic (${escapeCell(config.strategy)}, ${escapeCell(config.traffic.manager)}).`,

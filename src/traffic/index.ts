@@ -11,6 +11,7 @@ import { CloudflareTrafficManager } from './cloudflare.js';
 import { notConfigured, productionView, readSlotsView, readVercelProduction } from './describe.js';
 import type { ProductionView, TrafficManager } from './types.js';
 import { VercelTrafficManager } from './vercel.js';
+import { VercelRollingTrafficManager } from './vercel-rolling.js';
 import type { VerifyOptions } from './verify.js';
 
 export type {
@@ -61,6 +62,20 @@ export function createTrafficManager(
   const vercel = providers.vercel;
   if (!vercel) throw new Error('traffic switch needs Vercel: vercel-token is not set');
   const verify = config.productionUrl ? verifyOptions(config, log, signal) : undefined;
+  // Rollback mode too: a rolling release an earlier run left active must be aborted, not skipped
+  // because production still names the target.
+  if (config.traffic.manager === 'vercel' && (config.strategy === 'canary' || config.mode === 'rollback')) {
+    return new VercelRollingTrafficManager({
+      vercel,
+      projectId: config.vercel.projectId,
+      aliasTimeoutMs: Math.max(60_000, config.vercel.healthCheckTimeoutMs),
+      steps: config.traffic.steps,
+      ...(config.mode === 'rollback' ? { emergency: true } : {}),
+      verify,
+      log,
+      ...(signal ? { signal } : {}),
+    });
+  }
   if (config.traffic.manager === 'vercel') {
     return new VercelTrafficManager({
       vercel,

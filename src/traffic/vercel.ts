@@ -66,14 +66,14 @@ export class VercelTrafficManager implements TrafficManager {
     return (await this.readLive()).snapshot;
   }
 
-  async prepareGreen(green: DeploymentRef): Promise<string> {
+  async prepareGreen(green: DeploymentRef, _snapshot?: TrafficSnapshot): Promise<string> {
     const d = await this.d.vercel.getDeployment(green.id);
     if (d.readyState !== 'READY')
       throw new Error(`green (${green.id}) is ${d.readyState}, not READY: it cannot be promoted`);
     return `green (${green.id}) is staged and READY; Vercel promotes it in one move`;
   }
 
-  async setGreenShare(pct: number, green: DeploymentRef): Promise<string> {
+  async setGreenShare(pct: number, green: DeploymentRef, _snapshot?: TrafficSnapshot): Promise<string> {
     if (pct !== 100) {
       throw new Error(
         `traffic-manager: vercel moves production in one step; ${pct}% needs traffic-manager: cloudflare`,

@@ -9,6 +9,7 @@
  * rules; adaptive failover across pools off; each pool has a monitor; the slot hostnames are not
  * production domains of the Vercel project and are not behind Deployment Protection.
  */
+import { checkRollingReleases } from './vercel-rolling.js';
 import type { Config } from '../config/types.js';
 import type { CheckResult } from '../pipeline/types.js';
 import type { CloudflareLb, LoadBalancer, Pool } from '../providers/cloudflare.js';
@@ -196,8 +197,9 @@ export async function readWorld(
 
 /**
  * The world check of a run: its rows, or one failing row saying what could not be read (a check that
- * cannot see is not a pass). Nothing with `traffic-manager: vercel` (promote moves production domains
- * by design; there are no slots).
+ * cannot see is not a pass). With `traffic-manager: vercel`: a canary's Rolling Releases set-up
+ * (plan, free slot, no release active); nothing for blue-green (promote moves production domains by
+ * design; there are no slots).
  */
 export async function checkWorld(
   config: Config,
@@ -205,7 +207,8 @@ export async function checkWorld(
   /** The run's traffic manager's reads (`CloudflareTrafficManager.worldReads`), so later steps reuse the pools and monitors. */
   reads?: Pick<CloudflareLb, 'getLoadBalancer' | 'getPool' | 'getMonitor'>,
 ): Promise<CheckResult[]> {
-  if (config.traffic.manager !== 'cloudflare') return [];
+  if (config.traffic.manager === 'vercel')
+    return config.strategy === 'canary' ? checkRollingReleases(providers.vercel, config.vercel.projectId) : [];
   const cf = config.traffic.cloudflare;
   if (!providers.cloudflare || !providers.vercel || !cf)
     return [

@@ -49,6 +49,8 @@ export interface Baseline {
   mode: 'deploy' | 'rollback';
   /** What existed before the run, so that a re-run's duplicates count only what the run made. */
   prior: Duplicates;
+  /** A canary through Vercel Rolling Releases: the project's own rolling-release config before the run. */
+  rolling?: { config: unknown };
 }
 
 /** The inputs and variables whose values are secrets. */
@@ -138,6 +140,9 @@ function baselineOf(sb: Sandbox, st: Json): Baseline {
     secrets: secretsOf(sb.env),
     mode: 'deploy',
     prior: countsOf(st, greenVersion),
+    ...(sb.env[inputEnvName('traffic-manager')] === 'vercel' && sb.env[inputEnvName('strategy')] === 'canary'
+      ? { rolling: { config: st.vercel.projects[0].rollingReleaseConfig ?? null } }
+      : {}),
   };
 }
 
@@ -316,8 +321,21 @@ export async function checkInvariant(sb: Sandbox, base: Baseline, ev: RunEvidenc
   if (!blue) add('rollback-target', `blue ${base.blueId} no longer exists`);
   else if ((blue.readyState ?? blue.state) !== 'READY')
     add('rollback-target', `blue ${base.blueId} is ${blue.readyState ?? blue.state}`);
-  if (live === 'green' && st.vercel.aliases[poolHost(st, base.bluePool)] !== base.blueId) {
+  // (A rolling release has no slots: both pools reach the production domain.)
+  if (!base.rolling && live === 'green' && st.vercel.aliases[poolHost(st, base.bluePool)] !== base.blueId) {
     add('rollback-target', `blue's slot ${poolHost(st, base.bluePool)} no longer points at blue ${base.blueId}`);
+  }
+  // Rolling Releases: no release left running, and the project's own config as it was.
+  if (base.rolling) {
+    const project = st.vercel.projects[0];
+    const rr = project.rollingRelease;
+    if (rr?.state === 'ACTIVE')
+      add('production', `a rolling release of ${rr.canaryDeploymentId} is left active at ${rr.activeStage}%`);
+    if (JSON.stringify(project.rollingReleaseConfig ?? null) !== JSON.stringify(base.rolling.config))
+      add(
+        'production',
+        `the project's rolling-release config is ${JSON.stringify(project.rollingReleaseConfig)}, not ${JSON.stringify(base.rolling.config)} as before the run`,
+      );
   }
 
   // Backup: every new object is complete and marked verified (its sha256 metadata matches its bytes).

@@ -106,8 +106,51 @@ export function operationKey(r: Pick<LoggedRequest, 'service' | 'method' | 'path
  * What the run under test is: a deploy, or `mode: rollback` right after a successful deploy (the
  * emergency path back). Each path has its own clean run and call sites.
  */
-export type MatrixPath = 'deploy' | 'rollback';
+export type MatrixPath = 'deploy' | 'rollback' | 'rolling';
+/** The paths the whole matrix runs by default (`.ci/run`). */
 export const PATHS: readonly MatrixPath[] = ['deploy', 'rollback'];
+/**
+ * Every path `--paths` accepts. `rolling` is asked for by name (`--paths rolling`): its Rolling
+ * Releases call sites alone are ~12 × 9 fault kinds, minutes that `.ci/run`'s hour has no room for.
+ */
+export const ALL_PATHS: readonly MatrixPath[] = [...PATHS, 'rolling'];
+
+/**
+ * The `rolling` path: a canary through Vercel Rolling Releases (`traffic-manager: vercel`, issue 17),
+ * Cloudflare only proxying the production domain, the project with a rolling-release config of its own.
+ */
+const ROLLING: { inputs: Record<string, string>; [key: string]: unknown } = {
+  inputs: { 'traffic-manager': 'vercel', strategy: 'canary', 'traffic-steps': '50,100', 'step-duration': '2s' },
+  vercel: {
+    project: {
+      rollingRelease: {
+        target: 'production',
+        advancementType: 'automatic',
+        stages: [{ targetPercentage: 5, duration: 10 }, { targetPercentage: 100 }],
+      },
+    },
+  },
+  cloudflare: {
+    pools: [
+      {
+        name: 'blue',
+        origins: [{ name: 'blue-vercel', address: 'cname.vercel-dns.com', header: { Host: ['www.example.com'] } }],
+      },
+      {
+        name: 'green',
+        origins: [{ name: 'green-vercel', address: 'cname.vercel-dns.com', header: { Host: ['www.example.com'] } }],
+      },
+    ],
+  },
+};
+
+/** Vercel operations only the rolling path makes (its release, its config, the promote that starts it). */
+const ROLLING_ONLY = /rolling-release|\/promote\/|\/rollback\/|^\/v9\/projects\/[^/]+$/;
+
+/** The scenario of a path's runs (`faults` from the start). */
+export function pathScenario(path: MatrixPath, faults: FaultRule[] = [], name = 'hardening') {
+  return matrixScenario(faults, name, path === 'rolling' ? ROLLING : {});
+}
 
 export interface CallSite {
   path: MatrixPath;
@@ -146,7 +189,7 @@ export function callSites(
   const api = requests.filter((r) => PROVIDERS.includes(r.service)).sort((a, b) => a.seq - b.seq);
   const sites = new Map<string, CallSite>();
   for (const r of api) {
-    const op = `${path === 'rollback' ? '[rollback] ' : ''}${operationKey(r)}`;
+    const op = `${path === 'deploy' ? '' : `[${path}] `}${operationKey(r)}`;
     const step = stepAt(r.time, steps);
     const key = `${op} @${step}`;
     const site = sites.get(key);
@@ -343,7 +386,7 @@ export function rollbackEnv(sb: Sandbox, attempt = 1): Record<string, string> {
  */
 export async function setUp(sb: Sandbox, path: MatrixPath): Promise<{ env: Record<string, string>; base: Baseline }> {
   const before = await takeBaseline(sb);
-  if (path === 'deploy') return { env: sb.env, base: before };
+  if (path !== 'rollback') return { env: sb.env, base: before };
   const deploy = await runAction({ entry: join(DIST, 'index.js'), env: sb.env, timeoutMs: 180_000 });
   if (deploy.code !== 0) {
     throw new Error(
@@ -355,7 +398,7 @@ export async function setUp(sb: Sandbox, path: MatrixPath): Promise<{ env: Recor
 
 /** Runs the path without faults and derives the call sites from the request log of its run. */
 export async function cleanRun(path: MatrixPath = 'deploy'): Promise<CleanRun> {
-  const sb = await startSandbox({ scenario: matrixScenario() });
+  const sb = await startSandbox({ scenario: pathScenario(path) });
   try {
     const { env } = await setUp(sb, path);
     const seq = sb.world.traffic.requests.at(-1)?.seq ?? 0;
@@ -365,7 +408,10 @@ export async function cleanRun(path: MatrixPath = 'deploy'): Promise<CleanRun> {
     if (run.code !== 0)
       throw new Error(`the clean ${path} run failed (exit ${run.code}):\n${run.stdout.slice(-3000)}\n${run.stderr}`);
     const requests = sb.world.traffic.requests.filter((r) => r.seq > seq);
-    return { run, requests, sites: callSites(requests, run.report?.steps ?? [], path), durationMs };
+    let sites = callSites(requests, run.report?.steps ?? [], path);
+    // The rolling path's own calls only: everything else it makes is the deploy path's.
+    if (path === 'rolling') sites = sites.filter((s) => s.service === 'vercel' && ROLLING_ONLY.test(s.glob));
+    return { run, requests, sites, durationMs };
   } finally {
     await sb.stop();
   }
@@ -410,7 +456,7 @@ export async function runCase(c: FaultCase, opts: { rerun?: boolean } = {}): Pro
   try {
     const path = c.site.path;
     // A deploy meets its fault from the start; a rollback only once the deploy before it is done.
-    sb = await startSandbox({ scenario: matrixScenario(path === 'deploy' ? [rule] : [], `fault ${c.id}`) });
+    sb = await startSandbox({ scenario: pathScenario(path, path !== 'rollback' ? [rule] : [], `fault ${c.id}`) });
     liveSandboxes.add(sb);
     const { env, base } = await setUp(sb, path);
     if (path === 'rollback') sb.world.traffic.faults = [{ ...rule, seen: 0 }];
@@ -445,7 +491,7 @@ export async function runCase(c: FaultCase, opts: { rerun?: boolean } = {}): Pro
       sb.world.traffic.faults = [];
       const second = await mainAndPosts(
         sb,
-        path === 'deploy' ? { ...env, GITHUB_RUN_ATTEMPT: '2' } : rollbackEnv(sb, 2),
+        path !== 'rollback' ? { ...env, GITHUB_RUN_ATTEMPT: '2' } : rollbackEnv(sb, 2),
       );
       const again = await checkInvariant(sb, base, second);
       const violations = [...again.violations, ...checkRerun(second.main, await countDuplicates(sb, base), base.mode)];

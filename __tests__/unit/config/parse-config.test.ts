@@ -444,9 +444,11 @@ describe('traffic requirements', () => {
     expect(err.message).toContain('traffic-manager: vercel');
   });
 
-  it('canary defaults to 10,50,100 and needs cloudflare', () => {
+  it('canary defaults to 10,50,100; with vercel it is a rolling release and needs a step below 100', () => {
     expect(parse({ strategy: 'canary' }).traffic.steps).toEqual([10, 50, 100]);
-    expect(bad({ strategy: 'canary', 'traffic-manager': 'vercel' })).toEqual(['strategy']);
+    const rolling = parse({ strategy: 'canary', 'traffic-manager': 'vercel' });
+    expect(rolling.traffic).toMatchObject({ manager: 'vercel', steps: [10, 50, 100] });
+    expect(bad({ strategy: 'canary', 'traffic-manager': 'vercel', 'traffic-steps': '100' })).toEqual(['traffic-steps']);
   });
 
   it('steps other than 100 need cloudflare and are refused with immediate', () => {

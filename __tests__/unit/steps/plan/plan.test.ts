@@ -38,6 +38,16 @@ describe('weightSchedule', () => {
     ]);
   });
 
+  it('canary through Vercel: each step is a stage of the rolling release', () => {
+    const c = config({ strategy: 'canary', steps: [10, 50, 100] });
+    const s = weightSchedule({ ...c, traffic: { ...c.traffic, manager: 'vercel' } });
+    expect(s.map((r) => r.what)).toEqual([
+      'rolling release stage 0 (promote starts it); held for step-duration with analysis',
+      'rolling release stage 1 approved after the analysis before passed; held for step-duration with analysis',
+      'rolling release completed; final switch; watched for validation-window',
+    ]);
+  });
+
   it('immediate: 100 % at once, watched for the rollback window', () => {
     expect(weightSchedule(config({ strategy: 'immediate', steps: [10, 100] }))).toEqual([
       { atMs: 0, share: 100, holdMs: 600_000, what: '100 % at once; watched for rollback-window, blue kept ready' },
