@@ -34,21 +34,26 @@ export const cleanupStep: RunStep = {
     const state = ctx.state;
     const checks: CheckResult[] = [];
     let shipped: Shipped | undefined;
-    checks.push(
-      await task('what shipped', async () => {
+    // Independent tasks run together; the report keeps their order. Retiring blue needs nothing of the
+    // others; the record and the Datadog release say what shipped; pruning reads the records after
+    // this run's is closed (so it sees the environment as the run leaves it).
+    const [shippedCheck, retired] = await Promise.all([
+      task('what shipped', async () => {
         const r = await whatShipped(providers.github, config, state);
         shipped = r.shipped;
         return r.check;
       }),
-    );
+      task('retire blue', () => retireBlue(ctx.traffic(), ctx.state)),
+    ]);
+    checks.push(shippedCheck, retired);
     if (shipped) for (const c of shipped.commits) log.untrusted(`shipped ${c.sha.slice(0, 7)} ${c.message}`);
-    checks.push(await task('retire blue', () => retireBlue(ctx.traffic(), ctx.state)));
-    checks.push(await task('GitHub deployment', () => finishRecord(providers.github, config, ctx.state, shipped)));
-    checks.push(
-      await task('Datadog deployment', () =>
+    const [record, released] = await Promise.all([
+      task('GitHub deployment', () => finishRecord(providers.github, config, ctx.state, shipped)),
+      task('Datadog deployment', () =>
         recordInDatadog(providers.datadog, config, ctx.state, runStartedAt(ctx.results), shipped),
       ),
-    );
+    ]);
+    checks.push(record, released);
     checks.push(
       await task('keep-deployments', () =>
         pruneDeployments(providers.vercel, providers.github, config, ctx.state, log),

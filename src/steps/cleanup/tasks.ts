@@ -151,22 +151,36 @@ export async function recordInDatadog(
       : '',
     `Run: ${runUrl}`,
   ].filter(Boolean);
-  const event = await dd.createEvent({
-    title: `Deployed ${owner}/${repo}@${sha.slice(0, 7)} to ${config.environment}`,
-    text: lines.join('\n'),
-    tags: [`env:${config.environment}`, `service:${service}`, `version:${sha}`, 'source:production-deploy'],
-    alert_type: 'success',
-    aggregation_key: `production-deploy-${runId}`.slice(0, 100),
-  });
-  const dora = await dd.createDoraDeployment({
-    service,
-    env: config.environment,
-    version: sha,
-    startedAt,
-    finishedAt: Math.max(startedAt, Date.now()),
-    git: { commitSha: sha, repositoryUrl: `${serverUrl}/${owner}/${repo}` },
-    id: doraId({ owner, repo, environment: config.environment, runId, runAttempt }),
-  });
+  // The event and the DORA record are independent: both are sent at once, and each failure is named.
+  const [sent, recorded] = await Promise.allSettled([
+    dd.createEvent({
+      title: `Deployed ${owner}/${repo}@${sha.slice(0, 7)} to ${config.environment}`,
+      text: lines.join('\n'),
+      tags: [`env:${config.environment}`, `service:${service}`, `version:${sha}`, 'source:production-deploy'],
+      alert_type: 'success',
+      aggregation_key: `production-deploy-${runId}`.slice(0, 100),
+    }),
+    dd.createDoraDeployment({
+      service,
+      env: config.environment,
+      version: sha,
+      startedAt,
+      finishedAt: Math.max(startedAt, Date.now()),
+      git: { commitSha: sha, repositoryUrl: `${serverUrl}/${owner}/${repo}` },
+      id: doraId({ owner, repo, environment: config.environment, runId, runAttempt }),
+    }),
+  ]);
+  if (sent.status === 'rejected' || recorded.status === 'rejected') {
+    const failed = [
+      sent.status === 'rejected' ? `the event could not be sent: ${errorMessage(sent.reason)}` : 'the event was sent',
+      recorded.status === 'rejected'
+        ? `the DORA deployment could not be recorded: ${errorMessage(recorded.reason)}`
+        : 'the DORA deployment was recorded',
+    ];
+    throw new Error(failed.join('; '));
+  }
+  const event = sent.value;
+  const dora = recorded.value;
   return {
     name,
     status: 'pass',
