@@ -66,12 +66,21 @@ async function deploy(
     throw err;
   };
 
-  // 1. Nobody else is deploying to this environment.
-  const lock = await checkLock(
-    providers.github,
-    { environment: config.environment, runId: run.runId, runUrl: run.runUrl, staleAfterMs },
-    log,
-  ).catch((err: unknown) => fail('Environment lock', err));
+  // 1. Nobody else is deploying to this environment; 2. blue, read from the traffic manager, never
+  // assumed; and the project green is staged in. Asked together (nothing of this run is written
+  // before the lock is known to be free: the lock itself only marks stale holders); judged in order.
+  const manager = ctx.traffic();
+  const [locked, reading, projectRead] = await Promise.allSettled([
+    checkLock(
+      providers.github,
+      { environment: config.environment, runId: run.runId, runUrl: run.runUrl, staleAfterMs },
+      log,
+    ),
+    manager.readLive(),
+    vercel.getProject(config.vercel.projectId),
+  ]);
+  if (locked.status === 'rejected') fail('Environment lock', locked.reason);
+  const lock = (locked as PromiseFulfilledResult<Awaited<ReturnType<typeof checkLock>>>).value;
   checks.push({
     name: 'Environment lock',
     status: lock.overridden.length > 0 ? 'warn' : 'pass',
@@ -80,10 +89,8 @@ async function deploy(
         ? `overrode stale record(s) ${lock.overridden.map((r) => `${r.id} (run ${r.payload.runId})`).join(', ')}`
         : `no other run is deploying to ${config.environment}`,
   });
-
-  // 2. Blue: read from the traffic manager, never assumed.
-  const manager = ctx.traffic();
-  const live = await manager.readLive().catch((err: unknown) => fail('Blue (production now)', err));
+  if (reading.status === 'rejected') fail('Blue (production now)', reading.reason);
+  const live = (reading as PromiseFulfilledResult<LiveReading>).value;
   for (const note of live.notes) log.warning(note);
   log.info(`Blue: ${live.description}`);
   checks.push({
@@ -113,7 +120,8 @@ async function deploy(
   ctx.update({ blue: live.blue });
 
   // 3. Green: reused from an earlier attempt of this run, or created.
-  const project = await vercel.getProject(config.vercel.projectId);
+  if (projectRead.status === 'rejected') throw projectRead.reason;
+  const project = projectRead.value;
   const { green, reused } = await stageGreen(ctx, vercel, project.name, deadline).catch((err: unknown) =>
     fail('Green staged', err),
   );
@@ -126,43 +134,61 @@ async function deploy(
     reason: `${reused ? 'reusing' : 'created'} ${green.id} (${green.url}), target production, no production domain`,
   });
 
-  // 4. READY, then healthy.
-  const ready = await waitReady(vercel, green.id, log, {
-    deadline,
-    timeoutMs: config.vercel.healthCheckTimeoutMs,
-    signal,
-    streamLog: !reused,
-  }).catch((err: unknown) => fail('Green ready', err));
-  checks.push({
-    name: 'Green ready',
-    status: 'pass',
-    reason: `${ready.id} is READY${ready.readySubstate ? ` (${ready.readySubstate})` : ''}`,
-  });
-  const health = await waitHealthy(ready.url, config.vercel.healthCheckPath, {
-    deadline,
-    timeoutMs: config.vercel.healthCheckTimeoutMs,
-    ...(config.vercel.protectionBypass ? { bypass: config.vercel.protectionBypass } : {}),
-    signal,
-    log,
-  }).catch((err: unknown) => fail('Green healthy', err));
-  checks.push({
-    name: 'Green healthy',
-    status: 'pass',
-    reason: `${health.url} answered HTTP ${health.status} (attempt ${health.attempts})`,
-  });
-  details.health = health;
-
-  // 5. The record, before any traffic moves: blue and the exact traffic state to restore.
-  const now = await manager.readLive();
-  if (now.blue.id === live.blue.id && !now.blue.sha && live.blue.sha) now.blue = { ...now.blue, sha: live.blue.sha };
-  if (now.blue.id !== live.blue.id && now.blue.id !== green.id) {
-    log.warning(
-      `Production moved while green was built: it was ${live.blue.id}, it is now ${now.blue.id}; recording the current state`,
-    );
+  // 4. READY, then healthy; 5. meanwhile the run is recorded (blue and the exact traffic state to
+  // restore), so the record costs nothing on the critical path. Both end before any traffic moves. A
+  // record that cannot be made stops the wait for green; a green that never gets healthy leaves the
+  // record for the runner to close as failed (production still on blue).
+  const stopWaiting = new AbortController();
+  const waitSignal = signal ? AbortSignal.any([signal, stopWaiting.signal]) : stopWaiting.signal;
+  const recording = (async () => {
+    const now = await manager.readLive();
+    if (now.blue.id === live.blue.id && !now.blue.sha && live.blue.sha) now.blue = { ...now.blue, sha: live.blue.sha };
+    if (now.blue.id !== live.blue.id && now.blue.id !== green.id) {
+      log.warning(
+        `Production moved while green was staged: it was ${live.blue.id}, it is now ${now.blue.id}; recording the current state`,
+      );
+    }
+    const made = await recordRun(ctx, greenRef, now, staleAfterMs);
+    // Known at once, so whatever stops the run from here closes the record.
+    ctx.update({ blue: made.blue, githubDeploymentId: made.id });
+    return made;
+  })();
+  recording.catch(() => stopWaiting.abort(new Error('the run could not be recorded')));
+  const greenUp = (async () => {
+    const ready = await waitReady(vercel, green.id, log, {
+      deadline,
+      timeoutMs: config.vercel.healthCheckTimeoutMs,
+      signal: waitSignal,
+      streamLog: !reused,
+    }).catch((err: unknown) => stopped(err) ?? fail('Green ready', err));
+    checks.push({
+      name: 'Green ready',
+      status: 'pass',
+      reason: `${ready.id} is READY${ready.readySubstate ? ` (${ready.readySubstate})` : ''}`,
+    });
+    const health = await waitHealthy(ready.url, config.vercel.healthCheckPath, {
+      deadline,
+      timeoutMs: config.vercel.healthCheckTimeoutMs,
+      ...(config.vercel.protectionBypass ? { bypass: config.vercel.protectionBypass } : {}),
+      signal: waitSignal,
+      log,
+    }).catch((err: unknown) => stopped(err) ?? fail('Green healthy', err));
+    checks.push({
+      name: 'Green healthy',
+      status: 'pass',
+      reason: `${health.url} answered HTTP ${health.status} (attempt ${health.attempts})`,
+    });
+    details.health = health;
+  })();
+  /** The wait was stopped because recording failed: that failure is the one reported. */
+  function stopped(err: unknown): never | undefined {
+    if (stopWaiting.signal.aborted && !signal?.aborted) throw err;
+    return undefined;
   }
-  const record = await recordRun(ctx, greenRef, now, staleAfterMs).catch((err: unknown) =>
-    fail('GitHub deployment record', err),
-  );
+  const [recorded, up] = await Promise.allSettled([recording, greenUp]);
+  if (recorded.status === 'rejected') fail('GitHub deployment record', recorded.reason);
+  if (up.status === 'rejected') throw up.reason;
+  const record = (recorded as PromiseFulfilledResult<Recorded>).value;
   checks.push({
     name: 'GitHub deployment record',
     status: 'pass',
