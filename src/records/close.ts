@@ -7,7 +7,7 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../pipeline/types.js';
 import type { FinalStatus } from './closing.js';
-import { setRecordStatus, type RecordsApi } from './github.js';
+import { mapInOrder, setRecordStatus, STATUS_READS_AT_ONCE, type RecordsApi } from './github.js';
 import { errorMessage } from '../text.js';
 
 /** What closing a record needs of the GitHub adapter. */
@@ -107,11 +107,16 @@ async function inactivatePrevious(
   ownId: number,
   s: { description: string; logUrl: string },
 ): Promise<number[]> {
+  const others = (await github.listDeployments({ environment, limit: 30 })).filter((d) => d.id !== ownId);
+  // The statuses are read a few at a time; the writes go one after another (GitHub's write queue).
+  const latest = await mapInOrder(
+    others,
+    STATUS_READS_AT_ONCE,
+    async (d) => (await github.listDeploymentStatuses(d.id))[0],
+  );
   const changed: number[] = [];
-  for (const d of await github.listDeployments({ environment, limit: 30 })) {
-    if (d.id === ownId) continue;
-    const [latest] = await github.listDeploymentStatuses(d.id);
-    if (latest?.state !== 'success') continue;
+  for (const [i, d] of others.entries()) {
+    if (latest[i]?.state !== 'success') continue;
     await setRecordStatus(github, d.id, 'inactive', s);
     changed.push(d.id);
   }

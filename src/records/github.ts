@@ -50,13 +50,13 @@ export async function loadRecords(
     ...(opts.sha ? { sha: opts.sha } : {}),
     limit: opts.limit ?? SCAN,
   });
-  const out: RecordView[] = [];
-  for (const d of list) {
+  const ours = list.flatMap((d) => {
     const payload = parsePayload(d.payload);
-    if (!payload || (opts.relevant && !opts.relevant(d.id, payload))) continue;
-    const statuses = await api.listDeploymentStatuses(d.id);
-    const latest = statuses[0];
-    out.push({
+    return payload && (!opts.relevant || opts.relevant(d.id, payload)) ? [{ d, payload }] : [];
+  });
+  return mapInOrder(ours, STATUS_READS_AT_ONCE, async ({ d, payload }): Promise<RecordView> => {
+    const [latest] = await api.listDeploymentStatuses(d.id);
+    return {
       id: d.id,
       createdAt: d.createdAt,
       payload,
@@ -69,8 +69,28 @@ export async function loadRecords(
             },
           }
         : {}),
-    });
-  }
+    };
+  });
+}
+
+/**
+ * Statuses are one call per record: an environment with a long history would read them one after
+ * another for seconds. They are read a few at a time — GitHub asks integrations not to send many
+ * requests at once (docs.github.com, "Best practices for using the REST API") — in the list's order.
+ */
+export const STATUS_READS_AT_ONCE = 4;
+
+/** `fn` over `items`, at most `limit` at a time; the results in the items' order. */
+export async function mapInOrder<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
   return out;
 }
 

@@ -235,36 +235,34 @@ export const rollbackStep: RunStep = {
     }
     ctx.update({ phase: 'validated' });
 
-    // 5. Record and notify.
-    await finish(true, `Rolled back to ${target.sha ? target.sha.slice(0, 7) : target.id}: ${reason}`);
-    if (providers.datadog) {
+    // 5. Record and notify: the record's final status and the Datadog event and DORA record are
+    // independent, so they are sent together; the report keeps their order.
+    const datadog = providers.datadog;
+    const told = async (name: string, fn: () => Promise<string>, failed: string): Promise<CheckResult> => {
       try {
-        checks.push({
-          name: 'Datadog event',
-          status: 'pass',
-          reason: await rollbackEvent(providers.datadog, config, target, from ?? live.blue, reason),
-        });
+        return { name, status: 'pass', reason: await fn() };
       } catch (err) {
-        checks.push({
-          name: 'Datadog event',
-          status: 'warn',
-          reason: `could not post the event: ${errorMessage(err)}`,
-        });
+        return { name, status: 'warn', reason: `${failed}: ${errorMessage(err)}` };
       }
-      try {
-        checks.push({
-          name: 'Datadog DORA rollback',
-          status: 'pass',
-          reason: await sendRollbackDora(providers.datadog, config, target, startedAt),
-        });
-      } catch (err) {
-        checks.push({
-          name: 'Datadog DORA rollback',
-          status: 'warn',
-          reason: `could not send the DORA deployment: ${errorMessage(err)}`,
-        });
-      }
-    }
+    };
+    const [, ...notified] = await Promise.all([
+      finish(true, `Rolled back to ${target.sha ? target.sha.slice(0, 7) : target.id}: ${reason}`),
+      ...(datadog
+        ? [
+            told(
+              'Datadog event',
+              () => rollbackEvent(datadog, config, target, from ?? live.blue, reason),
+              'could not post the event',
+            ),
+            told(
+              'Datadog DORA rollback',
+              () => sendRollbackDora(datadog, config, target, startedAt),
+              'could not send the DORA deployment',
+            ),
+          ]
+        : []),
+    ]);
+    checks.push(...(notified as CheckResult[]));
     const warned = checks.some((c) => c.status === 'warn');
     return {
       status: warned ? 'warned' : 'passed',
