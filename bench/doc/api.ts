@@ -29,8 +29,8 @@ const READS_THAT_STAY = [
   '**Cloudflare: what is read once and what is read anew.** The run’s one traffic manager keeps the pools (their origins’ ' +
     'slot hostnames, their monitor) and the monitors (their interval): set-up, read once by the world check in pre-flight, ' +
     'changed by this run only through its own writes, whose answers replace what was kept. The load balancer — weights, ' +
-    'fallback, default pools: what moves production — is never reused: it is read when blue is named, right before the ' +
-    'record (the state a rollback is made from), right before the switch (the read that arms the restore: nothing older may ' +
+    'fallback, default pools: what moves production — is never reused: it is read when blue is named (beside the lock), ' +
+    'for the record (the state a rollback is made from; while green builds), right before the switch (the read that arms the restore: nothing older may ' +
     'arm it), before retiring blue (a second cleanup changes nothing), and by every restore. A pool is read anew before its ' +
     'origins are rewritten (a PATCH replaces the whole list) and for Cloudflare’s own health verdict. The wait for a health ' +
     'result newer than the alias change costs a baseline read and at least two more (a data center’s result counts as new ' +
@@ -43,10 +43,16 @@ const READS_THAT_STAY = [
     '1,200 requests per 5 minutes, so GitHub binds first.',
   '**GitHub: what the sandbox does not show.** The lock (before the build), the race check (right after the record is ' +
     'created) and the closing of the record each list the environment’s newest deployments and read the latest status of ' +
-    'each record that could matter, one call per record: the lock and the race check skip this run’s own records and, for ' +
-    'the race, records newer than ours; closing reads every earlier deployment’s status to set the `success` ones inactive. ' +
-    'The sandbox’s environment holds one earlier deployment; an environment with a long history of this action adds up ' +
-    'to 19 status reads to each check and 29 to the closing. Writes go one at a time with no fixed pause (GitHub’s best ' +
+    'each record that could matter, one call per record, four at a time: the lock and the race check skip this run’s own ' +
+    'records and, for the race, records newer than ours; closing reads every earlier deployment’s status to set the ' +
+    '`success` ones inactive. The sandbox’s environment holds one earlier deployment; an environment with a long history ' +
+    'of this action adds up to 19 status reads to each check and 29 to the closing (5 and 8 round trips). The REST floor of ' +
+    'a blue-green deploy is 23 calls: pre-flight’s ten gates are ten resources with no combined REST endpoint (repository, ' +
+    'branch, rules, the commit’s PRs, the PR’s reviews, check runs, statuses, code-scanning and Dependabot alerts, the ' +
+    'environment), the go/no-go comment three (find, post, update with the smoke report), the record nine (the lock’s list, ' +
+    'the create, in progress, the race check’s list, the switch, the final status, the closing’s list, the earlier record’s ' +
+    'status and its inactive one), and the compare of what shipped. Going below 15 would mean GitHub’s GraphQL API for the gates and the records (one query each; its own budget ' +
+    'of points) — not done: GraphQL has no published schema in this repository’s specs for the sandbox to follow. Writes go one at a time with no fixed pause (GitHub’s best ' +
     'practices ask for a second between writes only for “a large number” of them; its secondary limit is 80 ' +
     'content-generating requests a minute); the smoke step updates the go/no-go comment from what pre-flight wrote.',
   '**Vercel and Datadog publish no per-token figure to divide by**: Vercel’s limits are per endpoint (429 with ' +

@@ -15,6 +15,8 @@ export interface BoundInputs {
   nodeStartMs: number;
   buildMs: number;
   windowMs: number;
+  /** `evaluation-delay`: each sample asks about a window that ended this long ago (absent: 0). */
+  evaluationDelayMs?: number;
   smokeSamples: number;
   /**
    * How often the load balancer's monitor probes an origin (the sandbox's Cloudflare: its
@@ -87,9 +89,17 @@ export function lowerBound(i: BoundInputs): { totalMs: number; roundTrips: numbe
     },
     {
       step: 'validate',
-      ms: i.windowMs + rt(1),
-      formula: 'validation window + 1 round trip',
-      why: 'the window is watched whole; the last sample is answered one round trip after it ends',
+      ms: i.windowMs + (i.evaluationDelayMs ?? 0) + rt(1),
+      formula: i.evaluationDelayMs
+        ? 'validation window + evaluation-delay + 1 round trip'
+        : 'validation window + 1 round trip',
+      why:
+        'the window is watched whole; the last sample is answered one round trip after it ends' +
+        (i.evaluationDelayMs
+          ? '; each sample asks about a window that ended `evaluation-delay` ago (Datadog’s data arrives late), ' +
+            'so the last one cannot be asked before the window’s end plus the delay — the wait the decisions ' +
+            'need to see complete data, stated here because no implementation can judge data not yet there'
+          : ''),
     },
     {
       step: 'cleanup',

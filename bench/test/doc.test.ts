@@ -103,7 +103,9 @@ describe('pipeline findings', () => {
       /readiness is polled once a second\*\*: the action read green as READY 950 ms \(median\) after/,
     );
     expect(text).toMatch(/1 pause\(s\) of about a second/);
-    expect(text).toMatch(/Pool health is polled every 2 s\*\*: 2.00 s between pool-health reads in the deploy step/);
+    expect(text).toMatch(
+      /wait for a fresh pool-health result\*\*: 2.00 s between pool-health reads in the deploy step/,
+    );
     expect(text).not.toMatch(/Start-up/);
   });
 
