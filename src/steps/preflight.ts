@@ -8,7 +8,7 @@ import type { RunContext, RunStep } from '../pipeline/context.js';
 import type { Config } from '../config/types.js';
 import { STEP_TITLES } from '../pipeline/modes.js';
 import type { CheckResult, Logger, StepOutcome } from '../pipeline/types.js';
-import { upsertPrComment, type CommentApi } from '../surfaces/pr-comment.js';
+import { prCommentMarker, upsertPrComment, type CommentApi } from '../surfaces/pr-comment.js';
 import { evaluateBenchmarks } from './preflight/benchmarks.js';
 import { evaluateBranch } from './preflight/branch.js';
 import { evaluateChecks, type ChecksPolicy } from './preflight/checks.js';
@@ -82,6 +82,7 @@ export async function postVerdict(
   pull: number,
   config: Config,
   log: Logger,
+  found?: Promise<Awaited<ReturnType<CommentApi['findComment']>>>,
 ): Promise<string | undefined> {
   const section = renderPreflightSection(checks, {
     environment: config.environment,
@@ -96,6 +97,7 @@ export async function postVerdict(
       pull,
       environment: config.environment,
       sections: { preflight: section },
+      ...(found ? { found } : {}),
     });
     log.info(`${res.created ? 'Posted' : 'Updated'} the go/no-go report on PR #${pull}: ${res.url}`);
     return res.url;
@@ -110,9 +112,17 @@ async function run(ctx: RunContext): Promise<StepOutcome> {
   const gh = ctx.providers.github;
   // Read alongside GitHub's facts; through the run's traffic manager, which keeps the pools it reads.
   const world = config.mode === 'deploy' ? checkWorld(config, ctx.providers, worldReads(ctx)) : Promise.resolve([]);
+  // The PR's comment is looked up as soon as the PR is known, beside its reviews and the other gates,
+  // so writing the verdict is one round trip after them instead of two.
+  let comment: Promise<Awaited<ReturnType<CommentApi['findComment']>>> | undefined;
   const facts = await gatherPreflight(gh, config, {
     signal,
     checksPolicy: checksPolicy(config),
+    onPull: (p) => {
+      if (!config.cleanup.prComment) return;
+      comment = gh.findComment(p.number, prCommentMarker(config.environment));
+      comment.catch(() => undefined); // awaited, and its failure reported, by postVerdict
+    },
     onWait: (w) =>
       log.info(
         `Waiting ${(w.delayMs / 1000).toFixed(1)} s for ${w.pending.length} pending ${w.pending.length === 1 ? 'check' : 'checks'} ` +
@@ -131,7 +141,7 @@ async function run(ctx: RunContext): Promise<StepOutcome> {
   const details: Record<string, unknown> = { go };
   if (pull) details.pull = { number: pull.number, url: pull.url, merged: pull.merged };
   if (config.cleanup.prComment && pull) {
-    const url = await postVerdict(gh, checks, pull.number, config, log);
+    const url = await postVerdict(gh, checks, pull.number, config, log, comment);
     if (url) details.prComment = url;
   } else if (config.cleanup.prComment) {
     log.info('No pull request brought this commit: the go/no-go report is in the job summary only.');

@@ -21,7 +21,12 @@ export interface UpsertInput {
   environment: string;
   /** Rendered Markdown of each section to write; remote text in it must already be escaped. */
   sections: Partial<Record<SectionName, string>>;
+  /** The environment's comment on the PR, already being looked up (else it is looked up here). */
+  found?: Promise<IssueCommentView | null>;
 }
+
+/** What the upsert needs of a found comment. */
+type IssueCommentView = Awaited<ReturnType<CommentApi['findComment']>>;
 
 export interface UpsertResult {
   id: number;
@@ -95,7 +100,7 @@ export function renderComment(environment: string, sections: Partial<Record<Sect
  */
 export async function upsertPrComment(github: CommentApi, input: UpsertInput): Promise<UpsertResult> {
   const marker = prCommentMarker(input.environment);
-  const existing = await github.findComment(input.pull, marker);
+  const existing = await (input.found ?? github.findComment(input.pull, marker));
   const kept = existing ? parseSections(existing.body) : {};
   const merged = { ...kept };
   for (const name of SECTION_ORDER) {

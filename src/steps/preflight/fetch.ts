@@ -108,6 +108,7 @@ export async function readPullAndReviews(
   gh: PreflightGitHub,
   q: { sha: string; branch: string; eventPull?: number },
   signal?: AbortSignal,
+  onPull?: (pull: PullInfo) => void,
 ): Promise<{ pull: Lookup<PullInfo | null>; reviews: Lookup<ReviewInfo[]> }> {
   const pull = await attempt(async () => {
     const listed = await gh.listPullsForCommit(q.sha);
@@ -117,6 +118,7 @@ export async function readPullAndReviews(
     return chosen && toPullInfo(chosen);
   }, signal);
   if (!pull.ok || !pull.value) return { pull, reviews: found([]) };
+  onPull?.(pull.value);
   const number = pull.value.number;
   const reviews = await attempt(
     async () =>
@@ -266,7 +268,13 @@ export interface PreflightFacts {
 export async function gatherPreflight(
   gh: PreflightGitHub,
   config: Config,
-  o: { signal?: AbortSignal; onWait?: WaitOptions['onWait']; checksPolicy: ChecksPolicy },
+  o: {
+    signal?: AbortSignal;
+    onWait?: WaitOptions['onWait'];
+    checksPolicy: ChecksPolicy;
+    /** Told as soon as the commit's PR is known (before its reviews are read). */
+    onPull?: (pull: PullInfo) => void;
+  },
 ): Promise<PreflightFacts> {
   const { signal } = o;
   const pf = config.preflight;
@@ -283,6 +291,7 @@ export async function gatherPreflight(
         eventPull: eventPullNumber(config.run.event),
       },
       signal,
+      o.onPull,
     ),
     waitForChecks(gh, config.run.reviewSha ?? config.run.sha, o.checksPolicy, {
       timeoutMs: pf.checksTimeoutMs,
