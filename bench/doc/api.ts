@@ -34,7 +34,7 @@ const READS_THAT_STAY = [
     'arm it), before retiring blue (a second cleanup changes nothing), and by every restore. A pool is read anew before its ' +
     'origins are rewritten (a PATCH replaces the whole list) and for Cloudflare’s own health verdict. The wait for a health ' +
     'result newer than the alias change costs a baseline read and at least two more (a data center’s result counts as new ' +
-    'once it has changed twice), 250 ms, 500 ms, 1 s … apart up to 2 s. The floor of these rules for a blue-green ' +
+    'once it has changed twice), 250 ms, 250 ms, 500 ms, 1 s … apart up to 2 s. The floor of these rules for a blue-green ' +
     'deploy: four set-up reads, four of the load balancer, the weight change, three health reads and the verdict — 13; ' +
     'the goal of 8 would take dropping reads that safety depends on.',
   '**On a real Cloudflare account the health wait dominates**: monitors probe every 60 s by default (15 s Business, 10 s ' +

@@ -70,7 +70,7 @@ export function pipelineFindings(p: PipelineResult, startupFirstLineMs?: number)
       `**The wait for a fresh pool-health result**: ${fmtMs(sum(health.map((g) => g.ms)))} between pool-health reads in the ` +
         `${[...new Set(health.map((g) => g.step))].join(' and ')} step. After the idle slot is re-pointed, a data center’s result ` +
         'counts only once it has changed twice (the first change may come from a probe sent before the alias moved), so at least two ' +
-        'monitor probes pass (the bound counts them); the action reads health 250 ms, 500 ms, 1 s … up to 2 s apart ' +
+        'monitor probes pass (the bound counts them); the action reads health 250 ms, 250 ms, 500 ms, 1 s … up to 2 s apart ' +
         '(`src/traffic/cloudflare.ts`), while the sandbox’s Cloudflare probes every 200 ms. Reading faster would see the result a ' +
         'little sooner here, but on Cloudflare the monitor probes every 60 s by default (15 s Business, 10 s Enterprise): a fixed fast ' +
         'cadence would spend the 1,200-requests-per-5-minutes budget for nothing (benchmark 4), so the back-off stays.',

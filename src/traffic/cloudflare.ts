@@ -199,9 +199,10 @@ export class CloudflareTrafficManager implements TrafficManager {
    * centers that report. A pool without a monitor has unknown health: refused.
    *
    * The first read after the change is the baseline (no data center's result in it counts as new);
-   * the reads after it come 250 ms, 500 ms, 1 s … apart, up to `healthIntervalMs`: a result newer
-   * than the change is a wait no implementation avoids, and a short first pause sees it soon after
-   * it exists without many reads when the monitor is slow.
+   * the reads after it come 250 ms, 250 ms, 500 ms, 1 s … apart, up to `healthIntervalMs`: a result
+   * newer than the change is a wait no implementation avoids (two changes, so two short pauses first:
+   * a fast monitor's fresh result is seen one read after it exists), and the back-off after them keeps
+   * the reads few when the monitor is slow (60 s by default: about one read more in its two minutes).
    */
   private async waitHealthy(pool: string): Promise<void> {
     const started = Date.now();
@@ -218,6 +219,7 @@ export class CloudflareTrafficManager implements TrafficManager {
     const changes = new Map<string, { last: string; count: number }>();
     let last = 'no data center has reported yet';
     let pauseMs = Math.min(FIRST_HEALTH_PAUSE_MS, this.d.healthIntervalMs ?? 2000);
+    let pauses = 0;
     for (let baseline = true; ; baseline = false) {
       const h = await this.d.lb.getPoolHealth(pool);
       for (const [dc, sample] of Object.entries(h.samples)) {
@@ -240,7 +242,7 @@ export class CloudflareTrafficManager implements TrafficManager {
         );
       }
       await sleep(Math.min(pauseMs, Math.max(0, deadline - Date.now())), this.d.signal);
-      pauseMs = Math.min(pauseMs * 2, this.d.healthIntervalMs ?? 2000);
+      if (++pauses >= 2) pauseMs = Math.min(pauseMs * 2, this.d.healthIntervalMs ?? 2000);
     }
   }
 
