@@ -264,6 +264,17 @@ export interface PreflightFacts {
   environment: Lookup<Environment | null>;
 }
 
+/**
+ * The repository's default branch as the run's event names it: every event that starts a workflow
+ * carries its `repository` (with `default_branch`), so no API call is needed. Only when the event is
+ * about this very repository (a reusable workflow runs on its caller's event); else undefined.
+ */
+export function defaultBranchOf(event: Record<string, unknown>, fullName: string): string | undefined {
+  const repo = event.repository as { full_name?: unknown; default_branch?: unknown } | undefined;
+  if (typeof repo?.full_name !== 'string' || repo.full_name.toLowerCase() !== fullName.toLowerCase()) return undefined;
+  return typeof repo.default_branch === 'string' && repo.default_branch !== '' ? repo.default_branch : undefined;
+}
+
 /** Every look-up of pre-flight, the independent ones concurrently. */
 export async function gatherPreflight(
   gh: PreflightGitHub,
@@ -280,8 +291,13 @@ export async function gatherPreflight(
   const pf = config.preflight;
   const needProtection = pf.requireBranchProtection;
   const notRead = lookupFailed<never>('not needed (require-branch-protection is false)');
+  const fromEvent = defaultBranchOf(config.run.event, `${config.run.owner}/${config.run.repo}`);
   const [defaultBranch, protection, pr, checks, security, benchmarks, environment] = await Promise.all([
-    needProtection ? attempt(async () => (await gh.getRepo()).defaultBranch, signal) : notRead,
+    !needProtection
+      ? notRead
+      : fromEvent !== undefined
+        ? found(fromEvent)
+        : attempt(async () => (await gh.getRepo()).defaultBranch, signal),
     needProtection ? readProtection(gh, config.branch, signal) : notRead,
     readPullAndReviews(
       gh,
