@@ -85,9 +85,6 @@ async function execute(
   } catch (err) {
     return stopped(store, `could not set up the services: ${errorMessage(err)}; nothing was changed`);
   }
-  // A deploy backs up in its second step: the AWS SDK (~90 ms to evaluate) loads while pre-flight waits
-  // on GitHub, instead of on the way to the backup's first byte. Other modes never load it.
-  if (config.mode === 'deploy') providers.backup?.preload?.();
   // One Slack message per run: posted now, edited at every step boundary (queued, never awaited by
   // the pipeline, so Slack cannot delay a rollback), finished with the verdict below.
   const slack = createSlackNotifier(

@@ -23,10 +23,7 @@ export type { GitHub } from './github.js';
  * What the steps use of the backup bucket. The AWS SDK behind it is 1.3 MB of the bundle and ~300 ms
  * to load, so it is loaded on the first call (a chunk of its own), only by a run that backs up.
  */
-export type BackupStore = Pick<S3BackupStore, 'streamUpload' | 'verify' | 'newest' | 'exists' | 'deleteObject'> & {
-  /** Starts loading the adapter now, without waiting (a load error is reported by the first call). */
-  preload?: () => void;
-};
+export type BackupStore = Pick<S3BackupStore, 'streamUpload' | 'verify' | 'newest' | 'exists' | 'deleteObject'>;
 export type { Slack } from './slack.js';
 export { SafeNotifier } from './slack.js';
 export type { VercelApi } from './vercel-api.js';
@@ -226,6 +223,5 @@ function lazyBackupStore(o: BackupStoreOptions): BackupStore {
     newest: async (...a) => (await load()).newest(...a),
     exists: async (...a) => (await load()).exists(...a),
     deleteObject: async (...a) => (await load()).deleteObject(...a),
-    preload: () => void load().catch(() => undefined),
   };
 }
