@@ -10,6 +10,7 @@ import type { Logger } from '../pipeline/types.js';
 import { ProviderError, formatWait, providerMessage, query, requestJson, type RetryPolicy } from './http.js';
 import {
   createStagedDeployment,
+  preloadDeployClient,
   type CreateOptions,
   type CreatedDeployment,
   type StagedDeploymentRequest,
@@ -167,6 +168,11 @@ export class VercelApi {
    * looked up with `o.lookup` before it is repeated (`create.retries` times at most). Throws
    * ProviderError (`outcomeUnknown` when Vercel may have created it anyway) or the run's abort reason.
    */
+  /** Starts loading the client `createStagedDeployment` uses, without waiting. */
+  preloadStaging(): void {
+    preloadDeployClient();
+  }
+
   createStagedDeployment(req: StagedDeploymentRequest, o: CreateOptions): Promise<CreatedDeployment> {
     return createStagedDeployment(
       {

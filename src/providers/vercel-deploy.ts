@@ -96,15 +96,28 @@ export async function createStagedDeployment(
   }
 }
 
+/**
+ * @vercel/client is 1.5 MB of the bundle and ~100–140 ms to evaluate: only a run that stages a
+ * deployment loads it (ncc emits it as a chunk), so every other mode and step starts without it.
+ */
+let client: Promise<typeof import('@vercel/client')> | undefined;
+const loadClient = () => (client ??= import('@vercel/client'));
+
+/**
+ * Starts loading @vercel/client without waiting, for a step that is about to stage green but first
+ * waits on the network (a load error is reported by the staging itself).
+ */
+export function preloadDeployClient(): void {
+  loadClient().catch(() => undefined);
+}
+
 /** One upload and create; resolves at the `created` event. */
 async function createOnce(
   client: DeployClient,
   req: StagedDeploymentRequest,
   o: CreateOptions,
 ): Promise<CreatedDeployment> {
-  // @vercel/client is 1.5 MB of the bundle and ~140 ms to load: only a run that stages a deployment
-  // loads it (ncc emits it as a chunk), so every other mode and step starts without it.
-  const { createDeployment } = await import('@vercel/client');
+  const { createDeployment } = await loadClient();
   const events = createDeployment(clientOptions(client, req), deploymentOptions(req));
   try {
     for (;;) {

@@ -74,14 +74,18 @@ export async function closeRecord(
     }
   }
   const link = (status.state === 'success' || status.linksProduction) && config.productionUrl;
+  // For a success, the earlier records' statuses are read while it is written (reads need not wait
+  // for the write); they are set inactive only once the success is written.
+  const earlier = status.state === 'success' ? earlierSuccesses(github, config.environment, id) : undefined;
+  earlier?.catch(() => undefined); // awaited below when the write succeeded
   await setRecordStatus(github, id, status.state, {
     description: status.description,
     logUrl: config.run.runUrl,
     ...(link ? { environmentUrl: link } : {}),
   });
-  if (status.state !== 'success') return { wrote: true, inactive: [] };
+  if (!earlier) return { wrote: true, inactive: [] };
   try {
-    const inactive = await inactivatePrevious(github, config.environment, id, {
+    const inactive = await setInactive(github, await earlier, {
       description: opts.replaced ?? `Replaced by ${config.run.sha.slice(0, 7)} (deployment ${id})`,
       logUrl: config.run.runUrl,
     });
@@ -96,17 +100,12 @@ export async function closeRecord(
 }
 
 /**
- * Every earlier deployment of the environment whose latest status is still `success` becomes
- * `inactive`: production serves one release. GitHub's `auto_inactive` does not do this for
- * production environments, and deployments made by other tools (Vercel's app) count too.
- * Returns the ids changed.
+ * The environment's newest deployments other than `ownId` whose latest status is still `success`:
+ * they become `inactive` once `ownId` is (production serves one release). GitHub's `auto_inactive`
+ * does not do this for production environments, and deployments made by other tools (Vercel's app)
+ * count too.
  */
-async function inactivatePrevious(
-  github: ClosingApi,
-  environment: string,
-  ownId: number,
-  s: { description: string; logUrl: string },
-): Promise<number[]> {
+async function earlierSuccesses(github: ClosingApi, environment: string, ownId: number): Promise<number[]> {
   const others = (await github.listDeployments({ environment, limit: 30 })).filter((d) => d.id !== ownId);
   // The statuses are read a few at a time; the writes go one after another (GitHub's write queue).
   const latest = await mapInOrder(
@@ -114,11 +113,19 @@ async function inactivatePrevious(
     STATUS_READS_AT_ONCE,
     async (d) => (await github.listDeploymentStatuses(d.id))[0],
   );
+  return others.filter((_, i) => latest[i]?.state === 'success').map((d) => d.id);
+}
+
+/** Sets each of `ids` inactive, one after another; returns the ids changed. */
+async function setInactive(
+  github: ClosingApi,
+  ids: readonly number[],
+  s: { description: string; logUrl: string },
+): Promise<number[]> {
   const changed: number[] = [];
-  for (const [i, d] of others.entries()) {
-    if (latest[i]?.state !== 'success') continue;
-    await setRecordStatus(github, d.id, 'inactive', s);
-    changed.push(d.id);
+  for (const id of ids) {
+    await setRecordStatus(github, id, 'inactive', s);
+    changed.push(id);
   }
   return changed;
 }

@@ -70,6 +70,8 @@ async function deploy(
   // assumed; and the project green is staged in. Asked together (nothing of this run is written
   // before the lock is known to be free: the lock itself only marks stale holders); judged in order.
   const manager = ctx.traffic();
+  // Staging needs @vercel/client (~100 ms to evaluate): loaded while these reads wait on the network.
+  if (run.runAttempt < 2) vercel.preloadStaging?.();
   const [locked, reading, projectRead] = await Promise.allSettled([
     checkLock(
       providers.github,

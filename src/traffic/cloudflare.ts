@@ -62,6 +62,16 @@ function idleOf(snap: CloudflareSnapshot): string {
   return idle;
 }
 
+/** How long a reading of a slot's alias stands for staging on the idle slot. */
+const ALIAS_FRESH_MS = 5_000;
+
+/** What the manager uses of a Vercel deployment: fixed once it exists. */
+interface DeploymentFacts {
+  id: string;
+  url: string;
+  meta: { githubCommitSha?: string };
+}
+
 /** First pause between pool health reads; each next pause doubles, up to `healthIntervalMs`. */
 const FIRST_HEALTH_PAUSE_MS = 250;
 
@@ -73,13 +83,20 @@ const FIRST_HEALTH_PAUSE_MS = 250;
  *   set-up: read once per run, checked by the world check before anything moves, and changed by
  *   this run only through its own writes, whose answers replace what was kept. A pool is read anew
  *   where it matters that it is current: before its origins are rewritten (`setOriginsEnabled`: a
- *   PATCH replaces the whole list) and for Cloudflare's own health verdict.
+ *   PATCH replaces the whole list) and for Cloudflare's own health verdict;
+ * - a Vercel deployment's id, URL and commit never change: read once per run;
+ * - a slot hostname's alias, as the latest reading of who is live saw it, stands for a few seconds:
+ *   staging on the idle slot right after that reading does not ask again (a change in between is
+ *   caught by the routing check after the switch, which restores blue).
  */
 export class CloudflareTrafficManager implements TrafficManager {
   readonly kind = 'cloudflare' as const;
   private readonly d: CloudflareManagerDeps;
   private readonly pools = new Map<string, Pool>();
   private readonly monitors = new Map<string, Monitor>();
+  private readonly deployments = new Map<string, DeploymentFacts>();
+  /** Slot hostname → the deployment its alias named, and when that was read (or written). */
+  private readonly aliases = new Map<string, { deploymentId: string | undefined; at: number }>();
 
   constructor(deps: CloudflareManagerDeps) {
     this.d = deps;
@@ -121,7 +138,11 @@ export class CloudflareTrafficManager implements TrafficManager {
     const reading = readSlots(balancer, views, pools);
     const aliases = await Promise.all(pools.map((pool) => vercel.getAlias(reading.hostnames[pool]!)));
     const byPool: Record<string, string | undefined> = {};
-    pools.forEach((pool, i) => (byPool[pool] = aliases[i]?.deploymentId ?? undefined));
+    const at = Date.now();
+    pools.forEach((pool, i) => {
+      byPool[pool] = aliases[i]?.deploymentId ?? undefined;
+      this.aliases.set(reading.hostnames[pool]!, { deploymentId: byPool[pool], at });
+    });
     const blueId = byPool[reading.livePool];
     const liveHost = reading.hostnames[reading.livePool]!;
     if (!blueId) {
@@ -130,7 +151,7 @@ export class CloudflareTrafficManager implements TrafficManager {
           'cannot tell which deployment serves production',
       );
     }
-    const blue = await vercel.getDeployment(blueId);
+    const blue = await this.deployment(blueId);
     const snapshot = buildSnapshot(balancer, reading, byPool);
     const stray = reading.shares[reading.idlePool] ?? 0;
     return {
@@ -150,16 +171,35 @@ export class CloudflareTrafficManager implements TrafficManager {
     return this.stageOnIdle(green, asCloudflare(snapshot), 'green');
   }
 
+  /** A deployment's id, URL and commit: read once per run (they never change). */
+  private async deployment(id: string): Promise<DeploymentFacts> {
+    const kept = this.deployments.get(id);
+    if (kept) return kept;
+    const d = await this.d.vercel.getDeployment(id);
+    const facts: DeploymentFacts = { id: d.id, url: d.url, meta: { githubCommitSha: d.meta.githubCommitSha } };
+    this.deployments.set(id, facts);
+    return facts;
+  }
+
+  /** The deployment `hostname`'s alias names: as read in the last few seconds, else read now. */
+  private async aliasOf(hostname: string): Promise<string | undefined> {
+    const seen = this.aliases.get(hostname);
+    if (seen && Date.now() - seen.at <= ALIAS_FRESH_MS) return seen.deploymentId;
+    return (await this.d.vercel.getAlias(hostname))?.deploymentId ?? undefined;
+  }
+
   /** Point the idle slot's hostname at `deployment` and wait until Cloudflare finds its pool healthy. */
   private async stageOnIdle(deployment: DeploymentRef, snap: CloudflareSnapshot, label: string): Promise<string> {
     const idle = idleOf(snap);
     const hostname = snap.slots[idle]!.hostname;
-    const current = (await this.d.vercel.getAlias(hostname))?.deploymentId;
+    const current = await this.aliasOf(hostname);
     let what: string;
     if (current === deployment.id) {
       what = `${hostname} already points at ${label} (${deployment.id})`;
     } else {
+      this.aliases.delete(hostname);
       await this.d.vercel.assignAlias(deployment.id, hostname);
+      this.aliases.set(hostname, { deploymentId: deployment.id, at: Date.now() });
       what = `assigned ${hostname} to ${label} (${deployment.id})${current ? `, moving it off ${current}` : ''}`;
     }
     // A restore under session affinity leaves the slot's origins disabled (drained): enable them now
@@ -265,6 +305,8 @@ export class CloudflareTrafficManager implements TrafficManager {
   }
 
   async restore(snapshot: TrafficSnapshot, reason: string): Promise<{ changed: boolean; what: string }> {
+    // A restore re-points slots: what was read of their aliases no longer stands.
+    this.aliases.clear();
     const snap = asCloudflare(snapshot);
     const { lb, vercel, log } = this.d;
     const done: string[] = [];

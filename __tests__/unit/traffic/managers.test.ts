@@ -146,6 +146,44 @@ describe('Cloudflare: two slots behind the load balancer', () => {
     ]);
   });
 
+  it('reads a deployment once per run, and stages right after a reading without asking for the alias again', async () => {
+    const own = new CloudflareTrafficManager({
+      lb,
+      vercel,
+      projectId: 'prj_sandboxshop',
+      pools,
+      healthTimeoutMs: 5000,
+      healthIntervalMs: 100,
+      verify: verify(),
+      log: quiet,
+    });
+    const mark = lastSeq();
+    const vercelReads = () =>
+      world.traffic.requests
+        .filter((r) => r.seq > mark && r.service === 'vercel' && r.method === 'GET')
+        .map((r) => r.path);
+    const first = await own.readLive();
+    await own.readLive();
+    // Blue's deployment (id, URL, commit never change) once; both slots' aliases at every reading.
+    expect(vercelReads().filter((p) => p.startsWith('/v13/deployments/'))).toEqual(['/v13/deployments/dpl_blue_v1']);
+    expect(vercelReads().filter((p) => p.startsWith('/v4/aliases/'))).toHaveLength(4);
+    // Staging on the idle slot right after: its alias is as just read, so it is only written.
+    const before = vercelReads().length;
+    await own.prepareGreen(green, first.snapshot);
+    expect(
+      vercelReads()
+        .slice(before)
+        .filter((p) => p.startsWith('/v4/aliases/')),
+    ).toEqual([]);
+    expect((await vercel.getAlias('green.example.com'))?.deploymentId).toBe('dpl_green_v2');
+    // A restore re-points slots: what was read no longer stands, and staging asks again.
+    await own.restore(first.snapshot, 'test');
+    const afterRestore = vercelReads().length;
+    await own.prepareGreen(green, first.snapshot);
+    expect(vercelReads().slice(afterRestore)).toContain('/v4/aliases/green.example.com');
+    await own.restore(first.snapshot, 'test');
+  });
+
   it('describes production for a plan with reads only: both slots, their shares and deployments', async () => {
     const mark = lastSeq();
     const view = await cf.describeProduction();
