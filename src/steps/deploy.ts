@@ -70,9 +70,7 @@ async function deploy(
   // assumed; and the project green is staged in. Asked together (nothing of this run is written
   // before the lock is known to be free: the lock itself only marks stale holders); judged in order.
   const manager = ctx.traffic();
-  // Staging needs @vercel/client (~100 ms to evaluate): loaded while these reads wait on the network.
-  if (run.runAttempt < 2) vercel.preloadStaging?.();
-  const [locked, reading, projectRead] = await Promise.allSettled([
+  const reads = Promise.allSettled([
     checkLock(
       providers.github,
       { environment: config.environment, runId: run.runId, runUrl: run.runUrl, staleAfterMs },
@@ -81,6 +79,10 @@ async function deploy(
     manager.readLive(),
     vercel.getProject(config.vercel.projectId),
   ]);
+  // Staging needs @vercel/client (~100 ms to evaluate): loaded while these reads wait on the network,
+  // once they are sent (evaluating it first would hold them back).
+  if (run.runAttempt < 2) setImmediate(() => vercel.preloadStaging?.());
+  const [locked, reading, projectRead] = await reads;
   if (locked.status === 'rejected') fail('Environment lock', locked.reason);
   const lock = (locked as PromiseFulfilledResult<Awaited<ReturnType<typeof checkLock>>>).value;
   checks.push({
