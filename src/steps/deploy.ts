@@ -1,8 +1,9 @@
 /**
  * Step 3, blue-green deployment: find blue (who serves production, read from the traffic manager),
  * stage green on Vercel with no production domain, wait until it is READY and its health check
- * answers, then record the run — one GitHub deployment whose payload holds the rollback target —
- * before any traffic moves. A re-run of the same workflow run reuses its earlier green and record.
+ * answers, and meanwhile record the run — one GitHub deployment whose payload holds the rollback
+ * target — before any traffic moves. A re-run of the same workflow run reuses its earlier green and
+ * record.
  * A failure leaves production on blue, with green (if any) named in the report.
  */
 import type { RunContext, RunStep } from '../pipeline/context.js';
