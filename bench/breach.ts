@@ -11,6 +11,7 @@ import { runTimed } from './lib/action.ts';
 import { apiRtt, benchSandbox, requests, type Sandbox } from './lib/sandbox.ts';
 import { median, medianIndex } from './lib/stats.ts';
 import { toCalls } from './lib/timeline.ts';
+import { EVALUATION_DELAY_MS } from './pipeline.ts';
 
 export interface BreachOptions {
   dist: string;
@@ -58,7 +59,11 @@ function breachScenario(o: BreachOptions) {
     description: 'benchmark 2: breach to restored',
     postgres: { enabled: false },
     traffic: { rate: o.trafficRate },
-    inputs: { 'validation-interval': `${o.intervalMs}ms`, 'validation-window': `${o.windowMs}ms` },
+    inputs: {
+      'validation-interval': `${o.intervalMs}ms`,
+      'validation-window': `${o.windowMs}ms`,
+      'evaluation-delay': `${EVALUATION_DELAY_MS}ms`,
+    },
   };
 }
 

@@ -2,6 +2,7 @@
 import type { BreachResult } from '../breach.ts';
 import { blocks, bullets, code, table } from '../lib/md.ts';
 import { fmtMs, fmtRatio, median } from '../lib/stats.ts';
+import { EVALUATION_DELAY_MS } from '../pipeline.ts';
 
 const rel = (t: number | undefined, from: number) => (t === undefined ? '—' : `+${fmtMs(t - from)}`);
 
@@ -20,7 +21,9 @@ export function breachSection(b: BreachResult): string {
   );
   findings.push(
     `Users see the bad release for longer than that: **${fmtMs(b.exposureMs)}** from the first request green served to blue again. ` +
-      `The first sample comes one ${code('validation-interval')} after the switch${
+      `The first sample comes one ${code('validation-interval')} plus ${code('evaluation-delay')} ` +
+      `(${fmtMs(EVALUATION_DELAY_MS)} here; 60 s by default: Datadog’s data arrives late, and a sample taken sooner would judge an ` +
+      `incomplete window) after the switch${
         passedFirst.length
           ? `, and in ${passedFirst.length} of ${b.runs.length} run(s) it passed and only a later sample breached` +
             (diluted.length
@@ -38,7 +41,10 @@ export function breachSection(b: BreachResult): string {
       `${fmtMs(o.intervalMs)}, ${code('failure-limit')} 0, and the sandbox’s traffic stream sending ${o.trafficRate} requests/s ` +
       `through the load balancer (so “serving blue again” is known to within ${fmtMs(1000 / o.trafficRate)}). ${b.runs.length} run(s), median reported.`,
     'The clock starts at the first breaching sample’s timestamp in the action’s report and stops at the start of the first request ' +
-      'of the traffic stream that blue answered after the last one green answered — the load balancer’s record, not the action’s log.',
+      'of the traffic stream that blue answered after the last one green answered — the load balancer’s record, not the action’s log. ' +
+      `The evaluation delay is stated separately: each sample asks about a window that ended ${code('evaluation-delay')} ` +
+      `(${fmtMs(EVALUATION_DELAY_MS)} here) before it is taken, so a breach is seen that long after its errors happened; that wait is ` +
+      'in how long users got the bad release (below), not in the figure.',
     `**${fmtMs(b.breachToRestoredMs)}** against a limit of one interval plus one round trip, ${fmtMs(b.limitMs)}: ratio **${fmtRatio(b.ratio)}** (goal ≤ 1.00).`,
     table(
       [
