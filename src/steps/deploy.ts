@@ -77,13 +77,14 @@ async function deploy(
       { environment: config.environment, runId: run.runId, runUrl: run.runUrl, staleAfterMs },
       log,
     ),
-    manager.readLive(),
     vercel.getProject(config.vercel.projectId),
   ]);
+  const reading = manager.readLive();
+  reading.catch(() => undefined); // judged below, after the lock
   // Staging needs @vercel/client (~100 ms to evaluate): loaded while these reads wait on the network,
   // once they are sent (evaluating it first would hold them back).
   if (run.runAttempt < 2) setImmediate(() => vercel.preloadStaging?.());
-  const [locked, reading, projectRead] = await reads;
+  const [locked, projectRead] = await reads;
   if (locked.status === 'rejected') fail('Environment lock', locked.reason);
   const lock = (locked as PromiseFulfilledResult<Awaited<ReturnType<typeof checkLock>>>).value;
   checks.push({
@@ -94,8 +95,20 @@ async function deploy(
         ? `overrode stale record(s) ${lock.overridden.map((r) => `${r.id} (run ${r.payload.runId})`).join(', ')}`
         : `no other run is deploying to ${config.environment}`,
   });
-  if (reading.status === 'rejected') fail('Blue (production now)', reading.reason);
-  const live = (reading as PromiseFulfilledResult<LiveReading>).value;
+
+  // 3. Green: reused from an earlier attempt of this run, or created — started as soon as the lock is
+  // free, while blue is still being read (staging needs nothing of blue, and moves no traffic).
+  if (projectRead.status === 'rejected') throw projectRead.reason;
+  const project = projectRead.value;
+  const staging = stageGreen(ctx, vercel, project.name, deadline);
+  staging.catch(() => undefined); // judged below, after blue
+
+  const live = await reading.catch(async (err: unknown) => {
+    // Say which green was left staged, if staging got that far.
+    const staged = await staging.catch(() => undefined);
+    if (staged) ctx.update({ green: { id: staged.green.id, url: staged.green.url, sha: run.sha } });
+    return fail('Blue (production now)', err);
+  });
   for (const note of live.notes) log.warning(note);
   log.info(`Blue: ${live.description}`);
   checks.push({
@@ -124,12 +137,7 @@ async function deploy(
   // Named from the start, so a failed run still says what production is on.
   ctx.update({ blue: live.blue });
 
-  // 3. Green: reused from an earlier attempt of this run, or created.
-  if (projectRead.status === 'rejected') throw projectRead.reason;
-  const project = projectRead.value;
-  const { green, reused } = await stageGreen(ctx, vercel, project.name, deadline).catch((err: unknown) =>
-    fail('Green staged', err),
-  );
+  const { green, reused } = await staging.catch((err: unknown) => fail('Green staged', err));
   const greenRef: DeploymentRef = { id: green.id, url: green.url, sha: run.sha };
   ctx.update({ green: greenRef });
   details.green = { ...greenRef, ...(green.inspectorUrl ? { inspectorUrl: green.inspectorUrl } : {}), reused };
