@@ -27,7 +27,16 @@ import {
 // A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ProviderError, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
-import { PartBuffers, type PartSchedule, partSchedule, partSize, partsInFlight, S3_LIMITS } from './multipart.js';
+import {
+  isPartSource,
+  PartBuffers,
+  type PartSchedule,
+  partSchedule,
+  partSize,
+  type PartSource,
+  partsInFlight,
+  S3_LIMITS,
+} from './multipart.js';
 import { oneLine, redact } from '../text.js';
 
 export interface BackupStoreOptions {
@@ -165,7 +174,7 @@ export class BackupStore {
   async streamUpload(input: {
     bucket: string;
     key: string;
-    body: Readable;
+    body: Readable | PartSource;
     metadata?: Record<string, string>;
     contentType?: string;
   }): Promise<UploadResult> {
@@ -241,7 +250,7 @@ export class BackupStore {
   private async sendStream(input: {
     bucket: string;
     key: string;
-    body: Readable;
+    body: Readable | PartSource;
     metadata?: Record<string, string>;
     contentType: string;
   }): Promise<{ size: number; sha256: string; etag?: string }> {
@@ -259,9 +268,12 @@ export class BackupStore {
     const done: CompletedPart[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: { err: unknown } | undefined;
+    const source = isPartSource(input.body) ? input.body : undefined;
     const fail = (err: unknown) => {
       failure ??= { err };
       local.abort(err);
+      // A read pending on the command's output returns once the stopped command writes or exits.
+      source?.close();
     };
 
     let partNumber = 1;
@@ -346,20 +358,35 @@ export class BackupStore {
 
     try {
       try {
-        for await (const data of input.body) {
-          const chunk: Buffer = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
-          if (failure) throw failure.err;
-          hash.update(chunk);
-          size += chunk.length;
-          let offset = 0;
-          while (offset < chunk.length) {
-            const n = Math.min(chunk.length - offset, buf.length - filled);
-            chunk.copy(buf, filled, offset, offset + n);
+        if (source) {
+          // Straight into the part buffer: no chunk is allocated, nothing is copied twice.
+          for (;;) {
+            if (failure) throw failure.err;
+            // A part failing while the read is pending closes the source (fail()): its error, not the source's.
+            const n = await source.read(buf, filled, buf.length - filled).catch((err: unknown) => {
+              throw failure ? failure.err : err;
+            });
+            if (n === 0) break;
+            hash.update(buf.subarray(filled, filled + n));
+            size += n;
             filled += n;
-            offset += n;
             if (filled === buf.length) await sendPart();
           }
-        }
+        } else
+          for await (const data of input.body as Readable) {
+            const chunk: Buffer = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+            if (failure) throw failure.err;
+            hash.update(chunk);
+            size += chunk.length;
+            let offset = 0;
+            while (offset < chunk.length) {
+              const n = Math.min(chunk.length - offset, buf.length - filled);
+              chunk.copy(buf, filled, offset, offset + n);
+              filled += n;
+              offset += n;
+              if (filled === buf.length) await sendPart();
+            }
+          }
       } catch (err) {
         // The body's error, unless a part's failure came first (then the loop threw that).
         if (!failure) {
@@ -399,7 +426,8 @@ export class BackupStore {
       return { size, sha256: hash.digest('hex'), etag: res.ETag };
     } catch (err) {
       fail(err);
-      input.body.destroy();
+      if (source) source.close();
+      else (input.body as Readable).destroy();
       // Let the cancelled parts settle before aborting, so none lands after the abort.
       await Promise.allSettled([...inFlight]);
       if (uploadId) {
@@ -413,6 +441,7 @@ export class BackupStore {
       }
       throw err;
     } finally {
+      source?.close();
       buffers.clear();
     }
   }
