@@ -88,9 +88,10 @@ export function partsInFlight(s: PartSchedule, queueSize: number, size: number):
 }
 
 /**
- * The part buffers of one upload. A part is filled in one preallocated buffer (chunks are copied in,
- * never concatenated), sent from it, and the buffer is handed back to be filled again: an upload
- * allocates `parts in flight + 1` buffers of each part size it reaches, whatever the stream's length.
+ * The part buffers of one upload. A part is filled in one preallocated buffer (read into straight from
+ * a PartSource, or chunks copied in, never concatenated), sent from it, and the buffer is handed back
+ * to be filled again: an upload allocates `parts in flight` buffers of each part size it reaches (the
+ * next part is filled only once it could be sent), whatever the stream's length.
  */
 export class PartBuffers {
   private readonly free: Buffer[] = [];

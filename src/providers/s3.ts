@@ -51,7 +51,8 @@ export interface BackupStoreOptions {
   maxAttempts?: number;
   /**
    * The first parts' size (default 8 MiB; parts grow from it, src/providers/multipart.ts) and how many
-   * of them may be in flight (default 4): the upload holds about partSize × (queueSize + 1).
+   * of them may be in flight (default 4): the upload holds about partSize × queueSize (the next part
+   * is filled only once it could be sent).
    */
   partSize?: number;
   queueSize?: number;
@@ -353,6 +354,13 @@ export class BackupStore {
       partNumber++;
       current = partSize(schedule, partNumber);
       filled = 0;
+      // The next buffer only once the next part could be sent: the upload holds `partsInFlight`
+      // buffers, not one more that would fill while all of them are in flight (the stream waits instead:
+      // its producer blocks on its pipe).
+      while (inFlight.size >= partsInFlight(schedule, queueSize, current) && !failure) await Promise.race(inFlight);
+      // (Set while waiting: TypeScript cannot see that.)
+      const failed = failure as { err: unknown } | undefined;
+      if (failed) throw failed.err;
       buf = buffers.take(current);
     };
 
