@@ -91,11 +91,13 @@ export const POLICIES = {
   /** A notification must never hold up the run. */
   slack: { timeoutMs: 5_000, retries: 1, maxRetryAfterMs: 2_000 },
   /**
-   * The first parts are 8 MiB (they grow with the stream, src/providers/multipart.ts) and 4 of them are
-   * in flight while a fifth fills: the upload holds ~40 MiB. A minute per 8 MiB part allows ~140 KB/s
-   * (a larger part gets as long per byte); the SDK's standard mode makes 3 attempts, each part resent whole.
+   * The first parts are 5 MiB, S3's smallest (they grow with the stream, src/providers/multipart.ts),
+   * and 4 of them are in flight, the next filled only once it could be sent: the upload holds ~20 MiB
+   * (benchmark 3: 8 MiB parts with a fifth filling held 40 MiB and peaked ~25 MB higher at equal
+   * throughput). A minute per 5 MiB part allows ~90 KB/s (a larger part gets as long per byte); the
+   * SDK's standard mode makes 3 attempts, each part resent whole.
    */
-  s3: { requestTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxAttempts: 3, partSize: 8 * 1024 * 1024, queueSize: 4 },
+  s3: { requestTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxAttempts: 3, partSize: 5 * 1024 * 1024, queueSize: 4 },
 } as const;
 
 function policy(retries: number, baseDelayMs: number, maxDelayMs: number, maxRetryAfterMs: number): RetryPolicy {

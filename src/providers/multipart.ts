@@ -88,9 +88,10 @@ export function partsInFlight(s: PartSchedule, queueSize: number, size: number):
 }
 
 /**
- * The part buffers of one upload. A part is filled in one preallocated buffer (chunks are copied in,
- * never concatenated), sent from it, and the buffer is handed back to be filled again: an upload
- * allocates `parts in flight + 1` buffers of each part size it reaches, whatever the stream's length.
+ * The part buffers of one upload. A part is filled in one preallocated buffer (read into straight from
+ * a PartSource, or chunks copied in, never concatenated), sent from it, and the buffer is handed back
+ * to be filled again: an upload allocates `parts in flight` buffers of each part size it reaches (the
+ * next part is filled only once it could be sent), whatever the stream's length.
  */
 export class PartBuffers {
   private readonly free: Buffer[] = [];
@@ -121,4 +122,27 @@ export class PartBuffers {
   clear(): void {
     this.free.length = 0;
   }
+}
+
+/**
+ * A body the uploader reads straight into its part buffers (no chunks in between): the backup
+ * command's stdout read from a FIFO (src/steps/prepare/backup-fifo.ts). `read` fills at most `length`
+ * bytes of `buf` from `offset` and resolves how many it wrote, 0 at the end; it rejects when the body
+ * failed (the command exited non-zero, was stopped). `close` gives the body up (stops its producer if
+ * it has not ended); it may be called more than once, also while a read is pending.
+ */
+export interface PartSource {
+  read(buf: Buffer, offset: number, length: number): Promise<number>;
+  close(): void;
+}
+
+export function isPartSource(body: unknown): body is PartSource {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as PartSource).read === 'function' &&
+    typeof (body as PartSource).close === 'function' &&
+    // A Readable has read() and no close(); a fs FileHandle has both but is not handed here.
+    !('pipe' in body)
+  );
 }

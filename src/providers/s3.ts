@@ -27,7 +27,16 @@ import {
 // A dependency of @aws-sdk/client-s3 (its default handler); imported for typed timeout options.
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { ProviderError, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
-import { PartBuffers, type PartSchedule, partSchedule, partSize, partsInFlight, S3_LIMITS } from './multipart.js';
+import {
+  isPartSource,
+  PartBuffers,
+  type PartSchedule,
+  partSchedule,
+  partSize,
+  type PartSource,
+  partsInFlight,
+  S3_LIMITS,
+} from './multipart.js';
 import { oneLine, redact } from '../text.js';
 
 export interface BackupStoreOptions {
@@ -42,7 +51,8 @@ export interface BackupStoreOptions {
   maxAttempts?: number;
   /**
    * The first parts' size (default 8 MiB; parts grow from it, src/providers/multipart.ts) and how many
-   * of them may be in flight (default 4): the upload holds about partSize × (queueSize + 1).
+   * of them may be in flight (default 4): the upload holds about partSize × queueSize (the next part
+   * is filled only once it could be sent).
    */
   partSize?: number;
   queueSize?: number;
@@ -165,7 +175,7 @@ export class BackupStore {
   async streamUpload(input: {
     bucket: string;
     key: string;
-    body: Readable;
+    body: Readable | PartSource;
     metadata?: Record<string, string>;
     contentType?: string;
   }): Promise<UploadResult> {
@@ -241,7 +251,7 @@ export class BackupStore {
   private async sendStream(input: {
     bucket: string;
     key: string;
-    body: Readable;
+    body: Readable | PartSource;
     metadata?: Record<string, string>;
     contentType: string;
   }): Promise<{ size: number; sha256: string; etag?: string }> {
@@ -259,9 +269,12 @@ export class BackupStore {
     const done: CompletedPart[] = [];
     const inFlight = new Set<Promise<void>>();
     let failure: { err: unknown } | undefined;
+    const source = isPartSource(input.body) ? input.body : undefined;
     const fail = (err: unknown) => {
       failure ??= { err };
       local.abort(err);
+      // A read pending on the command's output returns once the stopped command writes or exits.
+      source?.close();
     };
 
     let partNumber = 1;
@@ -341,25 +354,47 @@ export class BackupStore {
       partNumber++;
       current = partSize(schedule, partNumber);
       filled = 0;
+      // The next buffer only once the next part could be sent: the upload holds `partsInFlight`
+      // buffers, not one more that would fill while all of them are in flight (the stream waits instead:
+      // its producer blocks on its pipe).
+      while (inFlight.size >= partsInFlight(schedule, queueSize, current) && !failure) await Promise.race(inFlight);
+      // (Set while waiting: TypeScript cannot see that.)
+      const failed = failure as { err: unknown } | undefined;
+      if (failed) throw failed.err;
       buf = buffers.take(current);
     };
 
     try {
       try {
-        for await (const data of input.body) {
-          const chunk: Buffer = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
-          if (failure) throw failure.err;
-          hash.update(chunk);
-          size += chunk.length;
-          let offset = 0;
-          while (offset < chunk.length) {
-            const n = Math.min(chunk.length - offset, buf.length - filled);
-            chunk.copy(buf, filled, offset, offset + n);
+        if (source) {
+          // Straight into the part buffer: no chunk is allocated, nothing is copied twice.
+          for (;;) {
+            if (failure) throw failure.err;
+            // A part failing while the read is pending closes the source (fail()): its error, not the source's.
+            const n = await source.read(buf, filled, buf.length - filled).catch((err: unknown) => {
+              throw failure ? failure.err : err;
+            });
+            if (n === 0) break;
+            hash.update(buf.subarray(filled, filled + n));
+            size += n;
             filled += n;
-            offset += n;
             if (filled === buf.length) await sendPart();
           }
-        }
+        } else
+          for await (const data of input.body as Readable) {
+            const chunk: Buffer = typeof data === 'string' ? Buffer.from(data) : (data as Buffer);
+            if (failure) throw failure.err;
+            hash.update(chunk);
+            size += chunk.length;
+            let offset = 0;
+            while (offset < chunk.length) {
+              const n = Math.min(chunk.length - offset, buf.length - filled);
+              chunk.copy(buf, filled, offset, offset + n);
+              filled += n;
+              offset += n;
+              if (filled === buf.length) await sendPart();
+            }
+          }
       } catch (err) {
         // The body's error, unless a part's failure came first (then the loop threw that).
         if (!failure) {
@@ -399,7 +434,8 @@ export class BackupStore {
       return { size, sha256: hash.digest('hex'), etag: res.ETag };
     } catch (err) {
       fail(err);
-      input.body.destroy();
+      if (source) source.close();
+      else (input.body as Readable).destroy();
       // Let the cancelled parts settle before aborting, so none lands after the abort.
       await Promise.allSettled([...inFlight]);
       if (uploadId) {
@@ -413,6 +449,7 @@ export class BackupStore {
       }
       throw err;
     } finally {
+      source?.close();
       buffers.clear();
     }
   }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PartSource } from '../../../src/providers/multipart.ts';
 import { BackupStore, type BackupStoreOptions } from '../../../src/providers/s3.ts';
 import { rejection } from './helpers.ts';
 
@@ -74,6 +75,43 @@ function source(total: number, failAfter?: number): { stream: Readable; sha256: 
   return { stream, sha256: hash.digest('hex') };
 }
 
+/**
+ * `total` random bytes as a PartSource (what the backup command's FIFO is): each read returns at most
+ * `maxRead` bytes, often fewer (short reads, as a pipe gives); it fails after `failAfter` bytes, or
+ * holds its next read until `close()` when `hangAfter` bytes were read (a command that went quiet).
+ */
+function partSource(
+  total: number,
+  o: { maxRead?: number; failAfter?: number; hangAfter?: number } = {},
+): { source: PartSource; sha256: string; closed: () => number } {
+  const data = randomBytes(total);
+  const sha256 = createHash('sha256').update(data).digest('hex');
+  let at = 0;
+  let closes = 0;
+  let release: (() => void) | undefined;
+  const source: PartSource = {
+    async read(buf, offset, length) {
+      if (closes > 0) throw new Error('source read after close');
+      if (o.failAfter !== undefined && at >= o.failAfter) throw new Error('backup-command exited with code 3');
+      if (o.hangAfter !== undefined && at >= o.hangAfter) {
+        await new Promise<void>((r) => (release = r));
+        throw new Error('backup-command was stopped');
+      }
+      await new Promise((r) => setImmediate(r));
+      // Short reads: between 1 byte and maxRead, whatever room the caller offered.
+      const n = Math.min(length, total - at, 1 + Math.floor(Math.random() * (o.maxRead ?? 64 * 1024)));
+      data.copy(buf, offset, at, at + n);
+      at += n;
+      return n;
+    },
+    close() {
+      closes++;
+      release?.();
+    },
+  };
+  return { source, sha256, closed: () => closes };
+}
+
 async function keys(s: BackupStore, prefix: string): Promise<string[]> {
   const res = await s.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }));
   return (res.Contents ?? []).map((o) => o.Key!).sort();
@@ -130,7 +168,7 @@ describe('BackupStore against a real s3rver', () => {
     return sent;
   }
 
-  it('fills a few part buffers over and over: parts in flight + 1, whatever the length', async () => {
+  it('fills a few part buffers over and over: as many as parts in flight, whatever the length', async () => {
     const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2 });
     const size = 41 * 1024 * 1024 + 7; // 9 parts
     const { stream, sha256 } = source(size);
@@ -139,7 +177,7 @@ describe('BackupStore against a real s3rver', () => {
     expect(res).toMatchObject({ size, sha256 });
     const parts = sent.filter((c) => c.name === 'UploadPartCommand');
     expect(parts.map((p) => p.input.PartNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
-    expect(s.lastBuffers?.allocated).toBeLessThanOrEqual(3);
+    expect(s.lastBuffers?.allocated).toBe(2);
     expect(await s.verify({ bucket: BUCKET, key: 'reuse/a.dump', size, sha256 })).toMatchObject({ ok: true });
   });
 
@@ -199,6 +237,62 @@ describe('BackupStore against a real s3rver', () => {
     expect(sent.map((c) => c.name)).toContain('AbortMultipartUploadCommand');
     expect(sent.map((c) => c.name)).not.toContain('CompleteMultipartUploadCommand');
     expect(await keys(s, 'refused/')).toEqual([]);
+  });
+
+  it('reads a PartSource straight into the part buffers: short reads, a last part cut mid-buffer', async () => {
+    const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2 });
+    const size = 12 * 1024 * 1024 + 5; // 5 + 5 + 2 MiB and 5 bytes: EOF mid-part
+    const src = partSource(size);
+    const sent = recordCommands(s);
+    const res = await s.streamUpload({ bucket: BUCKET, key: 'fifo/a.dump', body: src.source });
+    expect(res).toMatchObject({ size, sha256: src.sha256 });
+    const parts = sent.filter((c) => c.name === 'UploadPartCommand').map((c) => c.input.ContentLength);
+    expect(parts).toEqual([5 * 1024 * 1024, 5 * 1024 * 1024, 2 * 1024 * 1024 + 5]);
+    expect(s.lastBuffers?.allocated).toBe(2);
+    expect(src.closed()).toBeGreaterThanOrEqual(1); // released once read to the end
+    expect(await s.verify({ bucket: BUCKET, key: 'fifo/a.dump', size, sha256: src.sha256 })).toMatchObject({
+      ok: true,
+    });
+    // Reads of one byte at most, shorter than a part: one PutObject.
+    const tiny = partSource(300, { maxRead: 1 });
+    expect(await s.streamUpload({ bucket: BUCKET, key: 'fifo/b.dump', body: tiny.source })).toMatchObject({
+      size: 300,
+      sha256: tiny.sha256,
+    });
+  });
+
+  it('a PartSource failing after output aborts the upload: no object', async () => {
+    const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2 });
+    const src = partSource(20 * 1024 * 1024, { failAfter: 11 * 1024 * 1024 }); // after two parts went up
+    const err = await rejection(s.streamUpload({ bucket: BUCKET, key: 'fifo-failed/x.dump', body: src.source }));
+    expect(err.message).toContain('the backup stream failed: backup-command exited with code 3');
+    expect(err.message).toContain('no object was written');
+    expect(src.closed()).toBeGreaterThanOrEqual(1);
+    expect(await keys(s, 'fifo-failed/')).toEqual([]);
+  });
+
+  it('a part S3 refuses while a read is pending closes the PartSource; the upload fails with the S3 error', async () => {
+    const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2, maxAttempts: 1 });
+    s.client.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 1) {
+          return Promise.reject(
+            Object.assign(new Error('We encountered an internal error.'), {
+              name: 'InternalError',
+              $metadata: { httpStatusCode: 500 },
+            }),
+          );
+        }
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    // The command goes quiet after one part: only closing the source (stopping it) ends the read.
+    const src = partSource(20 * 1024 * 1024, { hangAfter: 5 * 1024 * 1024 });
+    const err = await rejection(s.streamUpload({ bucket: BUCKET, key: 'fifo-refused/x.dump', body: src.source }));
+    expect(err.message).toMatch(/^S3 streamUpload failed: HTTP 500 InternalError/);
+    expect(src.closed()).toBeGreaterThanOrEqual(1);
+    expect(await keys(s, 'fifo-refused/')).toEqual([]);
   });
 
   it('an object over the copy limit gets a .sha256 beside it; verify, newest and delete handle it', async () => {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,14 @@ import type { Logger } from '../../../../src/pipeline/types.ts';
 import { BackupStore } from '../../../../src/providers/s3.ts';
 import type { BackupInFlight } from '../../../../src/pipeline/types.ts';
 import { removeAbandonedBackup } from '../../../../src/pipeline/abandoned-upload.ts';
-import { backupKey, evaluateBackupAge, spawnBackup, takeBackup } from '../../../../src/steps/prepare/backup.ts';
+import {
+  backupKey,
+  BackupCommandError,
+  evaluateBackupAge,
+  spawnBackup,
+  spawnBackupFifo,
+  takeBackup,
+} from '../../../../src/steps/prepare/backup.ts';
 import { found, lookupFailed } from '../../../../src/steps/checks.ts';
 
 interface S3rverLike {
@@ -254,6 +262,135 @@ describe('spawnBackup', () => {
     } finally {
       delete process.env['INPUT_VERCEL-TOKEN'];
     }
+  });
+});
+
+describe.skipIf(process.platform !== 'linux' && process.platform !== 'darwin')('spawnBackupFifo', () => {
+  let tmp: string;
+  beforeAll(async () => {
+    tmp = await mkdtemp(path.join(os.tmpdir(), 'pd-fifo-test-'));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+  /**
+   * This process's descriptors open on a FIFO made under `tmp` (Linux: /proc/self/fd names the
+   * removed FIFO's path; elsewhere there is no such listing and this says 0).
+   */
+  const openFifos = () => {
+    if (process.platform !== 'linux') return 0;
+    let n = 0;
+    for (const fd of readdirSync('/proc/self/fd')) {
+      try {
+        if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(tmp)) n++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+    return n;
+  };
+  const start = (command: string) => spawnBackupFifo(command, { tmpdir: tmp, secrets: ['hunter2'] });
+
+  /** Reads everything into one buffer, `chunk` bytes offered at a time; counts the reads. */
+  async function readAll(source: { read: (b: Buffer, o: number, l: number) => Promise<number> }, chunk: number) {
+    const buf = Buffer.alloc(64 * 1024 * 1024);
+    let filled = 0;
+    let reads = 0;
+    for (;;) {
+      const n = await source.read(buf, filled, Math.min(chunk, buf.length - filled));
+      reads++;
+      if (n === 0) return { data: buf.subarray(0, filled), reads };
+      filled += n;
+    }
+  }
+
+  it("reads the output into the caller's buffer up to EOF, with short reads; the directory is gone at once", async () => {
+    const size = 3 * 1024 * 1024 + 17;
+    const p = await start(`head -c ${size} /dev/zero | tr '\\0' x`);
+    // The FIFO's directory is removed as soon as both ends are open: nothing is left to clean up.
+    expect(await readdir(tmp)).toEqual([]);
+    // The read end only: the parent's write end is closed once the command has its own copy.
+    if (process.platform === 'linux') expect(openFifos()).toBe(1);
+    const { data, reads } = await readAll(p.source, 1024 * 1024);
+    expect(data.length).toBe(size);
+    expect(data.every((b) => b === 0x78)).toBe(true);
+    // A pipe gives at most its capacity (64 KiB by default) per read: short reads are the rule.
+    expect(reads).toBeGreaterThan(3);
+    expect((await p.finished).code).toBe(0);
+    // Reads of a few bytes fill exactly what was offered.
+    const q = await start('printf 0123456789');
+    const buf = Buffer.alloc(10);
+    expect(await q.source.read(buf, 0, 3)).toBe(3);
+    let at = 3;
+    while (at < 10) at += await q.source.read(buf, at, 10 - at);
+    expect(buf.toString()).toBe('0123456789');
+    expect(await q.source.read(buf, 0, 1)).toBe(0);
+    p.source.close();
+    q.source.close();
+    expect(openFifos()).toBe(0);
+  });
+
+  it('EOF only once the command and what it started closed their output (pg_dump | gzip)', async () => {
+    // bash exits at once; a background child writes later: its bytes are part of the backup.
+    const p = await start('(sleep 0.3; printf late) & printf early');
+    const { data } = await readAll(p.source, 1024);
+    expect(data.toString()).toBe('earlylate');
+    p.source.close();
+  });
+
+  it('a command failing after its output fails the read at EOF, its stderr redacted', async () => {
+    const p = await start("printf 'partial'; echo 'connection to postgres://app:hunter2@db failed' >&2; exit 3");
+    const buf = Buffer.alloc(1024);
+    let filled = 0;
+    const err = await (async () => {
+      for (;;) {
+        const n = await p.source.read(buf, filled, buf.length - filled);
+        if (n === 0) return undefined;
+        filled += n;
+      }
+    })().catch((e: unknown) => e);
+    expect(buf.subarray(0, filled).toString()).toBe('partial');
+    expect(err).toBeInstanceOf(BackupCommandError);
+    expect((err as Error).message).toMatch(
+      /^backup-command exited with code 3: connection to postgres:\/\/\*\*\*@db failed/,
+    );
+    expect((err as Error).message).not.toContain('hunter2');
+    // Once failed, it stays failed.
+    await expect(p.source.read(buf, 0, 10)).rejects.toThrow('exited with code 3');
+    p.source.close();
+    expect(openFifos()).toBe(0);
+  });
+
+  it('close while a read is pending stops the command; the read fails and the descriptor closes after it', async () => {
+    const p = await start('printf a; exec sleep 30');
+    const buf = Buffer.alloc(16);
+    expect(await p.source.read(buf, 0, 16)).toBe(1);
+    const pending = p.source.read(buf, 0, 16).then(
+      () => 'resolved',
+      (e: Error) => e.message,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    p.source.close();
+    expect(await pending).toMatch(/backup-command (was stopped|was killed by SIGTERM)/);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(p.wasStopped()).toBe(true);
+    expect((await p.finished).signal).toBe('SIGTERM');
+    await expect(p.source.read(buf, 0, 1)).rejects.toThrow();
+    p.source.close();
+    expect(openFifos()).toBe(0);
+  });
+
+  it("the run's signal stops it like close; a FIFO that cannot be made leaves nothing open", async () => {
+    const ac = new AbortController();
+    const p = await spawnBackupFifo('exec sleep 30', { tmpdir: tmp, signal: ac.signal });
+    const pending = p.source.read(Buffer.alloc(8), 0, 8).catch((e: Error) => e.message);
+    ac.abort();
+    expect(await pending).toMatch(/backup-command (was stopped|was killed by SIGTERM)/);
+    p.source.close();
+    expect((await p.finished).signal).toBe('SIGTERM');
+    await expect(spawnBackupFifo('true', { tmpdir: path.join(tmp, 'missing') })).rejects.toThrow();
+    expect(openFifos()).toBe(0);
   });
 });
 
