@@ -64,8 +64,6 @@ export interface BackupResult {
   facts?: UploadFacts;
 }
 
-/** The adapter alone at the headline size, at the policy's first part size (POLICIES.s3.partSize). */
-const ADAPTER_PARTS = [8 * MiB];
 const STEADY_BYTES = 256 * MiB;
 
 function backupScenario() {
@@ -124,14 +122,22 @@ const mibs = (r: UploadRun) => `${(r.bytesPerSec / MiB).toFixed(1)} MiB/s, peak 
 /** The sizes to measure (ascending), skipping those predicted to overrun the budget. */
 async function measureSizes(
   o: BackupOptions,
-  ctx: { sizes: number[]; tmp: string; aws?: string; dropped: BackupResult['dropped']; headline: number },
+  ctx: {
+    sizes: number[];
+    tmp: string;
+    aws?: string;
+    dropped: BackupResult['dropped'];
+    headline: number;
+    /** The adapter alone runs at the headline size at these part sizes (the policy's first part size). */
+    adapterParts: number[];
+  },
   log: (line: string) => void,
 ): Promise<{ runs: UploadRun[]; kept: number[] }> {
   const runs: UploadRun[] = [];
   const kept: number[] = [];
   const started = performance.now();
   for (const bytes of ctx.sizes) {
-    const uploads = (ctx.aws ? 2 : 1) + (bytes === ctx.headline ? ADAPTER_PARTS.length : 0);
+    const uploads = (ctx.aws ? 2 : 1) + (bytes === ctx.headline ? ctx.adapterParts.length : 0);
     const slowest = Math.min(...runs.map((r) => r.bytesPerSec));
     const predictedMs = runs.length ? (bytes / slowest) * 1000 * uploads * 1.2 : 0;
     if (o.budgetMs !== undefined && performance.now() - started + predictedMs > o.budgetMs) {
@@ -154,7 +160,7 @@ async function measureSizes(
         log(`  ${fmtSize(bytes)} aws s3 cp: ${mibs(c)}`);
       }
       if (bytes === ctx.headline) {
-        for (const part of ADAPTER_PARTS) {
+        for (const part of ctx.adapterParts) {
           const d = await adapterRun(sb, bytes, part);
           runs.push(d);
           log(`  ${fmtSize(bytes)} adapter alone, ${part / MiB} MiB parts: ${mibs(d)}`);
@@ -198,7 +204,11 @@ export async function benchBackup(o: BackupOptions, log: (line: string) => void)
       `  parts: ${fmtSize(facts.schedule.first)} for ${facts.schedule.step} parts, then doubling every ${facts.schedule.step} up to ` +
         `${fmtSize(facts.schedule.cap)}; ${facts.queueSize} in flight; a stream of unknown length reaches ${fmtSize(facts.reachBytes)}`,
     );
-    const { runs, kept } = await measureSizes(o, { sizes, tmp, aws, dropped, headline }, log);
+    const { runs, kept } = await measureSizes(
+      o,
+      { sizes, tmp, aws, dropped, headline, adapterParts: [facts.partSize] },
+      log,
+    );
     if (kept.length === 0) throw new Error('no backup size could be measured');
     // Below 256 MiB an upload has too few parts to reach its steady state: fit over the larger sizes.
     const large = kept.filter((b) => b >= STEADY_BYTES);

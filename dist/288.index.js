@@ -97,9 +97,10 @@ function partsInFlight(s, queueSize, size) {
     return Math.max(1, Math.floor((queueSize * s.first) / size));
 }
 /**
- * The part buffers of one upload. A part is filled in one preallocated buffer (chunks are copied in,
- * never concatenated), sent from it, and the buffer is handed back to be filled again: an upload
- * allocates `parts in flight + 1` buffers of each part size it reaches, whatever the stream's length.
+ * The part buffers of one upload. A part is filled in one preallocated buffer (read into straight from
+ * a PartSource, or chunks copied in, never concatenated), sent from it, and the buffer is handed back
+ * to be filled again: an upload allocates `parts in flight` buffers of each part size it reaches (the
+ * next part is filled only once it could be sent), whatever the stream's length.
  */
 class PartBuffers {
     free = [];
@@ -131,6 +132,14 @@ class PartBuffers {
     clear() {
         this.free.length = 0;
     }
+}
+function isPartSource(body) {
+    return (typeof body === 'object' &&
+        body !== null &&
+        typeof body.read === 'function' &&
+        typeof body.close === 'function' &&
+        // A Readable has read() and no close(); a fs FileHandle has both but is not handed here.
+        !('pipe' in body));
 }
 
 // EXTERNAL MODULE: ./lib/text.js
@@ -305,9 +314,12 @@ class BackupStore {
         const done = [];
         const inFlight = new Set();
         let failure;
+        const source = isPartSource(input.body) ? input.body : undefined;
         const fail = (err) => {
             failure ??= { err };
             local.abort(err);
+            // A read pending on the command's output returns once the stopped command writes or exits.
+            source?.close();
         };
         let partNumber = 1;
         let current = schedule.first;
@@ -383,26 +395,54 @@ class BackupStore {
             partNumber++;
             current = partSize(schedule, partNumber);
             filled = 0;
+            // The next buffer only once the next part could be sent: the upload holds `partsInFlight`
+            // buffers, not one more that would fill while all of them are in flight (the stream waits instead:
+            // its producer blocks on its pipe).
+            while (inFlight.size >= partsInFlight(schedule, queueSize, current) && !failure)
+                await Promise.race(inFlight);
+            // (Set while waiting: TypeScript cannot see that.)
+            const failed = failure;
+            if (failed)
+                throw failed.err;
             buf = buffers.take(current);
         };
         try {
             try {
-                for await (const data of input.body) {
-                    const chunk = typeof data === 'string' ? Buffer.from(data) : data;
-                    if (failure)
-                        throw failure.err;
-                    hash.update(chunk);
-                    size += chunk.length;
-                    let offset = 0;
-                    while (offset < chunk.length) {
-                        const n = Math.min(chunk.length - offset, buf.length - filled);
-                        chunk.copy(buf, filled, offset, offset + n);
+                if (source) {
+                    // Straight into the part buffer: no chunk is allocated, nothing is copied twice.
+                    for (;;) {
+                        if (failure)
+                            throw failure.err;
+                        // A part failing while the read is pending closes the source (fail()): its error, not the source's.
+                        const n = await source.read(buf, filled, buf.length - filled).catch((err) => {
+                            throw failure ? failure.err : err;
+                        });
+                        if (n === 0)
+                            break;
+                        hash.update(buf.subarray(filled, filled + n));
+                        size += n;
                         filled += n;
-                        offset += n;
                         if (filled === buf.length)
                             await sendPart();
                     }
                 }
+                else
+                    for await (const data of input.body) {
+                        const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+                        if (failure)
+                            throw failure.err;
+                        hash.update(chunk);
+                        size += chunk.length;
+                        let offset = 0;
+                        while (offset < chunk.length) {
+                            const n = Math.min(chunk.length - offset, buf.length - filled);
+                            chunk.copy(buf, filled, offset, offset + n);
+                            filled += n;
+                            offset += n;
+                            if (filled === buf.length)
+                                await sendPart();
+                        }
+                    }
             }
             catch (err) {
                 // The body's error, unless a part's failure came first (then the loop threw that).
@@ -441,7 +481,10 @@ class BackupStore {
         }
         catch (err) {
             fail(err);
-            input.body.destroy();
+            if (source)
+                source.close();
+            else
+                input.body.destroy();
             // Let the cancelled parts settle before aborting, so none lands after the abort.
             await Promise.allSettled([...inFlight]);
             if (uploadId) {
@@ -456,6 +499,7 @@ class BackupStore {
             throw err;
         }
         finally {
+            source?.close();
             buffers.clear();
         }
     }

@@ -49,10 +49,11 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
       `**Peak RSS ${fmtMB(a.peakRss)}** at ${fmtSize(b.headline)}: ${fmtMB(base)} was held before the first byte (the bundle, evaluated ` +
         `whole at start, and the earlier steps${emptyRss ? `; an empty Node process holds ${fmtMB(emptyRss)}` : ''}) and the upload added ` +
         `${fmtMB(a.peakRss - base)}. ${parts ? `The adapter alone, in a process of its own — ${parts}. ` : ''}` +
-        'The upload fills one preallocated buffer per part (chunks are copied in, never concatenated) and reuses `queueSize + 1` of them, ' +
-        'so its part buffers are `partSize × (queueSize + 1)` whatever the length; what it adds beyond them is the AWS SDK, loaded on the ' +
-        'first S3 call, and the stream’s spent chunks (a new 64 KiB buffer per pipe read), which V8 frees only when a collection runs: ' +
-        'the upload asks for a young-generation collection every 8 MiB read (`chunkCollector`, src/providers/multipart.ts). ' +
+        'On Linux and macOS the action reads the command’s output from a FIFO straight into preallocated part buffers (`fs.read`: no ' +
+        '64 KiB chunk per read to be collected, one copy fewer; elsewhere a stream, as the adapter-alone row does), with `queueSize` ' +
+        'parts in flight and no buffer filling while all are, so its part buffers are `partSize × queueSize` whatever the length; ' +
+        'what it adds beyond them is the AWS SDK, loaded on the first S3 call, and the SDK’s per-request objects, freed at the ' +
+        'garbage collector’s pace (the JS heap grows slowly over a long upload: the growth row below). ' +
         (a.peakRss > 150 * MB
           ? 'To close it: hold less before the first byte (the bundle evaluated whole at start, benchmark 5), or fewer or smaller parts in flight.'
           : ''),

@@ -45,7 +45,7 @@ export interface UploadRun {
   exitMs?: number;
   /** Adapter only: its first multipart part size. */
   partSize?: number;
-  /** Adapter only: the bytes of part buffers it allocated (parts in flight + 1 of each size reached). */
+  /** Adapter only: the bytes of part buffers it allocated (the parts in flight, of each size reached). */
   partBuffers?: number;
   /** Adapter only: the most JS heap and the most buffer (external) memory it held while uploading, bytes. */
   maxHeap?: number;

@@ -121,9 +121,13 @@ function startCommand(
   o: { signal?: AbortSignal; secrets?: readonly string[] },
   onClose: (exit: CommandExit) => void,
 ) {
+  // Its own process group (POSIX): stopping it stops everything it started (`pg_dump | gzip`), not
+  // only bash — a process it started could otherwise hold the output open, and a read of it pending.
+  const group = process.platform !== 'win32';
   const child = spawn('bash', ['--noprofile', '--norc', '-eo', 'pipefail', '-c', command], {
     stdio: ['ignore', stdout, 'pipe'],
     env: commandEnv(),
+    detached: group,
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -132,10 +136,22 @@ function startCommand(
   });
   let running = true;
   let stopped = false;
+  /** SIGTERM to the command's process group (to bash alone where there is none, or it is gone). */
+  const kill = () => {
+    if (group && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+        return;
+      } catch {
+        // No such group any more: bash and everything it started have exited.
+      }
+    }
+    child.kill('SIGTERM');
+  };
   const stop = () => {
     if (!running) return;
     stopped = true;
-    child.kill('SIGTERM');
+    kill();
   };
   const onAbort = stop;
   o.signal?.addEventListener('abort', onAbort, { once: true });
@@ -166,7 +182,7 @@ function startCommand(
     isRunning: () => running,
     wasStopped: () => stopped,
   };
-  return { child, ...started };
+  return { child, kill, ...started };
 }
 
 /**
@@ -186,7 +202,7 @@ export function spawnBackup(command: string, o: { signal?: AbortSignal; secrets?
   // If the consumer gives up (the upload failed), stop the command instead of leaving it blocked
   // on a full pipe forever.
   out.on('close', cmd.stop);
-  const { child: _child, ...started } = cmd;
+  const { child: _child, kill: _kill, ...started } = cmd;
   return { stdout: out as Readable, ...started };
 }
 
@@ -283,10 +299,13 @@ export async function spawnBackupFifo(
     close() {
       closed = true;
       cmd.stop();
+      // bash may have exited while a process it started still holds the FIFO open with a read pending
+      // (which would keep this process alive until that one writes or exits): stop the whole group.
+      if (pending) cmd.kill();
       closeFd();
     },
   };
-  const { child: _child, ...started } = cmd;
+  const { child: _child, kill: _kill, ...started } = cmd;
   return { source, ...started };
 }
 

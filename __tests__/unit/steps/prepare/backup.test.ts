@@ -381,6 +381,29 @@ describe.skipIf(process.platform !== 'linux' && process.platform !== 'darwin')('
     expect(openFifos()).toBe(0);
   });
 
+  it('close stops what the command started too, even after bash exited, so no read stays pending', async () => {
+    // `sleep | cat`: cat holds the output open while bash waits for both.
+    const p = await start('sleep 30 | cat');
+    const pending = p.source.read(Buffer.alloc(8), 0, 8).catch((e: Error) => e.message);
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    p.source.close();
+    expect(await pending).toMatch(/backup-command (was stopped|was killed by SIGTERM)/);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    // bash exits at once; the process it left behind holds the output open (not stderr) and writes nothing.
+    const q = await start('(exec sleep 30 2>/dev/null) & printf x');
+    const buf = Buffer.alloc(8);
+    expect(await q.source.read(buf, 0, 8)).toBe(1);
+    expect((await q.finished).code).toBe(0);
+    const waiting = q.source.read(buf, 0, 8).catch((e: Error) => e.message);
+    await new Promise((r) => setTimeout(r, 100));
+    const t1 = Date.now();
+    q.source.close();
+    expect(await waiting).toMatch(/backup-command was stopped/);
+    expect(Date.now() - t1).toBeLessThan(5_000);
+    expect(openFifos()).toBe(0);
+  });
+
   it("the run's signal stops it like close; a FIFO that cannot be made leaves nothing open", async () => {
     const ac = new AbortController();
     const p = await spawnBackupFifo('exec sleep 30', { tmpdir: tmp, signal: ac.signal });
