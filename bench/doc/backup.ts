@@ -32,7 +32,14 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
         `while they uploaded, the action ${Math.round(client(a))} % and the CLI ${Math.round(client(c))} %; the generator alone makes ` +
         `${fmtRate(b.generatorBytesPerSec)}. ${pace} ` +
         `The action keeps ${b.facts?.queueSize ?? '?'} parts in flight (${code('queueSize')} in POLICIES.s3, ${code('src/providers/index.ts')}), the CLI 10 ` +
-        `(its ${code('max_concurrent_requests')}); against a distant S3 with real latency, parts in flight matter more than on loopback.`,
+        `(its ${code('max_concurrent_requests')}); against a distant S3 with real latency, parts in flight matter more than on loopback. ` +
+        (b.facts && b.facts.schedule.first < 8 * MiB
+          ? `The action’s parts are ${fmtSize(b.facts.schedule.first)} (${Math.ceil(b.headline / b.facts.schedule.first)} at ` +
+            `${fmtSize(b.headline)}), the CLI’s 8 MiB (${Math.ceil(b.headline / (8 * MiB))}): every part is a request, a file and a ` +
+            'piece of the final join for the server that sets the pace, so the action gives the bottleneck more work per byte. ' +
+            `Larger parts or more of them in flight would close the gap here at the cost of peak memory: each MiB more per part is ` +
+            `${b.facts.queueSize} MiB more in flight, against the 150 MB limit.`
+          : ''),
     );
   }
   if (a) {
@@ -65,8 +72,9 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
       `**Largest backup of unknown length**: ${fmtSize(f.reachBytes)}. Parts are ${fmtSize(f.schedule.first)} for the first ${f.schedule.step} ` +
         `(${fmtSize(f.schedule.first * f.schedule.step)}), then double every ${f.schedule.step} parts up to ${fmtSize(f.schedule.cap)}: the largest ` +
         `step at which 10,000 parts still reach S3’s 5 TiB (src/providers/multipart.ts). Backups up to ${fmtSize(f.schedule.first * f.schedule.step)} ` +
-        'use the first part size only, so their memory is that of a 1 GiB one; beyond, parts in flight shrink as parts grow (the bytes in flight ' +
-        `stay within ${f.queueSize} first-size parts), and the largest backups hold one ${fmtSize(f.schedule.cap)} part in flight and one filling.`,
+        'use the first part size only, so their part buffers are those of a 1 GiB one; beyond, parts in flight shrink as parts grow (the ' +
+        `bytes in flight and filling stay within ${f.queueSize} first-size parts, and at least one part), so the largest backups read ` +
+        `one ${fmtSize(f.schedule.cap)} part, send it, then read the next.`,
     );
   }
   if (b.slope.action !== undefined) {
@@ -82,7 +90,13 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
               ? 'Flat: the stream is never held whole; memory is bounded by the parts in flight.'
               : `Above ${FLAT_SLOPE / MB} MB per GiB. Peaks of one size vary by ±10–20 MB between runs (allocator and garbage-collector ` +
                 'timing), so compare the adapter’s buffers above: if they stay bounded while the peak climbs, it is that variance; ' +
-                'if they climb too, something holds data beyond the parts in flight.'
+                'if they climb too, something holds data beyond the parts in flight.' +
+                (b.facts && Math.max(...sizes) > b.facts.schedule.first * b.facts.schedule.step
+                  ? ` Here the largest size passes ${fmtSize(b.facts.schedule.first * b.facts.schedule.step)}, where parts double: the ` +
+                    'first-size buffers are dropped and freed at the garbage collector’s pace while the new ones fill (tens of MB for a ' +
+                    'moment), and the SDK’s per-request objects that survive a young-generation collection build up in the old ' +
+                    'generation until a full one runs. Neither holds backup data: the buffers in flight stay bounded.'
+                  : '')
         }`,
     );
   }

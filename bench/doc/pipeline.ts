@@ -18,6 +18,34 @@ function gapsBetween(steps: StepTimeline[], a: RegExp, b: RegExp, minMs: number)
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
+/**
+ * Why each step takes longer than its bound: the waits the implementation adds on purpose or has not
+ * removed. Written for steps whose median is at least OVER_MS over their bound.
+ */
+const OVER_CAUSES: Record<string, string> = {
+  preflight:
+    'the go/no-go comment is written before the step ends (found beside the gates, then one write: a round trip the bound ' +
+    'leaves to the background), and the answers of the look-ups sent at once are handled on one thread',
+  prepare:
+    'the AWS SDK is evaluated on the backup’s first call (loaded during pre-flight instead, it slowed pre-flight as much: ' +
+    'tried and reverted), ' +
+    'and the named pipe is made (`mkfifo`) before the command starts; the bound counts the three S3 round trips only',
+  deploy:
+    '`@vercel/client` hashes the files, and Vercel answers its first create with the files it lacks, uploaded before a second ' +
+    'create (a round trip more than the bound’s)',
+  smoke: 'the smoke report is written to the PR comment before the step ends (one round trip)',
+  traffic:
+    'the read that arms the restore (load balancer and pools, then the slot aliases: two round trips the bound leaves out, as ' +
+    'nothing older may arm it); pool health read 250 ms, 250 ms, 500 ms … apart while the sandbox’s monitor probes every ' +
+    '200 ms; the routing check’s batch of requests; and the record’s in-progress status once traffic moved, awaited so the ' +
+    'record’s statuses land in order',
+  cleanup:
+    'the compare that says what shipped comes first (the success status says it), then GitHub’s writes one at a time: the ' +
+    'success, then the earlier record’s inactive status',
+  exit: 'the last step’s Slack edit and the final one go one after the other (one queue, so edits land in order), then the process ends',
+};
+const OVER_MS = 50;
+
 /** Findings with their evidence, each with what would close it. */
 export function pipelineFindings(p: PipelineResult, startupFirstLineMs?: number): string[] {
   const run = p.runs[p.shown]!;
@@ -30,6 +58,15 @@ export function pipelineFindings(p: PipelineResult, startupFirstLineMs?: number)
       `**Start-up: ${fmtMs(startup.ms)} from spawn to the first step**, against ${fmtMs(p.nodeStartMs)} for an empty script. ` +
         `The whole bundle is parsed and evaluated before the first line${startupFirstLineMs ? ` (${fmtMs(startupFirstLineMs)} to the first log line, benchmark 5)` : ''}; ` +
         'benchmark 5 lists what it is made of and what a lazy import of the SDKs would save.',
+    );
+  }
+  const over = p.stepMedians
+    .filter((m) => OVER_CAUSES[m.step] && m.ms - m.boundMs >= OVER_MS)
+    .map((m) => `${m.step} +${fmtMs(m.ms - m.boundMs)}: ${OVER_CAUSES[m.step]}`);
+  if (over.length > 0) {
+    out.push(
+      `**Over the bound, step by step** (medians; ${fmtMs(sum(p.stepMedians.map((m) => Math.max(0, m.ms - m.boundMs))))} in all): ` +
+        `${over.join('; ')}.`,
     );
   }
   const held = p.heldWrites;
