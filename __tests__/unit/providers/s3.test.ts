@@ -117,6 +117,27 @@ async function keys(s: BackupStore, prefix: string): Promise<string[]> {
   return (res.Contents ?? []).map((o) => o.Key!).sort();
 }
 
+/** S3 answers part `partNumber` of every upload with HTTP 500 InternalError (and sends nothing). */
+function refusePart(s: ReturnType<typeof store>, partNumber: number): void {
+  s.client.middlewareStack.add(
+    (next, context) => (args) => {
+      if (
+        context.commandName === 'UploadPartCommand' &&
+        (args.input as { PartNumber?: number }).PartNumber === partNumber
+      ) {
+        return Promise.reject(
+          Object.assign(new Error('We encountered an internal error.'), {
+            name: 'InternalError',
+            $metadata: { httpStatusCode: 500 },
+          }),
+        );
+      }
+      return next(args);
+    },
+    { step: 'initialize' },
+  );
+}
+
 describe('BackupStore against a real s3rver', () => {
   it('streams a multipart upload, hashing on the way, and records the checksum in the metadata', async () => {
     const s = store();
@@ -216,21 +237,7 @@ describe('BackupStore against a real s3rver', () => {
   it('a part S3 refuses stops the upload: the parts are abandoned, the upload aborted, no object', async () => {
     const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2, maxAttempts: 1 });
     const sent = recordCommands(s);
-    s.client.middlewareStack.add(
-      (next, context) => (args) => {
-        const input = args.input as { PartNumber?: number };
-        if (context.commandName === 'UploadPartCommand' && input.PartNumber === 3) {
-          return Promise.reject(
-            Object.assign(new Error('We encountered an internal error.'), {
-              name: 'InternalError',
-              $metadata: { httpStatusCode: 500 },
-            }),
-          );
-        }
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    refusePart(s, 3);
     const { stream } = source(30 * 1024 * 1024);
     const err = await rejection(s.streamUpload({ bucket: BUCKET, key: 'refused/x.dump', body: stream }));
     expect(err.message).toMatch(/^S3 streamUpload failed: HTTP 500 InternalError/);
@@ -273,20 +280,7 @@ describe('BackupStore against a real s3rver', () => {
 
   it('a part S3 refuses while a read is pending closes the PartSource; the upload fails with the S3 error', async () => {
     const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2, maxAttempts: 1 });
-    s.client.middlewareStack.add(
-      (next, context) => (args) => {
-        if (context.commandName === 'UploadPartCommand' && (args.input as { PartNumber?: number }).PartNumber === 1) {
-          return Promise.reject(
-            Object.assign(new Error('We encountered an internal error.'), {
-              name: 'InternalError',
-              $metadata: { httpStatusCode: 500 },
-            }),
-          );
-        }
-        return next(args);
-      },
-      { step: 'initialize' },
-    );
+    refusePart(s, 1);
     // The command goes quiet after one part: only closing the source (stopping it) ends the read.
     const src = partSource(20 * 1024 * 1024, { hangAfter: 5 * 1024 * 1024 });
     const err = await rejection(s.streamUpload({ bucket: BUCKET, key: 'fifo-refused/x.dump', body: src.source }));

@@ -88,6 +88,19 @@ const verify = () => ({
   log: quiet,
 });
 
+/** A Cloudflare manager over the sandbox's two slots (a new one: nothing read yet). */
+const cloudflareManager = () =>
+  new CloudflareTrafficManager({
+    lb,
+    vercel,
+    projectId: 'prj_sandboxshop',
+    pools,
+    healthTimeoutMs: 5000,
+    healthIntervalMs: 100,
+    verify: verify(),
+    log: quiet,
+  });
+
 describe('Cloudflare: two slots behind the load balancer', () => {
   let cf: CloudflareTrafficManager;
   let snapshot: TrafficSnapshot;
@@ -95,16 +108,7 @@ describe('Cloudflare: two slots behind the load balancer', () => {
   const blue = { id: 'dpl_blue_v1', url: '' };
 
   beforeAll(async () => {
-    cf = new CloudflareTrafficManager({
-      lb,
-      vercel,
-      projectId: 'prj_sandboxshop',
-      pools,
-      healthTimeoutMs: 5000,
-      healthIntervalMs: 100,
-      verify: verify(),
-      log: quiet,
-    });
+    cf = cloudflareManager();
     green.url = (await vercel.getDeployment('dpl_green_v2')).url;
     blue.url = (await vercel.getDeployment('dpl_blue_v1')).url;
   });
@@ -147,16 +151,7 @@ describe('Cloudflare: two slots behind the load balancer', () => {
   });
 
   it('reads a deployment once per run, and stages right after a reading without asking for the alias again', async () => {
-    const own = new CloudflareTrafficManager({
-      lb,
-      vercel,
-      projectId: 'prj_sandboxshop',
-      pools,
-      healthTimeoutMs: 5000,
-      healthIntervalMs: 100,
-      verify: verify(),
-      log: quiet,
-    });
+    const own = cloudflareManager();
     const mark = lastSeq();
     const vercelReads = () =>
       world.traffic.requests
