@@ -1,6 +1,7 @@
 /**
  * Small text and time helpers every layer shares: one line of text from anything, the message of
- * anything thrown, a millisecond figure, an abortable sleep, and the removal of secrets. One of each,
+ * anything thrown, a millisecond figure, an abortable sleep, a bounded concurrent map, and the removal
+ * of secrets. One of each,
  * so that what is printed, waited for and hidden is the same everywhere.
  */
 
@@ -45,6 +46,20 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** `fn` over `items`, at most `limit` at a time; the results in the items' order. */
+export async function mapInOrder<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
+  return out;
 }
 
 /** Why `signal` aborted, as an Error (a non-Error reason becomes "the run was cancelled"). */

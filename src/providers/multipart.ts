@@ -126,7 +126,7 @@ export class PartBuffers {
 
 /**
  * A body the uploader reads straight into its part buffers (no chunks in between): the backup
- * command's stdout read from a FIFO (src/steps/prepare/backup-fifo.ts). `read` fills at most `length`
+ * command's stdout read from a FIFO (`spawnBackupFifo`, src/steps/prepare/backup.ts). `read` fills at most `length`
  * bytes of `buf` from `offset` and resolves how many it wrote, 0 at the end; it rejects when the body
  * failed (the command exited non-zero, was stopped). `close` gives the body up (stops its producer if
  * it has not ended); it may be called more than once, also while a read is pending.

@@ -7,8 +7,8 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../pipeline/types.js';
 import type { FinalStatus } from './closing.js';
-import { mapInOrder, setRecordStatus, STATUS_READS_AT_ONCE, type RecordsApi } from './github.js';
-import { errorMessage } from '../text.js';
+import { setRecordStatus, STATUS_READS_AT_ONCE, type RecordsApi } from './github.js';
+import { errorMessage, mapInOrder } from '../text.js';
 
 /** What closing a record needs of the GitHub adapter. */
 export type ClosingApi = Pick<RecordsApi, 'createDeploymentStatus' | 'listDeploymentStatuses' | 'listDeployments'>;

@@ -9,6 +9,7 @@ import type { GitHub } from '../providers/github.js';
 import type { Logger } from '../pipeline/types.js';
 import { decideLock, lostRace, staleAfterFor, type RecordView } from './lock.js';
 import { parsePayload, type RecordPayload } from './payload.js';
+import { mapInOrder } from '../text.js';
 
 /** What the records need of the GitHub adapter (the real `GitHub` in production). */
 export type RecordsApi = Pick<
@@ -79,20 +80,6 @@ export async function loadRecords(
  * requests at once (docs.github.com, "Best practices for using the REST API") — in the list's order.
  */
 export const STATUS_READS_AT_ONCE = 4;
-
-/** `fn` over `items`, at most `limit` at a time; the results in the items' order. */
-export async function mapInOrder<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return out;
-}
 
 export interface LockInput {
   environment: string;

@@ -1,8 +1,9 @@
 /**
  * The environment lock: a run may start staging only when no other run of this action holds the
  * environment, i.e. has a record whose latest status is `in_progress`. A holder silent for longer
- * than the longest a live run can be silent (`lockStaleAfterMs`: every traffic step held, the watch
- * window, its sampling slack, the restore, and an allowance for the calls in between) is stale (its
+ * than the longest a live run can be silent (`lockStaleAfterMs`: green's build, every traffic step
+ * held, the watch window, its sampling slack, the restore, and an allowance for the calls in between)
+ * is stale (its
  * job died without its post step): it is reported and overridden rather than blocking the
  * environment forever. A holder's record carries its own threshold, so a run with shorter settings
  * (a hotfix) does not override a long canary. Pure decision logic; the GitHub calls are in
@@ -21,6 +22,7 @@ export const LOCK_ALLOWANCE_MS = 10 * 60_000;
 
 /**
  * How long a run of this config can go without writing a status to its record while it is alive:
+ * - green's build and health check (`health-check-timeout`): the record is made while green builds;
  * - every traffic step held for `step-duration` (`traffic-steps` × `step-duration`, the last step
  *   counted too for its switch and routing check);
  * - the watch after the final switch (`validation-window`, or `rollback-window` for `immediate`);
@@ -32,14 +34,19 @@ export const LOCK_ALLOWANCE_MS = 10 * 60_000;
  * Heartbeats (`heartbeatEveryMs`) keep a live record far fresher than this; the threshold is what
  * holds the lock when they cannot be written. Pure.
  */
-export function lockStaleAfterMs(config: Pick<Config, 'strategy' | 'traffic' | 'validation'>): number {
+export function lockStaleAfterMs(
+  config: Pick<Config, 'strategy' | 'traffic' | 'validation'> & {
+    vercel?: Pick<Config['vercel'], 'healthCheckTimeoutMs'>;
+  },
+): number {
   const { traffic, validation } = config;
+  const buildMs = config.vercel?.healthCheckTimeoutMs ?? 0;
   const steps = Math.max(1, traffic.steps.length);
   const holdsMs = steps * traffic.stepDurationMs;
   const windowMs = config.strategy === 'immediate' ? validation.rollbackWindowMs : validation.windowMs;
   const watches = steps;
   const samplingSlackMs = watches * (DEFAULT_CONSECUTIVE_ERROR_LIMIT + 2) * validation.intervalMs;
-  return holdsMs + windowMs + samplingSlackMs + validation.rollbackTimeoutMs + LOCK_ALLOWANCE_MS;
+  return buildMs + holdsMs + windowMs + samplingSlackMs + validation.rollbackTimeoutMs + LOCK_ALLOWANCE_MS;
 }
 
 /**

@@ -245,24 +245,22 @@ export const rollbackStep: RunStep = {
         return { name, status: 'warn', reason: `${failed}: ${errorMessage(err)}` };
       }
     };
-    const [, ...notified] = await Promise.all([
-      finish(true, `Rolled back to ${target.sha ? target.sha.slice(0, 7) : target.id}: ${reason}`),
-      ...(datadog
-        ? [
-            told(
-              'Datadog event',
-              () => rollbackEvent(datadog, config, target, from ?? live.blue, reason),
-              'could not post the event',
-            ),
-            told(
-              'Datadog DORA rollback',
-              () => sendRollbackDora(datadog, config, target, startedAt),
-              'could not send the DORA deployment',
-            ),
-          ]
-        : []),
-    ]);
-    checks.push(...(notified as CheckResult[]));
+    const notified = datadog
+      ? Promise.all([
+          told(
+            'Datadog event',
+            () => rollbackEvent(datadog, config, target, from ?? live.blue, reason),
+            'could not post the event',
+          ),
+          told(
+            'Datadog DORA rollback',
+            () => sendRollbackDora(datadog, config, target, startedAt),
+            'could not send the DORA deployment',
+          ),
+        ])
+      : Promise.resolve([]);
+    await finish(true, `Rolled back to ${target.sha ? target.sha.slice(0, 7) : target.id}: ${reason}`);
+    checks.push(...(await notified));
     const warned = checks.some((c) => c.status === 'warn');
     return {
       status: warned ? 'warned' : 'passed',

@@ -13,7 +13,7 @@ import type { DeploymentRef, Logger } from '../pipeline/types.js';
 import { probe } from '../providers/health.js';
 import { attribute, judgeShare, valueOf, type AnswerView, type Fingerprint, type Served } from './routing.js';
 import type { RoutingCheck, RoutingExpectation } from './types.js';
-import { sleep } from '../text.js';
+import { mapInOrder, sleep } from '../text.js';
 
 /** How answers are attributed: the app's version header, or the body of its version endpoint. */
 export type Attribution = { source: 'header'; name: string } | { source: 'body'; name: string };
@@ -184,17 +184,7 @@ type Answer = { answer: AnswerView; failure?: undefined } | { answer?: undefined
 
 /** One batch of production requests, CONCURRENCY in flight (a new one as soon as one answers). */
 async function sampleProduction(o: VerifyOptions): Promise<Answer[]> {
-  const n = o.samples ?? 40;
-  const out: Answer[] = [];
-  let sent = 0;
-  const worker = async (): Promise<void> => {
-    while (sent < n) {
-      sent++;
-      out.push(await request(o.url, {}, o));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, n) }, worker));
-  return out;
+  return mapInOrder(Array.from({ length: o.samples ?? 40 }), CONCURRENCY, () => request(o.url, {}, o));
 }
 
 async function request(url: string, headers: Record<string, string>, o: VerifyOptions): Promise<Answer> {

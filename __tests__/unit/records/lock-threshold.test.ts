@@ -54,10 +54,12 @@ describe('lockStaleAfterMs: the longest a live run can be silent', () => {
     expect(lockStaleAfterMs(config({ windowMs: 6 * M }))).toBeGreaterThan(base);
     expect(lockStaleAfterMs(config({ intervalMs: 60 * S }))).toBeGreaterThan(base);
     expect(lockStaleAfterMs(config({ rollbackTimeoutMs: 11 * M }))).toBeGreaterThan(base);
+    // The record is made while green builds: the build's whole health-check-timeout is covered too.
+    expect(lockStaleAfterMs({ ...config({}), vercel: { healthCheckTimeoutMs: 20 * M } })).toBe(base + 20 * M);
   });
-  it('reads a parsed config (defaults: blue-green, one step of 2m, 5m window, 30s interval, 600s restore)', () => {
+  it('reads a parsed config (defaults: 5m build, blue-green, one step of 2m, 5m window, 30s interval, 600s restore)', () => {
     const c = testConfig('deploy');
-    expect(lockStaleAfterMs(c)).toBe(2 * M + 5 * M + 6 * 30 * S + 10 * M + LOCK_ALLOWANCE_MS);
+    expect(lockStaleAfterMs(c)).toBe(5 * M + 2 * M + 5 * M + 6 * 30 * S + 10 * M + LOCK_ALLOWANCE_MS);
   });
 });
 

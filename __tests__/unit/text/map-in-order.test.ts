@@ -1,6 +1,6 @@
-/** The records' statuses are read a few at a time, in order: mapInOrder. */
+/** A few at a time, in order (record statuses, routing-check requests): mapInOrder. */
 import { describe, expect, it } from 'vitest';
-import { mapInOrder } from '../../../src/records/github.ts';
+import { mapInOrder } from '../../../src/text.ts';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
