@@ -12,6 +12,7 @@ import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import type { Logger } from '../pipeline/types.js';
 import type * as T from './github-types.js';
+import type { GraphQLAnswer, GraphQLError } from './github-graphql.js';
 import {
   ProviderError,
   attemptSignal,
@@ -104,7 +105,7 @@ function serialWrites(): OctokitPlugin {
   return (octokit) => {
     let tail: Promise<unknown> = Promise.resolve();
     octokit.hook.wrap('request', (request, options) => {
-      if (options.method === 'GET' || options.method === 'HEAD') return request(options);
+      if (options.method === 'GET' || options.method === 'HEAD' || isGraphQLQuery(options)) return request(options);
       const sent = tail.then(() => request(options));
       tail = sent.catch(() => undefined);
       return sent;
@@ -112,6 +113,16 @@ function serialWrites(): OctokitPlugin {
     return {};
   };
 }
+
+/** A GraphQL query (a read sent as a POST): not a write, so not queued behind them. */
+function isGraphQLQuery(options: { url?: string; query?: unknown }): boolean {
+  return (
+    /\/graphql$/.test(options.url ?? '') && typeof options.query === 'string' && !/^\s*mutation\b/.test(options.query)
+  );
+}
+
+/** GitHub Enterprise Server's REST root ends in /api/v3; its GraphQL endpoint is /api/graphql. */
+const GHES_V3 = /\/api\/v3\/?$/;
 
 /**
  * plugin-throttling's `write` group without its `minTime: 1000` (a Bottleneck group whose jobs start
@@ -274,6 +285,41 @@ export class GitHubCore {
         if (!unknown) await sleep(backoffDelay(attempt, this.o.createBackoff), this.o.signal);
       }
     }
+  }
+
+  /**
+   * One GraphQL query. HTTP errors, timeouts and retries are those of any read (plugin-retry,
+   * plugin-throttling, which also waits out a `RATE_LIMITED` answer); an answer with `errors` beside
+   * `data` is returned as it is, for the caller to take only the parts that did not fail. An answer
+   * without data (the query was refused whole: validation, a schema this GitHub lacks) throws.
+   */
+  protected async graphql<D>(
+    operation: string,
+    permission: string,
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<GraphQLAnswer<D>> {
+    const url = GHES_V3.test(this.o.baseUrl) ? this.o.baseUrl.replace(GHES_V3, '/api/graphql') : '/graphql';
+    const operationName = /^\s*query\s+(\w+)/.exec(query)?.[1];
+    const { data: body, status } = await this.call(operation, permission, () =>
+      this.octokit.request(`POST ${url}`, { query, variables, ...(operationName ? { operationName } : {}) }),
+    );
+    const answer = (body ?? {}) as { data?: D | null; errors?: GraphQLError[] };
+    const errors = Array.isArray(answer.errors) ? answer.errors : [];
+    if (!answer.data || typeof answer.data !== 'object') {
+      const first = errors[0]?.message ?? 'no data';
+      throw new ProviderError({
+        provider: 'github',
+        operation,
+        status,
+        code: 'graphql_errors',
+        message: redact(
+          providerMessage('github', operation, `GraphQL answered without data: ${oneLine(first, PROVIDER_TEXT_MAX)}`),
+          this.secrets(),
+        ),
+      });
+    }
+    return { data: answer.data, errors };
   }
 
   /** A 404 (and only a 404) becomes null. */

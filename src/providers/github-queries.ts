@@ -74,12 +74,14 @@ export const PREFLIGHT_QUERY = /* GraphQL */ `
     headRefOid
     url
     author {
+      __typename
       login
     }
     reviews(first: 100) {
       nodes {
         databaseId
         author {
+          __typename
           login
         }
         state
@@ -106,6 +108,7 @@ export const PREFLIGHT_QUERY = /* GraphQL */ `
             startedAt
             completedAt
             detailsUrl
+            url
           }
           ... on StatusContext {
             context
@@ -146,6 +149,7 @@ export const CHECKS_QUERY = /* GraphQL */ `
             startedAt
             completedAt
             detailsUrl
+            url
           }
           ... on StatusContext {
             context
@@ -181,6 +185,7 @@ export const DEPLOYMENTS_QUERY = /* GraphQL */ `
           description
           createdAt
           creator {
+            __typename
             login
           }
           latestStatus {

@@ -7,8 +7,21 @@ import type * as T from './github-types.js';
 import { GitHubCore, mapDeployment, mapPull, mapStatus, type OctokitError } from './github-core.js';
 import { ProviderError, extractProviderError, providerMessage, PROVIDER_TEXT_MAX } from './http.js';
 import { oneLine, redact } from '../text.js';
+import {
+  mapChecks,
+  mapDeployments,
+  mapPreflight,
+  failedAt,
+  type DeploymentWithStatus,
+  type PreflightGraph,
+  type RawChecksData,
+  type RawDeploymentsData,
+  type RawPreflightData,
+} from './github-graphql.js';
+import { CHECKS_QUERY, DEPLOYMENTS_QUERY, PREFLIGHT_QUERY } from './github-queries.js';
 
 export type * from './github-types.js';
+export type { DeploymentWithStatus, PreflightGraph } from './github-graphql.js';
 export type { GitHubOptions } from './github-core.js';
 
 /** The typed GitHub client of one run, for one repository. */
@@ -246,6 +259,63 @@ export class GitHub extends GitHubCore {
       }
       throw this.toError(operation, permission, err);
     }
+  }
+
+  // ------------------------------------------------------------ GraphQL: several reads in one
+
+  /**
+   * Pre-flight's gates in one GraphQL query: the branch's protection (with `protection`), the
+   * environment, the commit's PRs with their reviews, its check runs and statuses. What the answer
+   * does not settle whole is left out, for the caller to read over REST. Throws when the query fails.
+   */
+  async readPreflightGraph(q: {
+    sha: string;
+    branch: string;
+    environment: string;
+    protection: boolean;
+  }): Promise<PreflightGraph> {
+    const answer = await this.graphql<RawPreflightData>('readPreflightGraph', 'contents: read', PREFLIGHT_QUERY, {
+      owner: this.o.owner,
+      name: this.o.repo,
+      oid: q.sha,
+      branch: q.branch.startsWith('refs/') ? q.branch : `refs/heads/${q.branch}`,
+      environment: q.environment,
+      protection: q.protection,
+    });
+    return mapPreflight(answer, q.protection);
+  }
+
+  /** The commit's check runs and statuses in one query; undefined when the answer is not whole. Throws when it fails. */
+  async readChecksGraph(sha: string): Promise<{ runs: T.CheckRun[]; combined: T.CombinedStatus } | undefined> {
+    const answer = await this.graphql<RawChecksData>('readChecksGraph', 'checks: read', CHECKS_QUERY, {
+      owner: this.o.owner,
+      name: this.o.repo,
+      oid: sha,
+    });
+    const object = answer.data.repository?.object;
+    return mapChecks(object, !object || failedAt(answer.errors, ['repository']));
+  }
+
+  /**
+   * An environment's newest deployments, each with its latest status, in one query (over REST: a list
+   * and one status read per deployment). Undefined when the answer is not whole. Throws when it fails.
+   */
+  async listDeploymentsWithStatus(q: {
+    environment: string;
+    limit: number;
+  }): Promise<DeploymentWithStatus[] | undefined> {
+    const answer = await this.graphql<RawDeploymentsData>(
+      'listDeploymentsWithStatus',
+      'deployments: read',
+      DEPLOYMENTS_QUERY,
+      {
+        owner: this.o.owner,
+        name: this.o.repo,
+        environment: q.environment,
+        first: Math.max(1, Math.min(100, q.limit)),
+      },
+    );
+    return mapDeployments(answer);
   }
 
   // ------------------------------------------------------------ deployment records

@@ -7,11 +7,14 @@
 import type { Config } from '../config/types.js';
 import type { Logger } from '../pipeline/types.js';
 import type { FinalStatus } from './closing.js';
-import { setRecordStatus, STATUS_READS_AT_ONCE, type RecordsApi } from './github.js';
-import { errorMessage, mapInOrder } from '../text.js';
+import { deploymentsWithLatest, setRecordStatus, type RecordsApi } from './github.js';
+import { errorMessage } from '../text.js';
 
 /** What closing a record needs of the GitHub adapter. */
-export type ClosingApi = Pick<RecordsApi, 'createDeploymentStatus' | 'listDeploymentStatuses' | 'listDeployments'>;
+export type ClosingApi = Pick<
+  RecordsApi,
+  'createDeploymentStatus' | 'listDeploymentStatuses' | 'listDeployments' | 'listDeploymentsWithStatus'
+>;
 
 /** What closing a record needs of the configuration. */
 export type ClosingConfig = Pick<Config, 'environment' | 'productionUrl'> & {
@@ -106,14 +109,8 @@ export async function closeRecord(
  * count too.
  */
 async function earlierSuccesses(github: ClosingApi, environment: string, ownId: number): Promise<number[]> {
-  const others = (await github.listDeployments({ environment, limit: 30 })).filter((d) => d.id !== ownId);
-  // The statuses are read a few at a time; the writes go one after another (GitHub's write queue).
-  const latest = await mapInOrder(
-    others,
-    STATUS_READS_AT_ONCE,
-    async (d) => (await github.listDeploymentStatuses(d.id))[0],
-  );
-  return others.filter((_, i) => latest[i]?.state === 'success').map((d) => d.id);
+  const others = await deploymentsWithLatest(github, environment, 30, (d) => d.id !== ownId);
+  return others.filter((x) => x.latest?.state === 'success').map((x) => x.deployment.id);
 }
 
 /** Sets each of `ids` inactive, one after another; returns the ids changed. */

@@ -5,17 +5,44 @@
  * (records/close.ts), the only caller of `setRecordStatus` with a final state besides the lock's own
  * back-outs here.
  */
-import type { GitHub } from '../providers/github.js';
+import type { DeploymentWithStatus, GitHub } from '../providers/github.js';
 import type { Logger } from '../pipeline/types.js';
 import { decideLock, lostRace, staleAfterFor, type RecordView } from './lock.js';
 import { parsePayload, type RecordPayload } from './payload.js';
 import { mapInOrder } from '../text.js';
 
-/** What the records need of the GitHub adapter (the real `GitHub` in production). */
+/**
+ * What the records need of the GitHub adapter (the real `GitHub` in production). With
+ * `listDeploymentsWithStatus` (GraphQL), an environment's deployments and their latest statuses are
+ * one read; without it, or when it fails, a REST list and one status read per deployment.
+ */
 export type RecordsApi = Pick<
   GitHub,
   'listDeployments' | 'listDeploymentStatuses' | 'createDeployment' | 'createDeploymentStatus'
->;
+> &
+  Partial<Pick<GitHub, 'listDeploymentsWithStatus'>>;
+
+/**
+ * The environment's newest `limit` deployments (newest first) that `wanted` keeps, each with its
+ * latest status. One GraphQL read when the adapter has it and it answers whole; else over REST: the
+ * list, then the statuses of the kept ones, a few at a time. A REST failure throws.
+ */
+export async function deploymentsWithLatest(
+  api: Pick<RecordsApi, 'listDeployments' | 'listDeploymentStatuses' | 'listDeploymentsWithStatus'>,
+  environment: string,
+  limit: number,
+  wanted: (d: DeploymentWithStatus['deployment']) => boolean = () => true,
+): Promise<DeploymentWithStatus[]> {
+  if (api.listDeploymentsWithStatus) {
+    const all = await api.listDeploymentsWithStatus({ environment, limit }).catch(() => undefined);
+    if (all) return all.filter((x) => wanted(x.deployment));
+  }
+  const list = (await api.listDeployments({ environment, limit })).filter(wanted);
+  return mapInOrder(list, STATUS_READS_AT_ONCE, async (deployment): Promise<DeploymentWithStatus> => {
+    const [s] = await api.listDeploymentStatuses(deployment.id);
+    return { deployment, ...(s ? { latest: s } : {}) };
+  });
+}
 
 export type RecordState = 'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
 
@@ -39,39 +66,44 @@ export class EnvironmentLockedError extends Error {
 
 /**
  * Our records of an environment (newest first), each with its latest status. Others are skipped, and
- * so are ours that `relevant` rules out before their statuses are read (one call per record).
+ * so are ours that `relevant` rules out (over REST, before their statuses are read: one call each).
  */
 export async function loadRecords(
   api: RecordsApi,
   environment: string,
   opts: { sha?: string; limit?: number; relevant?: (id: number, payload: RecordPayload) => boolean } = {},
 ): Promise<RecordView[]> {
-  const list = await api.listDeployments({
-    environment,
-    ...(opts.sha ? { sha: opts.sha } : {}),
-    limit: opts.limit ?? SCAN,
-  });
-  const ours = list.flatMap((d) => {
+  const keep = (d: DeploymentWithStatus['deployment']) => {
     const payload = parsePayload(d.payload);
-    return payload && (!opts.relevant || opts.relevant(d.id, payload)) ? [{ d, payload }] : [];
-  });
-  return mapInOrder(ours, STATUS_READS_AT_ONCE, async ({ d, payload }): Promise<RecordView> => {
-    const [latest] = await api.listDeploymentStatuses(d.id);
-    return {
-      id: d.id,
-      createdAt: d.createdAt,
-      payload,
-      ...(latest
-        ? {
-            latest: {
-              state: latest.state,
-              createdAt: latest.createdAt,
-              ...(latest.logUrl ? { logUrl: latest.logUrl } : {}),
-            },
-          }
-        : {}),
-    };
-  });
+    return payload !== undefined && (!opts.relevant || opts.relevant(d.id, payload));
+  };
+  // GraphQL cannot filter by commit: a commit's records are read over REST.
+  const read = opts.sha
+    ? deploymentsWithLatest(
+        {
+          ...api,
+          listDeploymentsWithStatus: undefined,
+          listDeployments: (q) => api.listDeployments({ ...q, sha: opts.sha }),
+        },
+        environment,
+        opts.limit ?? SCAN,
+        keep,
+      )
+    : deploymentsWithLatest(api, environment, opts.limit ?? SCAN, keep);
+  return (await read).map(({ deployment: d, latest }): RecordView => ({
+    id: d.id,
+    createdAt: d.createdAt,
+    payload: parsePayload(d.payload) as RecordPayload,
+    ...(latest
+      ? {
+          latest: {
+            state: latest.state,
+            createdAt: latest.createdAt,
+            ...(latest.logUrl ? { logUrl: latest.logUrl } : {}),
+          },
+        }
+      : {}),
+  }));
 }
 
 /**
@@ -120,12 +152,9 @@ export async function checkLock(api: RecordsApi, input: LockInput, log: Logger):
  * `success`, whoever made it: what GitHub says serves the environment. Reads the newest few only.
  */
 export async function activeCommit(api: RecordsApi, environment: string, scan = 5): Promise<string | undefined> {
-  const list = await api.listDeployments({ environment, limit: scan });
-  for (const d of [...list].sort((a, b) => b.id - a.id).slice(0, scan)) {
-    const [latest] = await api.listDeploymentStatuses(d.id);
-    if (latest?.state === 'success') return d.sha;
-  }
-  return undefined;
+  const list = await deploymentsWithLatest(api, environment, scan);
+  return [...list].sort((a, b) => b.deployment.id - a.deployment.id).find((x) => x.latest?.state === 'success')
+    ?.deployment.sha;
 }
 
 /** This run's record from an earlier attempt, for the same commit and environment. */

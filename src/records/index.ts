@@ -14,6 +14,7 @@ export {
   EnvironmentLockedError,
   activeCommit,
   checkLock,
+  deploymentsWithLatest,
   createRecord,
   findRunRecord,
   loadRecords,

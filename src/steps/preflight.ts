@@ -19,6 +19,7 @@ import { evaluateReviews, isApproved, tallyReviews } from './preflight/reviews.j
 import { evaluateSecurity } from './preflight/security.js';
 import { checkWorld } from '../traffic/world.js';
 import { CloudflareTrafficManager } from '../traffic/cloudflare.js';
+import { errorMessage } from '../text.js';
 
 /** The policy for the CI check: the named checks, minus this job's own run. */
 export function checksPolicy(config: Config): ChecksPolicy {
@@ -123,6 +124,8 @@ async function run(ctx: RunContext): Promise<StepOutcome> {
       comment = gh.findComment(p.number, prCommentMarker(config.environment));
       comment.catch(() => undefined); // awaited, and its failure reported, by postVerdict
     },
+    onGraphFailed: (err) =>
+      log.info(`GitHub's GraphQL read of the gates failed (${errorMessage(err)}): reading each gate over REST`),
     onWait: (w) =>
       log.info(
         `Waiting ${(w.delayMs / 1000).toFixed(1)} s for ${w.pending.length} pending ${w.pending.length === 1 ? 'check' : 'checks'} ` +

@@ -8,7 +8,7 @@ import type { CheckResult, Logger, RunState } from '../../pipeline/types.js';
 import type { Datadog } from '../../providers/datadog.js';
 import type { GitHub } from '../../providers/github.js';
 import type { VercelApi } from '../../providers/vercel-api.js';
-import { closeRecord, finalStatus, loadRecords, type RecordsApi } from '../../records/index.js';
+import { closeRecord, deploymentsWithLatest, finalStatus, loadRecords, type RecordsApi } from '../../records/index.js';
 import { escapeInline } from '../../surfaces/markdown.js';
 import type { TrafficManager } from '../../traffic/index.js';
 import {
@@ -75,17 +75,13 @@ export async function whatShipped(
  * deployment (any tool's) whose latest status is success, other than this run's own record.
  */
 export async function lastLiveSha(
-  github: Pick<GitHub, 'listDeployments' | 'listDeploymentStatuses'>,
+  github: Pick<GitHub, 'listDeployments' | 'listDeploymentStatuses'> &
+    Partial<Pick<GitHub, 'listDeploymentsWithStatus'>>,
   environment: string,
   ownId: number | undefined,
 ): Promise<string | undefined> {
-  const list = await github.listDeployments({ environment, limit: 10 });
-  for (const d of list) {
-    if (d.id === ownId) continue;
-    const [latest] = await github.listDeploymentStatuses(d.id);
-    if (latest?.state === 'success') return d.sha;
-  }
-  return undefined;
+  const list = await deploymentsWithLatest(github, environment, 10, (d) => d.id !== ownId);
+  return list.find((x) => x.latest?.state === 'success')?.deployment.sha;
 }
 
 /** The "What shipped" section of the job summary (commit subjects are remote text: escaped). */

@@ -7,10 +7,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config, Severity } from '../../config/types.js';
-import type { GitHub, PullRequest } from '../../providers/github.js';
+import type { GitHub, PreflightGraph, PullRequest } from '../../providers/github.js';
 import type { BenchmarkData } from './benchmarks.js';
 import { classifyChecks, shouldKeepWaiting, type ChecksData, type ChecksPolicy } from './checks.js';
 import type { SecurityData } from './security.js';
+import type { CheckRun, CombinedStatus, Review } from '../../providers/github-types.js';
 import {
   type AlertList,
   type BranchProtection,
@@ -23,21 +24,25 @@ import { sleep } from '../../text.js';
 import { attempt, found, lookupFailed, type Lookup } from '../checks.js';
 import type { Environment } from '../../providers/github-types.js';
 
-/** The GitHub calls pre-flight makes (the real adapter in production). */
-export type PreflightGitHub = Pick<
-  GitHub,
-  | 'getRepo'
-  | 'getBranch'
-  | 'getBranchRules'
-  | 'listPullsForCommit'
-  | 'getPull'
-  | 'listReviews'
-  | 'listCheckRunsForRef'
-  | 'getCombinedStatus'
-  | 'listCodeScanningAlerts'
-  | 'listDependabotAlerts'
-  | 'getEnvironment'
->;
+/**
+ * The GitHub calls pre-flight makes (the real adapter in production). The GraphQL reads are optional:
+ * without them (or when one fails, or leaves a part unsettled) every gate is read over REST.
+ */
+export type PreflightGitHub = Partial<Pick<GitHub, 'readPreflightGraph' | 'readChecksGraph'>> &
+  Pick<
+    GitHub,
+    | 'getRepo'
+    | 'getBranch'
+    | 'getBranchRules'
+    | 'listPullsForCommit'
+    | 'getPull'
+    | 'listReviews'
+    | 'listCheckRunsForRef'
+    | 'getCombinedStatus'
+    | 'listCodeScanningAlerts'
+    | 'listDependabotAlerts'
+    | 'getEnvironment'
+  >;
 
 /** Protection of one branch: its `protected` flag and the active rulesets that apply to it. */
 export async function readProtection(
@@ -120,25 +125,106 @@ export async function readPullAndReviews(
   if (!pull.ok || !pull.value) return { pull, reviews: found([]) };
   onPull?.(pull.value);
   const number = pull.value.number;
-  const reviews = await attempt(
-    async () =>
-      (await gh.listReviews(number)).map((r) => ({
-        id: r.id,
-        reviewer: r.user ?? '',
-        state: r.state,
-        submittedAt: r.submittedAt,
-      })),
-    signal,
+  return { pull, reviews: await attempt(async () => (await gh.listReviews(number)).map(toReviewInfo), signal) };
+}
+
+function toReviewInfo(r: Review): ReviewInfo {
+  return { id: r.id, reviewer: r.user ?? '', state: r.state, submittedAt: r.submittedAt };
+}
+
+/**
+ * The PR and its reviews from pre-flight's GraphQL answer when it settled them (the commit's PRs, and
+ * the chosen PR's reviews whole); what it did not settle is read over REST, as without GraphQL.
+ */
+async function pullAndReviews(
+  gh: PreflightGitHub,
+  graph: Promise<PreflightGraph>,
+  q: { sha: string; branch: string; eventPull?: number },
+  signal?: AbortSignal,
+  onPull?: (pull: PullInfo) => void,
+): Promise<{ pull: Lookup<PullInfo | null>; reviews: Lookup<ReviewInfo[]> }> {
+  const pulls = (await graph).pulls;
+  if (!pulls) return readPullAndReviews(gh, q, signal, onPull);
+  const chosen = choosePull(
+    pulls.map((p) => p.pull),
+    q.branch,
+    q.sha,
+    q.eventPull,
   );
-  return { pull, reviews };
+  // The event's PR not (yet) associated with the commit: REST reads it by number.
+  if (!chosen && q.eventPull !== undefined) return readPullAndReviews(gh, q, signal, onPull);
+  if (!chosen) return { pull: found(null), reviews: found([]) };
+  const info = toPullInfo(chosen);
+  onPull?.(info);
+  const reviews = pulls.find((p) => p.pull.number === chosen.number)?.reviews;
+  return {
+    pull: found(info),
+    reviews: reviews
+      ? found(reviews.map(toReviewInfo))
+      : await attempt(async () => (await gh.listReviews(chosen.number)).map(toReviewInfo), signal),
+  };
+}
+
+/**
+ * The branch's protection from the GraphQL answer only when it shows protection (a classic rule or a
+ * ruleset applies); anything else — unprotected, no such branch, not settled — is read over REST,
+ * whose `protected` flag decides, so GraphQL can make a gate pass sooner but never fail it alone.
+ */
+async function protectionOf(
+  gh: PreflightGitHub,
+  graph: Promise<PreflightGraph>,
+  branch: string,
+  signal?: AbortSignal,
+): Promise<Lookup<BranchProtection>> {
+  const p = (await graph).protection;
+  if (p && (p.classic || p.rulesets.length > 0)) return found(p);
+  return readProtection(gh, branch, signal);
+}
+
+/**
+ * Where a check read comes from: a GraphQL answer already in hand (pre-flight's first read), then the
+ * GraphQL checks query (one call for both lists) until it fails once, else REST (two calls).
+ */
+export interface ChecksSource {
+  first?: Promise<{ runs: CheckRun[]; combined: CombinedStatus } | undefined>;
+  graph: boolean;
+}
+
+async function checksViaGraph(
+  gh: PreflightGitHub,
+  sha: string,
+  source: ChecksSource | undefined,
+): Promise<{ runs: CheckRun[]; combined: CombinedStatus } | undefined> {
+  if (!source) return undefined;
+  const first = source.first;
+  if (first) {
+    source.first = undefined;
+    const settled = await first;
+    if (settled) return settled;
+  }
+  if (!source.graph || !gh.readChecksGraph) return undefined;
+  try {
+    return await gh.readChecksGraph(sha);
+  } catch {
+    source.graph = false; // the REST reads say why, if they fail too
+    return undefined;
+  }
 }
 
 /** Check runs and statuses of the commit, once. */
-export async function readChecks(gh: PreflightGitHub, sha: string, signal?: AbortSignal): Promise<ChecksData> {
-  const [runs, combined] = await Promise.all([
-    attempt(() => gh.listCheckRunsForRef(sha), signal),
-    attempt(() => gh.getCombinedStatus(sha), signal),
-  ]);
+export async function readChecks(
+  gh: PreflightGitHub,
+  sha: string,
+  signal?: AbortSignal,
+  source?: ChecksSource,
+): Promise<ChecksData> {
+  const graph = await checksViaGraph(gh, sha, source);
+  const [runs, combined] = graph
+    ? [found(graph.runs), found(graph.combined)]
+    : await Promise.all([
+        attempt(() => gh.listCheckRunsForRef(sha), signal),
+        attempt(() => gh.getCombinedStatus(sha), signal),
+      ]);
   const checkRuns: Lookup<CheckRunInfo[]> = runs.ok
     ? found(
         runs.value.map((r) => ({
@@ -172,6 +258,8 @@ export interface WaitOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Told before each wait (for a log line). */
   onWait?: (info: { pending: string[]; delayMs: number; elapsedMs: number }) => void;
+  /** GraphQL reads of the checks (pre-flight's first answer, then the checks query); REST without. */
+  source?: ChecksSource;
 }
 
 /**
@@ -197,7 +285,7 @@ export async function waitForChecks(
   const wait = o.sleep ?? sleep;
   const started = clock();
   for (let n = 1; ; n++) {
-    const data = await readChecks(gh, sha, o.signal);
+    const data = await readChecks(gh, sha, o.signal, o.source);
     const elapsed = clock() - started;
     if (!data.checkRuns.ok || !data.statuses.ok) return { data, waitedMs: elapsed };
     const c = classifyChecks(data.checkRuns.value, data.statuses.value, policy);
@@ -285,6 +373,8 @@ export async function gatherPreflight(
     checksPolicy: ChecksPolicy;
     /** Told as soon as the commit's PR is known (before its reviews are read). */
     onPull?: (pull: PullInfo) => void;
+    /** Told when the GraphQL read failed (every gate is then read over REST). */
+    onGraphFailed?: (err: unknown) => void;
   },
 ): Promise<PreflightFacts> {
   const { signal } = o;
@@ -292,31 +382,42 @@ export async function gatherPreflight(
   const needProtection = pf.requireBranchProtection;
   const notRead = lookupFailed<never>('not needed (require-branch-protection is false)');
   const fromEvent = defaultBranchOf(config.run.event, `${config.run.owner}/${config.run.repo}`);
+  const sha = config.run.reviewSha ?? config.run.sha;
+  // One GraphQL query settles most gates in one round trip; what it does not settle is read over REST.
+  const graph: Promise<PreflightGraph> = gh.readPreflightGraph
+    ? gh
+        .readPreflightGraph({ sha, branch: config.branch, environment: config.environment, protection: needProtection })
+        .catch((err: unknown) => {
+          o.onGraphFailed?.(err);
+          return {};
+        })
+    : Promise.resolve({});
+  const checksSource: ChecksSource = { first: graph.then((g) => g.checks), graph: gh.readChecksGraph !== undefined };
   const [defaultBranch, protection, pr, checks, security, benchmarks, environment] = await Promise.all([
     !needProtection
       ? notRead
       : fromEvent !== undefined
         ? found(fromEvent)
         : attempt(async () => (await gh.getRepo()).defaultBranch, signal),
-    needProtection ? readProtection(gh, config.branch, signal) : notRead,
-    readPullAndReviews(
+    needProtection ? protectionOf(gh, graph, config.branch, signal) : notRead,
+    pullAndReviews(
       gh,
-      {
-        sha: config.run.reviewSha ?? config.run.sha,
-        branch: config.branch,
-        eventPull: eventPullNumber(config.run.event),
-      },
+      graph,
+      { sha, branch: config.branch, eventPull: eventPullNumber(config.run.event) },
       signal,
       o.onPull,
     ),
-    waitForChecks(gh, config.run.reviewSha ?? config.run.sha, o.checksPolicy, {
+    waitForChecks(gh, sha, o.checksPolicy, {
       timeoutMs: pf.checksTimeoutMs,
       signal,
       onWait: o.onWait,
+      source: checksSource,
     }),
     readSecurity(gh, pf.securityBlockSeverities, signal),
     readBenchmarks(pf.benchmarkResults),
-    attempt(() => gh.getEnvironment(config.environment), signal),
+    graph.then((g) =>
+      g.environment !== undefined ? found(g.environment) : attempt(() => gh.getEnvironment(config.environment), signal),
+    ),
   ]);
   return {
     defaultBranch,
