@@ -1,5 +1,5 @@
 /** docs/benchmarks.md, section 4: API calls per deploy. */
-import { type ApiCallsResult, INTERFACE_DEFAULTS, LIMITS } from '../api-calls.ts';
+import { type ApiCallsResult, INTERFACE_DEFAULTS, LIMITS, limitedCalls } from '../api-calls.ts';
 import { blocks, bullets, code, table } from '../lib/md.ts';
 
 const PROVIDER: Record<string, string> = {
@@ -77,12 +77,26 @@ export function apiSection(r: ApiCallsResult): string {
       'limit',
     ],
     [
-      ...services.map((s) => [
-        PROVIDER[s] ?? s,
-        ...r.deploys.map((d) => d.byService[s] ?? 0),
-        ...r.deploys.map((d) => perHour(s, d.strategy)),
-        limitText(s),
-      ]),
+      ...services.map((s) =>
+        s === 'github'
+          ? [
+              PROVIDER[s] ?? s,
+              // GitHub's two budgets: REST requests and GraphQL points, each 1,000 an hour for GITHUB_TOKEN.
+              ...r.deploys.map(
+                (d) => `${d.byService[s] ?? 0} (REST ${limitedCalls(d, 'github')}, GraphQL ${d.githubGraphql})`,
+              ),
+              ...r.deploys.map(
+                (d) => `${perHour('github', d.strategy)} (REST), ${perHour('github-graphql', d.strategy)} (GraphQL)`,
+              ),
+              `${limitText('github')}; ${limitText('github-graphql')}`,
+            ]
+          : [
+              PROVIDER[s] ?? s,
+              ...r.deploys.map((d) => d.byService[s] ?? 0),
+              ...r.deploys.map((d) => perHour(s, d.strategy)),
+              limitText(s),
+            ],
+      ),
       ['**all**', ...r.deploys.map((d) => `**${d.total}**`), ...r.deploys.map(() => ''), ''],
     ],
   );

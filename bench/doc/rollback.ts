@@ -2,12 +2,13 @@
 import type { RollbackResult } from '../rollback.ts';
 import { blocks, bullets, table } from '../lib/md.ts';
 import { fmtMs } from '../lib/stats.ts';
+import { isGraphqlCall } from '../lib/timeline.ts';
 
 export function rollbackSection(r: RollbackResult): string {
   const shown = r.runs[r.shown]!;
   const firstMove = shown.calls.find((c) => c.method !== 'GET' && c.service === 'cloudflare');
   const before = firstMove ? shown.calls.filter((c) => c.end <= firstMove.start) : [];
-  const writesBefore = before.filter((c) => c.service === 'github' && c.method !== 'GET').length;
+  const writesBefore = before.filter((c) => c.service === 'github' && c.method !== 'GET' && !isGraphqlCall(c)).length;
   const findings: string[] = [
     `Node start and the bundle: the rollback step started ${fmtMs(shown.stepStartMs ?? NaN)} after the spawn (Node alone: ${fmtMs(r.nodeStartMs)}).`,
     firstMove

@@ -178,11 +178,11 @@ export function apiFigures(r: ApiCallsResult): Figure[] {
   const rows: Figure[] = [];
   for (const d of r.deploys) {
     const bind = r.binding.find((x) => x.strategy === d.strategy)!;
-    const gh = r.perHour.find((p) => p.strategy === d.strategy && p.provider === 'github')!;
+    const gh = d.byService.github ?? 0;
     const cf = r.perHour.find((p) => p.strategy === d.strategy && p.provider === 'cloudflare')!;
     rows.push({
       bench: 4,
-      name: `API calls per ${d.strategy} deploy (GitHub ${gh.calls}, Cloudflare ${cf.calls})`,
+      name: `API calls per ${d.strategy} deploy (GitHub ${gh}: REST ${gh - d.githubGraphql}, GraphQL ${d.githubGraphql}; Cloudflare ${cf.calls})`,
       measured: String(d.total),
       against: `${bind.deploys} deploys/h (${bind.provider} limit)`,
       goal: 'informative',
@@ -190,6 +190,22 @@ export function apiFigures(r: ApiCallsResult): Figure[] {
   }
   const bg = r.deploys.find((d) => d.strategy === 'blue-green');
   if (bg) {
+    // Issue #16's budget goals: GitHub's calls of both APIs, Cloudflare's, per blue-green deploy.
+    for (const [provider, label, limit] of [
+      ['github', 'GitHub calls per blue-green deploy (REST and GraphQL)', 15],
+      ['cloudflare', 'Cloudflare calls per blue-green deploy', 8],
+    ] as const) {
+      const n = bg.byService[provider] ?? 0;
+      rows.push({
+        bench: 4,
+        name: label,
+        measured: String(n),
+        against: `limit ${limit}`,
+        ratio: n / limit,
+        goal: '≤ 1.00',
+        met: n <= limit,
+      });
+    }
     rows.push({
       bench: 4,
       name: 'API calls while validating, per sample (→ per minute at the 30 s default)',

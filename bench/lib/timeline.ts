@@ -49,6 +49,20 @@ export function operation(method: string, path: string): string {
   return `${method} ${parts.join('/')}`;
 }
 
+/** A GraphQL query: a read, though sent as a POST. */
+export const isGraphqlCall = (c: Pick<Call, 'op'>): boolean =>
+  / \/graphql /.test(`${c.op} `) && !/ mutation$/i.test(c.op);
+
+/** A GraphQL request is named by its operation: `POST /graphql PreflightFacts`. */
+function graphqlOperation(r: Pick<LoggedRequest, 'path' | 'body'>): string | undefined {
+  if (!r.path.endsWith('/graphql')) return undefined;
+  const b = r.body as { operationName?: unknown; query?: unknown } | undefined;
+  if (typeof b?.operationName === 'string') return b.operationName;
+  return typeof b?.query === 'string'
+    ? (/^\s*(?:query|mutation)\s+(\w+)/.exec(b.query)?.[1] ?? 'anonymous')
+    : undefined;
+}
+
 /** The sandbox's log as calls on the run's clock (`t0`: epoch ms of the spawn). */
 export function toCalls(log: readonly LoggedRequest[], t0: number): Call[] {
   return log
@@ -57,7 +71,7 @@ export function toCalls(log: readonly LoggedRequest[], t0: number): Call[] {
       return {
         service: r.service,
         method: r.method,
-        op: operation(r.method, r.path),
+        op: graphqlOperation(r) ? `${r.method} ${r.path} ${graphqlOperation(r)}` : operation(r.method, r.path),
         path: r.path,
         start,
         end: start + (r.durationMs ?? 0),
@@ -157,7 +171,9 @@ export interface HeldWrite {
  * nothing in flight. Writes that simply came later (after a build or a window) do not match.
  */
 export function heldGithubWrites(calls: readonly Call[], minTimeMs = 1000): HeldWrite[] {
-  const writes = calls.filter((c) => c.service === 'github' && c.method !== 'GET' && c.method !== 'HEAD');
+  const writes = calls.filter(
+    (c) => c.service === 'github' && c.method !== 'GET' && c.method !== 'HEAD' && !isGraphqlCall(c),
+  );
   const out: HeldWrite[] = [];
   for (let i = 1; i < writes.length; i++) {
     const w = writes[i]!;
