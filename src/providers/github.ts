@@ -35,6 +35,8 @@ export class GitHub extends GitHubCore {
   private readonly ownComments = new Map<string, T.IssueComment>();
   /** Comment id → its key, for the marked comments found or written, so an update of one is kept. */
   private readonly commentKeys = new Map<number, string>();
+  /** Comparisons asked for this run (base...head → the answer). */
+  private readonly comparisons = new Map<string, Promise<T.Comparison>>();
   // ------------------------------------------------------------ repository and branch
 
   async getRepo(): Promise<T.Repo> {
@@ -114,7 +116,21 @@ export class GitHub extends GitHubCore {
     }));
   }
 
-  async compareCommits(base: string, head: string): Promise<T.Comparison> {
+  /**
+   * Two commits' comparison never changes: the answer is kept for the run (a failure is not), so the
+   * cleanup step's compare can be started while production is watched.
+   */
+  compareCommits(base: string, head: string): Promise<T.Comparison> {
+    const key = `${base}...${head}`;
+    const kept = this.comparisons.get(key);
+    if (kept) return kept;
+    const p = this.readComparison(base, head);
+    this.comparisons.set(key, p);
+    p.catch(() => this.comparisons.delete(key));
+    return p;
+  }
+
+  private async readComparison(base: string, head: string): Promise<T.Comparison> {
     const { data } = await this.call('compareCommits', 'contents: read', () =>
       this.octokit.rest.repos.compareCommits({ ...this.repoParams, base, head, per_page: 100 }),
     );

@@ -14,6 +14,7 @@ import type { StepOutcome } from '../pipeline/types.js';
 import { startHeartbeat } from '../records/heartbeat.js';
 import { watchProduction } from '../watch/production.js';
 import { awaitGate, startGate } from '../watch/gate.js';
+import { prefetchShipped } from './cleanup/tasks.js';
 
 /** The validate step. Provider-agnostic: it reads Datadog's settings from the config. */
 export const validateStep: RunStep = {
@@ -41,6 +42,7 @@ export const validateStep: RunStep = {
     );
     // The Deployment Gate (if any) evaluates green beside the watch; its verdict joins the watch's.
     const gate = startGate(ctx, ctx.state.green);
+    prefetchShipped(ctx.providers.github, ctx.state);
     const watched = watchProduction(ctx, {
       durationMs,
       share: ctx.state.greenShare ?? 100,

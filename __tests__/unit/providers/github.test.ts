@@ -434,3 +434,70 @@ describe('GitHub adapter: writes', () => {
     for (let i = 1; i < spans.length; i++) expect(spans[i]!.start).toBeGreaterThanOrEqual(spans[i - 1]!.end);
   });
 });
+
+describe('GitHub adapter: GraphQL and kept answers', () => {
+  it('posts a named query; keeps partial data with its errors; an answer without data throws', async () => {
+    const seen: unknown[] = [];
+    let answer: SandboxResponse = { status: 200, body: {} };
+    const { gh } = await github({
+      'POST /graphql': (req) => {
+        seen.push(req.json);
+        return answer;
+      },
+    });
+    answer = {
+      status: 200,
+      body: {
+        data: { repository: { deployments: null } },
+        errors: [{ type: 'FORBIDDEN', path: ['repository', 'deployments'], message: 'Resource not accessible' }],
+      },
+    };
+    // An answer with an error is not whole: undefined, for the caller to read over REST.
+    expect(await gh.listDeploymentsWithStatus({ environment: 'production', limit: 20 })).toBeUndefined();
+    expect(seen[0]).toMatchObject({
+      operationName: 'EnvironmentDeployments',
+      variables: { owner: 'acme', name: 'shop', environment: 'production', first: 20 },
+    });
+    answer = { status: 200, body: { errors: [{ message: "Field 'x' doesn't exist on type 'Repository'" }] } };
+    const err = await rejection(gh.readChecksGraph('a'.repeat(40)));
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.message).toContain("Field 'x' doesn't exist");
+  });
+
+  it('a GraphQL query is a read: it does not wait behind a write in the write queue', async () => {
+    let release: (() => void) | undefined;
+    const { gh } = await github({
+      'POST /repos/acme/shop/deployments/1/statuses': () =>
+        new Promise<SandboxResponse>((resolve) => {
+          release = () =>
+            resolve({ status: 201, body: { id: 5, state: 'success', created_at: '2026-12-01T00:00:00Z' } });
+        }),
+      'POST /graphql': () => ({
+        status: 200,
+        body: { data: { repository: { deployments: { nodes: [] } } } },
+      }),
+    });
+    const write = gh.createDeploymentStatus(1, { state: 'success' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await gh.listDeploymentsWithStatus({ environment: 'production', limit: 5 })).toEqual([]);
+    release?.();
+    await write;
+  });
+
+  it("keeps a comparison's answer for the run, but not a failure", async () => {
+    let calls = 0;
+    const { gh } = await github({
+      'GET /repos/acme/shop/compare/aaa...bbb': () => {
+        calls++;
+        if (calls === 1) return { status: 404, body: { message: 'Not Found' } };
+        return { status: 200, body: { status: 'ahead', ahead_by: 1, behind_by: 0, commits: [] } };
+      },
+    });
+    await expect(gh.compareCommits('aaa', 'bbb')).rejects.toThrow();
+    const [a, b] = await Promise.all([gh.compareCommits('aaa', 'bbb'), gh.compareCommits('aaa', 'bbb')]);
+    expect(a).toEqual({ status: 'ahead', aheadBy: 1, behindBy: 0, commits: [] });
+    expect(b).toBe(a);
+    expect(await gh.compareCommits('aaa', 'bbb')).toBe(a);
+    expect(calls).toBe(2);
+  });
+});

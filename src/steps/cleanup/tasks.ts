@@ -30,6 +30,17 @@ export async function task(name: string, fn: () => Promise<CheckResult>): Promis
   }
 }
 
+/**
+ * Starts the compare of blue's commit with green's that cleanup will need, while production is
+ * watched: the adapter keeps the answer (a comparison of two commits never changes), so the cleanup
+ * step does not wait a round trip for it. A failure here is nothing: cleanup asks again.
+ */
+export function prefetchShipped(github: Pick<GitHub, 'compareCommits'>, state: RunState): void {
+  const head = state.green?.sha ?? state.sha;
+  const base = state.blue?.sha;
+  if (base && head && base !== head) github.compareCommits(base, head).catch(() => undefined);
+}
+
 /** What shipped: the commits and PRs between blue's commit and green's (GitHub's compare API). */
 export async function whatShipped(
   github: Pick<GitHub, 'compareCommits' | 'listDeployments' | 'listDeploymentStatuses'>,
