@@ -48,9 +48,10 @@ export function lowerBound(i: BoundInputs): { totalMs: number; roundTrips: numbe
       ms: rt(2),
       formula: '2 round trips',
       why:
-        'every independent look-up at once (repo, branch, rules, the commit’s PRs, check runs, statuses, ' +
-        'alerts, deployments), then what needs their answers (the PR’s reviews, the deployments’ statuses); ' +
-        'the go/no-go PR comment can be posted in the background',
+        'every independent look-up at once (one GitHub GraphQL query for the branch’s protection, the ' +
+        'environment, the commit’s PRs with their reviews and its checks; the alerts over REST; the load ' +
+        'balancer, its pools and the Vercel project), then what needs their answers (the pools’ monitors, ' +
+        'whose interval sets the health wait); the go/no-go PR comment can be posted in the background',
     },
     {
       step: 'prepare',
