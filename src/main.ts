@@ -111,6 +111,9 @@ async function execute(
   // With providers of their own: after SIGINT the run's are bound to an aborted signal and would
   // fail at once, leaving the record open (it would hold the environment's lock until stale).
   const final = { status: result.status, reason: result.reason, cancelled: result.cancelled };
+  // A status the run's client still holds (the traffic step does not wait for its last one) lands
+  // before the closers write the final one; bounded by the closing's deadline.
+  await untilSettledOr(providers.github.writesSettled(), closing);
   let closers: Providers = providers;
   try {
     closers = createProviders(config, log, closing);
@@ -121,6 +124,19 @@ async function execute(
   slack?.finish(store.state, result.results, final);
   await slack?.flush(10_000);
   return result;
+}
+
+/** Waits for `settled`, or until `deadline` aborts, whichever comes first. */
+function untilSettledOr(settled: Promise<void>, deadline: AbortSignal): Promise<void> {
+  if (deadline.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      deadline.removeEventListener('abort', done);
+      resolve();
+    };
+    deadline.addEventListener('abort', done, { once: true });
+    settled.then(done, done);
+  });
 }
 
 /** A run that ends before (or outside) the pipeline: failed, with the phase moved to `failed` when allowed. */

@@ -101,13 +101,12 @@ function timeoutPlugin(timeoutMs: number, run?: AbortSignal): OctokitPlugin {
  * plugin-throttling (its `retry-after`, else 60 s), and the queue waits with it. Outermost plugin,
  * so a write's retries hold the queue.
  */
-function serialWrites(): OctokitPlugin {
+function serialWrites(queue: { tail: Promise<unknown> }): OctokitPlugin {
   return (octokit) => {
-    let tail: Promise<unknown> = Promise.resolve();
     octokit.hook.wrap('request', (request, options) => {
       if (options.method === 'GET' || options.method === 'HEAD' || isGraphQLQuery(options)) return request(options);
-      const sent = tail.then(() => request(options));
-      tail = sent.catch(() => undefined);
+      const sent = queue.tail.then(() => request(options));
+      queue.tail = sent.catch(() => undefined);
       return sent;
     });
     return {};
@@ -188,8 +187,19 @@ export class GitHubCore {
       timeoutPlugin(o.timeoutMs, o.signal),
       retry,
       throttling,
-      serialWrites(),
+      serialWrites(this.writes),
     );
+  }
+
+  /** The write queue's tail (serialWrites). */
+  private readonly writes: { tail: Promise<unknown> } = { tail: Promise.resolve() };
+
+  /**
+   * Settles once every write made so far has been answered (or failed): before another client writes
+   * the run's record, so a status this one still holds cannot land after it.
+   */
+  writesSettled(): Promise<void> {
+    return this.writes.tail.then(() => undefined);
   }
 
   protected secrets(): string[] {

@@ -121,11 +121,14 @@ async function switchTraffic(
       return { status: 'failed', reason: `routing check at ${pct}% failed: ${entry.reason}`, details };
     }
     // An `in_progress` status with the current share: progress in GitHub's UI, and the lock's heartbeat.
-    await writeHeartbeat(
+    // The last one is not waited for: the run's GitHub writes go in order, and the run's closing waits
+    // for them (main.ts) before another client writes the record's final status.
+    const beatWritten = writeHeartbeat(
       ctx,
       `Traffic: green at ${pct}%${entry.measured !== undefined ? ` (measured ${entry.measured.toFixed(0)}%)` : ''}`,
     );
     if (i === steps.length - 1) break;
+    await beatWritten;
     const beat = startHeartbeat(
       ctx,
       (t) => `Traffic: green at ${pct}%, held ${t} of ${formatSpan(config.traffic.stepDurationMs)}`,
