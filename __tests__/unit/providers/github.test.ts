@@ -484,6 +484,28 @@ describe('GitHub adapter: GraphQL and kept answers', () => {
     await write;
   });
 
+  it('writesSettled waits for every write queued so far, failed ones included', async () => {
+    const order: string[] = [];
+    const { gh } = await github({
+      'POST /repos/acme/shop/deployments/1/statuses': async () => {
+        await new Promise((r) => setTimeout(r, 40));
+        order.push('status 1');
+        return { status: 201, body: { id: 5, state: 'in_progress', created_at: '2026-12-01T00:00:00Z' } };
+      },
+      'POST /repos/acme/shop/deployments/2/statuses': () => {
+        order.push('status 2');
+        return { status: 422, body: { message: 'Validation Failed' } };
+      },
+    });
+    const first = gh.createDeploymentStatus(1, { state: 'in_progress' });
+    const second = gh.createDeploymentStatus(2, { state: 'in_progress' }).catch(() => 'failed');
+    await gh.writesSettled();
+    order.push('settled');
+    expect(order).toEqual(['status 1', 'status 2', 'settled']);
+    await first;
+    expect(await second).toBe('failed');
+  });
+
   it("keeps a comparison's answer for the run, but not a failure", async () => {
     let calls = 0;
     const { gh } = await github({
