@@ -198,8 +198,15 @@ export class GitHubCore {
    * Settles once every write made so far has been answered (or failed): before another client writes
    * the run's record, so a status this one still holds cannot land after it.
    */
-  writesSettled(): Promise<void> {
-    return this.writes.tail.then(() => undefined);
+  async writesSettled(): Promise<void> {
+    // A request reaches the hooks (and the queue) a few microtasks after it is made: look once the
+    // current ones have run, and again if a write joined the queue meanwhile.
+    for (;;) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const tail = this.writes.tail;
+      await tail;
+      if (tail === this.writes.tail) return;
+    }
   }
 
   protected secrets(): string[] {
