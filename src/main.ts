@@ -8,6 +8,7 @@ import type { Config } from './config/types.js';
 import { createLogger } from './log.js';
 import { createRunContext } from './pipeline/context.js';
 import { closingSignal, finishRun } from './pipeline/close-run.js';
+import { commentsSettled } from './surfaces/pr-comment.js';
 import { buildReport, reportPath, setOutputs, writeReport } from './pipeline/report.js';
 import { runPipeline, type PipelineResult } from './pipeline/runner.js';
 import { RunStateStore, saveRunState } from './pipeline/state-store.js';
@@ -111,9 +112,12 @@ async function execute(
   // With providers of their own: after SIGINT the run's are bound to an aborted signal and would
   // fail at once, leaving the record open (it would hold the environment's lock until stale).
   const final = { status: result.status, reason: result.reason, cancelled: result.cancelled };
-  // A status the run's client still holds (the traffic step does not wait for its last one) lands
-  // before the closers write the final one; bounded by the closing's deadline.
-  await untilSettledOr(providers.github.writesSettled(), closing);
+  // The PR comment's reports and a status the run's client still holds (steps that pass do not wait
+  // for them) land before the closers write; bounded by the closing's deadline.
+  await untilSettledOr(
+    commentsSettled(providers.github).then(() => providers.github.writesSettled()),
+    closing,
+  );
   let closers: Providers = providers;
   try {
     closers = createProviders(config, log, closing);

@@ -144,8 +144,13 @@ async function run(ctx: RunContext): Promise<StepOutcome> {
   const details: Record<string, unknown> = { go };
   if (pull) details.pull = { number: pull.number, url: pull.url, merged: pull.merged };
   if (config.cleanup.prComment && pull) {
-    const url = await postVerdict(gh, checks, pull.number, config, log, comment);
-    if (url) details.prComment = url;
+    // A deploy that goes on does not wait for its report (the comment's writes go in order, and the
+    // run waits for them before it ends: main.ts); a no-go or a plan ends here, so it waits.
+    const posted = postVerdict(gh, checks, pull.number, config, log, comment);
+    if (!go || config.mode !== 'deploy') {
+      const url = await posted;
+      if (url) details.prComment = url;
+    }
   } else if (config.cleanup.prComment) {
     log.info('No pull request brought this commit: the go/no-go report is in the job summary only.');
   }

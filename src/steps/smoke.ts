@@ -40,8 +40,11 @@ export const smokeStep: RunStep = {
       else log.error(line);
     }
     const markdown = renderSmokeReport(results, base);
-    await commentOnPr(ctx, markdown);
+    // The report is not waited for when every check passed: nothing that follows needs it, the
+    // comment's writes go in order, and the run waits for it before it ends (main.ts).
+    const commented = commentOnPr(ctx, markdown);
     const failed = results.filter((r) => !r.passed);
+    if (failed.length > 0) await commented;
     const details = { target: base, green: green.id, samples, results: summarize(results) };
     if (failed.length > 0) {
       return {

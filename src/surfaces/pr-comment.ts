@@ -94,11 +94,36 @@ export function renderComment(environment: string, sections: Partial<Record<Sect
   return `${parts.join('\n\n')}\n`;
 }
 
+/** Per client, per PR and environment: the last write of the comment, so the next starts after it. */
+const chains = new WeakMap<CommentApi, Map<string, Promise<unknown>>>();
+
 /**
  * Creates the environment's comment on the PR, or edits it in place, writing only the given
  * sections and keeping the others. Throws ProviderError on failure (the caller warns).
+ *
+ * Writes of one comment through one client go one after another: a write still on its way when the
+ * next starts (a step that did not wait for its report) is finished first, so the next one finds the
+ * comment it made and edits it instead of posting a second.
  */
-export async function upsertPrComment(github: CommentApi, input: UpsertInput): Promise<UpsertResult> {
+export function upsertPrComment(github: CommentApi, input: UpsertInput): Promise<UpsertResult> {
+  let byKey = chains.get(github);
+  if (!byKey) chains.set(github, (byKey = new Map()));
+  const key = `${input.pull}\n${input.environment}`;
+  const next = (byKey.get(key) ?? Promise.resolve()).then(() => upsertNow(github, input));
+  byKey.set(
+    key,
+    next.catch(() => undefined),
+  );
+  return next;
+}
+
+/** Settles once every comment write started through `github` so far has finished (or failed). */
+export async function commentsSettled(github: CommentApi): Promise<void> {
+  const byKey = chains.get(github);
+  if (byKey) await Promise.all(byKey.values());
+}
+
+async function upsertNow(github: CommentApi, input: UpsertInput): Promise<UpsertResult> {
   const marker = prCommentMarker(input.environment);
   const existing = await (input.found ?? github.findComment(input.pull, marker));
   const kept = existing ? parseSections(existing.body) : {};

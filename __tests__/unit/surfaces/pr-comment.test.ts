@@ -6,7 +6,14 @@ import type { World } from '../../../sandbox/core/world.ts';
 import { startGithub } from '../../../sandbox/services/github.ts';
 import type { GithubState } from '../../../sandbox/services/github-state.ts';
 import { GitHub } from '../../../src/providers/github.ts';
-import { parseSections, prCommentMarker, renderComment, upsertPrComment } from '../../../src/surfaces/pr-comment.ts';
+import {
+  commentsSettled,
+  parseSections,
+  prCommentMarker,
+  renderComment,
+  upsertPrComment,
+  type CommentApi,
+} from '../../../src/surfaces/pr-comment.ts';
 import { POLICIES } from '../../../src/providers/index.ts';
 
 describe('prCommentMarker and sections', () => {
@@ -88,5 +95,58 @@ describe('upsertPrComment against the GitHub miniature', () => {
     const before = world.traffic.requests.filter((r) => r.method === 'PATCH').length;
     await upsertPrComment(gh, { pull: 42, environment: 'production', sections: { preflight: '### ✅ Go' } });
     expect(world.traffic.requests.filter((r) => r.method === 'PATCH').length).toBe(before);
+  });
+});
+
+describe('upsertPrComment: writes of one comment go one after another', () => {
+  it('a report started before the last one finished edits the comment that one posted, never a second', async () => {
+    const log: string[] = [];
+    const posted: { id: number; body: string; htmlUrl: string }[] = [];
+    const fake: CommentApi = {
+      // Like the adapter: a comment this client wrote is found without a read.
+      findComment: async () => {
+        log.push(`find (${posted.length} posted)`);
+        return posted[0] ? { ...posted[0] } : null;
+      },
+      createComment: async (_pull, body) => {
+        await new Promise((r) => setTimeout(r, 30));
+        log.push('create');
+        const c = { id: 1, body, htmlUrl: 'https://github.test/acme/shop/pull/7#issuecomment-1' };
+        posted.push(c);
+        return c;
+      },
+      updateComment: async (id, body) => {
+        log.push(`update ${id}`);
+        posted[0] = { ...posted[0]!, body };
+        return posted[0];
+      },
+    };
+    const first = upsertPrComment(fake, { pull: 7, environment: 'production', sections: { preflight: 'go' } });
+    const second = upsertPrComment(fake, { pull: 7, environment: 'production', sections: { smoke: 'ok' } });
+    const settled = commentsSettled(fake);
+    expect((await first).created).toBe(true);
+    expect((await second).created).toBe(false);
+    await settled;
+    expect(log).toEqual(['find (0 posted)', 'create', 'find (1 posted)', 'update 1']);
+    expect(parseSections(posted[0]!.body)).toEqual({ preflight: 'go', smoke: 'ok' });
+  });
+
+  it('a failed write does not stop the next one', async () => {
+    let calls = 0;
+    const fake: CommentApi = {
+      findComment: async () => null,
+      createComment: async (_pull, body) => {
+        calls++;
+        if (calls === 1) throw new Error('HTTP 502');
+        return { id: 2, body, htmlUrl: 'u' };
+      },
+      updateComment: async () => {
+        throw new Error('not used');
+      },
+    };
+    const first = upsertPrComment(fake, { pull: 8, environment: 'production', sections: { preflight: 'go' } });
+    const second = upsertPrComment(fake, { pull: 8, environment: 'production', sections: { preflight: 'go' } });
+    await expect(first).rejects.toThrow('HTTP 502');
+    expect((await second).id).toBe(2);
   });
 });
