@@ -203,12 +203,11 @@ async function checksViaGraph(
     if (settled) return settled;
   }
   if (!source.graph || !gh.readChecksGraph) return undefined;
-  try {
-    return await gh.readChecksGraph(sha);
-  } catch {
-    source.graph = false; // the REST reads say why, if they fail too
-    return undefined;
-  }
+  // A query that fails, or whose answer is not whole (more than a page of checks), is not tried again:
+  // the REST reads say why, if they fail too.
+  const whole = await gh.readChecksGraph(sha).catch(() => undefined);
+  if (!whole) source.graph = false;
+  return whole;
 }
 
 /** Check runs and statuses of the commit, once. */
