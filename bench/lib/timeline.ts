@@ -43,10 +43,13 @@ export interface StepTimeline {
 const ID_SEGMENT =
   /^(dpl_\w+|prj_\w+|team_\w+|[0-9a-f]{24,}|\d{3,}|[0-9a-f]{7,40}\.\.\.[0-9a-f]{7,40}|[\w.-]+\.(dump|bin))$/;
 
-/** `GET /repos/acme/shop/deployments/1000014/statuses` → `GET /repos/acme/shop/deployments/{id}/statuses`. */
-export function operation(method: string, path: string): string {
+/**
+ * `GET /repos/acme/shop/deployments/1000014/statuses` → `GET /repos/acme/shop/deployments/{id}/statuses`;
+ * a GitHub GraphQL call by its operation name: `POST /graphql PreflightFacts`.
+ */
+export function operation(method: string, path: string, name?: string): string {
   const parts = path.split('/').map((seg) => (ID_SEGMENT.test(seg) ? '{id}' : seg));
-  return `${method} ${parts.join('/')}`;
+  return `${method} ${parts.join('/')}${name !== undefined ? ` ${name}` : ''}`;
 }
 
 /** The sandbox's log as calls on the run's clock (`t0`: epoch ms of the spawn). */
@@ -57,7 +60,7 @@ export function toCalls(log: readonly LoggedRequest[], t0: number): Call[] {
       return {
         service: r.service,
         method: r.method,
-        op: operation(r.method, r.path),
+        op: operation(r.method, r.path, r.operation),
         path: r.path,
         start,
         end: start + (r.durationMs ?? 0),

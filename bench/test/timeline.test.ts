@@ -33,6 +33,8 @@ describe('operation', () => {
       ),
     ).toBe('PATCH /client/v4/zones/{id}/load_balancers/{id}');
     expect(operation('GET', '/repos/acme/shop/pulls/42/reviews')).toBe('GET /repos/acme/shop/pulls/42/reviews');
+    // GitHub GraphQL: one path, told apart by the operation the body names.
+    expect(operation('POST', '/graphql', 'PreflightFacts')).toBe('POST /graphql PreflightFacts');
   });
 });
 
