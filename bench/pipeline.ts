@@ -17,6 +17,7 @@ import {
   type HeldWrite,
   type StepTimeline,
   heldGithubWrites,
+  isGithubWrite,
   stepTimelines,
   toCalls,
 } from './lib/timeline.ts';
@@ -215,6 +216,6 @@ export async function benchPipeline(o: PipelineOptions, log: (line: string) => v
     stepMedians,
     readySeenAfterMs: medianOfFinite(runs.map((r) => r.build?.readySeenAfterMs)),
     heldWrites: heldGithubWrites(runs[shown]!.calls),
-    githubWrites: runs[shown]!.calls.filter((c) => c.service === 'github' && c.method !== 'GET').length,
+    githubWrites: runs[shown]!.calls.filter(isGithubWrite).length,
   };
 }

@@ -155,6 +155,15 @@ export interface HeldWrite {
 }
 
 /**
+ * A GitHub write (REST POST/PATCH/PUT/DELETE). A GraphQL query is a POST but a read: not a write, although
+ * plugin-throttling queues it behind the same 1 s `write` limiter (dist-src/wrap-request.js), so
+ * `heldGithubWrites` still counts it as held.
+ */
+export function isGithubWrite(c: Pick<Call, 'service' | 'method' | 'op'>): boolean {
+  return c.service === 'github' && c.method !== 'GET' && c.method !== 'HEAD' && !c.op.startsWith('POST /graphql');
+}
+
+/**
  * GitHub writes held back by a minimum spacing: Bottleneck's `minTime` counts from one job's start to
  * the next, so a held write starts 1.0–1.15 s after the previous write started, after a pause with
  * nothing in flight. Writes that simply came later (after a build or a window) do not match.
