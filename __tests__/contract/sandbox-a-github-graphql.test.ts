@@ -10,7 +10,7 @@ import { buildSchema, parse, validate } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scenarioFrom } from '../../sandbox/core/scenario.ts';
 import type { RunningService } from '../../sandbox/core/service.ts';
-import { makeWorld } from '../../sandbox/contract/testing.ts';
+import { makeWorld, validator } from '../../sandbox/contract/testing.ts';
 import { startGithub } from '../../sandbox/services/github.ts';
 import type { GraphqlBudget } from '../../sandbox/services/github-graphql.ts';
 import { GITHUB_QUERIES } from '../../src/providers/github-queries.ts';
@@ -431,6 +431,17 @@ describe('GitHub GraphQL miniature', () => {
     expect(logged.map((r) => `${r.method} ${r.path} ${r.operation}`)).toEqual([
       'POST /graphql CommitChecks',
       'POST /graphql EnvironmentDeployments',
+    ]);
+  });
+
+  it('every GraphQL call it logged is checked against the schema by the contract validator; the invalid document is named', async () => {
+    const v = await validator(['github']);
+    const calls = world.traffic.requests.filter((r) => r.path === '/graphql');
+    expect(calls.length).toBeGreaterThan(10);
+    const results = v.validateAll(calls);
+    expect(results.every((r) => r.operation?.startsWith('POST /graphql') && !r.skipped)).toBe(true);
+    expect(results.flatMap((r) => r.errors)).toEqual([
+      'document: Cannot query field "nope" on type "Repository". Did you mean "name"?',
     ]);
   });
 });
