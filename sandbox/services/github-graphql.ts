@@ -519,7 +519,6 @@ export function createGraphql(o: {
           errors: coerced.errors.map((e) => ({
             message: e.message,
             locations: e.locations,
-            extensions: { code: 'variableMismatch' },
           })),
         },
       };
