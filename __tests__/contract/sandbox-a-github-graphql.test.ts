@@ -12,7 +12,7 @@ import { scenarioFrom } from '../../sandbox/core/scenario.ts';
 import type { RunningService } from '../../sandbox/core/service.ts';
 import { makeWorld, validator } from '../../sandbox/contract/testing.ts';
 import { startGithub } from '../../sandbox/services/github.ts';
-import type { GraphqlBudget } from '../../sandbox/services/github-graphql.ts';
+import { type GraphqlBudget, graphqlOperationName } from '../../sandbox/services/github-graphql.ts';
 import { GITHUB_QUERIES } from '../../src/providers/github-queries.ts';
 
 const scenario = scenarioFrom({});
@@ -427,6 +427,11 @@ describe('GitHub GraphQL miniature', () => {
     } finally {
       world.traffic.faults = [];
     }
+    // Octokit sends no operationName: the document's first operation names the call; `operationName` wins.
+    expect(graphqlOperationName({ query: '# x\nquery  Foo($a: Int) { a }' })).toBe('Foo');
+    expect(graphqlOperationName({ query: 'query A { a } query B { b }', operationName: 'B' })).toBe('B');
+    expect(graphqlOperationName({ query: '{ rateLimit { cost } }' })).toBe('(anonymous)');
+    expect(graphqlOperationName('not json')).toBeUndefined();
     const logged = world.traffic.requests.filter((r) => r.path === '/graphql').slice(-2);
     expect(logged.map((r) => `${r.method} ${r.path} ${r.operation}`)).toEqual([
       'POST /graphql CommitChecks',
