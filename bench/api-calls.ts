@@ -7,7 +7,7 @@
 import { runTimed } from './lib/action.ts';
 import { benchSandbox, requests, type Sandbox } from './lib/sandbox.ts';
 import { median } from './lib/stats.ts';
-import { type Call, countCalls, isGraphqlCall, toCalls } from './lib/timeline.ts';
+import { type Call, countCalls, isGithubWrite, isGraphqlCall, toCalls } from './lib/timeline.ts';
 import type { Report, StepResult } from '../src/pipeline/types.ts';
 import { pipelineScenario } from './pipeline.ts';
 
@@ -107,7 +107,7 @@ export function summarise(strategy: DeployCalls['strategy'], runs: RunCalls[]): 
       perSample: w.samples ? inWatch / w.samples : NaN,
       byService: countCalls(watched).byService,
     },
-    githubWrites: shown.calls.filter((c) => c.service === 'github' && c.method !== 'GET' && !isGraphql(c)).length,
+    githubWrites: shown.calls.filter(isGithubWrite).length,
     githubGraphql: median(runs.map((r) => r.calls.filter(isGraphql).length)),
   };
 }

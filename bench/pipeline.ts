@@ -17,7 +17,7 @@ import {
   type HeldWrite,
   type StepTimeline,
   heldGithubWrites,
-  isGraphqlCall,
+  isGithubWrite,
   stepTimelines,
   toCalls,
 } from './lib/timeline.ts';
@@ -216,7 +216,6 @@ export async function benchPipeline(o: PipelineOptions, log: (line: string) => v
     stepMedians,
     readySeenAfterMs: medianOfFinite(runs.map((r) => r.build?.readySeenAfterMs)),
     heldWrites: heldGithubWrites(runs[shown]!.calls),
-    githubWrites: runs[shown]!.calls.filter((c) => c.service === 'github' && c.method !== 'GET' && !isGraphqlCall(c))
-      .length,
+    githubWrites: runs[shown]!.calls.filter(isGithubWrite).length,
   };
 }

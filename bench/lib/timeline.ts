@@ -43,25 +43,18 @@ export interface StepTimeline {
 const ID_SEGMENT =
   /^(dpl_\w+|prj_\w+|team_\w+|[0-9a-f]{24,}|\d{3,}|[0-9a-f]{7,40}\.\.\.[0-9a-f]{7,40}|[\w.-]+\.(dump|bin))$/;
 
-/** `GET /repos/acme/shop/deployments/1000014/statuses` → `GET /repos/acme/shop/deployments/{id}/statuses`. */
-export function operation(method: string, path: string): string {
+/**
+ * `GET /repos/acme/shop/deployments/1000014/statuses` → `GET /repos/acme/shop/deployments/{id}/statuses`;
+ * a GitHub GraphQL call by its operation name: `POST /graphql PreflightFacts`.
+ */
+export function operation(method: string, path: string, name?: string): string {
   const parts = path.split('/').map((seg) => (ID_SEGMENT.test(seg) ? '{id}' : seg));
-  return `${method} ${parts.join('/')}`;
+  return `${method} ${parts.join('/')}${name !== undefined ? ` ${name}` : ''}`;
 }
 
 /** A GraphQL query: a read, though sent as a POST. */
 export const isGraphqlCall = (c: Pick<Call, 'op'>): boolean =>
   / \/graphql /.test(`${c.op} `) && !/ mutation$/i.test(c.op);
-
-/** A GraphQL request is named by its operation: `POST /graphql PreflightFacts`. */
-function graphqlOperation(r: Pick<LoggedRequest, 'path' | 'body'>): string | undefined {
-  if (!r.path.endsWith('/graphql')) return undefined;
-  const b = r.body as { operationName?: unknown; query?: unknown } | undefined;
-  if (typeof b?.operationName === 'string') return b.operationName;
-  return typeof b?.query === 'string'
-    ? (/^\s*(?:query|mutation)\s+(\w+)/.exec(b.query)?.[1] ?? 'anonymous')
-    : undefined;
-}
 
 /** The sandbox's log as calls on the run's clock (`t0`: epoch ms of the spawn). */
 export function toCalls(log: readonly LoggedRequest[], t0: number): Call[] {
@@ -71,7 +64,7 @@ export function toCalls(log: readonly LoggedRequest[], t0: number): Call[] {
       return {
         service: r.service,
         method: r.method,
-        op: graphqlOperation(r) ? `${r.method} ${r.path} ${graphqlOperation(r)}` : operation(r.method, r.path),
+        op: operation(r.method, r.path, r.operation),
         path: r.path,
         start,
         end: start + (r.durationMs ?? 0),
@@ -163,6 +156,15 @@ export interface HeldWrite {
   sincePrevious: number;
   /** ms with no API call in flight right before it. */
   idleBefore: number;
+}
+
+/**
+ * A GitHub write (REST POST/PATCH/PUT/DELETE). A GraphQL query is a POST but a read: not a write, although
+ * plugin-throttling queues it behind the same 1 s `write` limiter (dist-src/wrap-request.js), so
+ * `heldGithubWrites` still counts it as held.
+ */
+export function isGithubWrite(c: Pick<Call, 'service' | 'method' | 'op'>): boolean {
+  return c.service === 'github' && c.method !== 'GET' && c.method !== 'HEAD' && !c.op.startsWith('POST /graphql');
 }
 
 /**

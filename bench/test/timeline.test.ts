@@ -9,6 +9,7 @@ import {
   idleGaps,
   operation,
   stepTimelines,
+  isGithubWrite,
   toCalls,
 } from '../lib/timeline.ts';
 
@@ -33,6 +34,14 @@ describe('operation', () => {
       ),
     ).toBe('PATCH /client/v4/zones/{id}/load_balancers/{id}');
     expect(operation('GET', '/repos/acme/shop/pulls/42/reviews')).toBe('GET /repos/acme/shop/pulls/42/reviews');
+    // GitHub GraphQL: one path, told apart by the operation the body names.
+    expect(operation('POST', '/graphql', 'PreflightFacts')).toBe('POST /graphql PreflightFacts');
+  });
+
+  it('counts a GraphQL query as a read, not a GitHub write', () => {
+    expect(isGithubWrite({ service: 'github', method: 'POST', op: 'POST /graphql CommitChecks' })).toBe(false);
+    expect(isGithubWrite({ service: 'github', method: 'POST', op: 'POST /repos/acme/shop/deployments' })).toBe(true);
+    expect(isGithubWrite({ service: 'github', method: 'GET', op: 'GET /repos/acme/shop' })).toBe(false);
   });
 });
 

@@ -15,6 +15,7 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import type { LoggedRequest, ServiceName } from '../core/service.ts';
 import { ALLOW_LIST, type AllowEntry, stripClientFields } from './allow-list.ts';
+import { githubSchema } from '../services/github-graphql.ts';
 import { pointerEscape, toJsonSchema } from './schema.ts';
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -225,6 +226,8 @@ function mediaSchema(content: unknown, contentType?: string): unknown {
 /** Loads the specs once and validates logged requests against them. */
 export class SpecValidator {
   private readonly specs = new Map<SpecName, LoadedSpec>();
+  /** GitHub's GraphQL schema (with graphql-js), loaded with the `github` spec: `POST /graphql` is checked against it. */
+  private graphql?: Awaited<ReturnType<typeof githubSchema>>;
 
   /** Load the named specs (default: all). GitHub's 13 MB spec takes about a second. */
   static async load(names: SpecName[] = ['github', 'vercel', 'cloudflare', 'datadog-v1', 'datadog-v2', 'slack']) {
@@ -234,6 +237,7 @@ export class SpecValidator {
       const doc = (await SwaggerParser.parse(specFile(name))) as unknown as Doc;
       v.specs.set(name, new LoadedSpec(name, doc));
     }
+    if (names.includes('github')) v.graphql = await githubSchema();
     return v;
   }
 
@@ -248,6 +252,10 @@ export class SpecValidator {
       errors: [],
       warnings: [],
     };
+    if (entry.service === 'github' && entry.path === '/graphql' && this.graphql) {
+      this.checkGraphql(entry, out);
+      return out;
+    }
     const target = specFor(entry.service, entry.path);
     if (!target) {
       out.skipped = NOT_API[entry.service] ?? `no spec for service ${entry.service}`;
@@ -281,6 +289,34 @@ export class SpecValidator {
     this.checkRequestBody(spec, op, entry, out);
     this.checkResponse(spec, op, entry, out);
     return out;
+  }
+
+  /**
+   * GitHub GraphQL: the document must be valid against GitHub's public schema, and an answered call
+   * carry GraphQL's response shape (`data` and/or a non-empty `errors`, each error with a `message`).
+   */
+  private checkGraphql(entry: LoggedRequest, out: Validation) {
+    const { gql, schema } = this.graphql!;
+    out.operation = `POST /graphql${entry.operation ? ` ${entry.operation}` : ''}`;
+    const body = entry.body as { query?: unknown } | undefined;
+    if (entry.method !== 'POST') out.errors.push(`GraphQL is POST only, got ${entry.method}`);
+    else if (typeof body?.query !== 'string') out.errors.push('request body has no `query` string');
+    else {
+      try {
+        for (const e of gql.validate(schema, gql.parse(body.query))) out.errors.push(`document: ${e.message}`);
+      } catch (e) {
+        out.errors.push(`document does not parse: ${(e as Error).message}`);
+      }
+    }
+    if (entry.status !== 200 || entry.fault) return;
+    const r = entry.response as { data?: unknown; errors?: unknown } | undefined;
+    if (!r || typeof r !== 'object' || (!('data' in r) && !('errors' in r)))
+      out.errors.push('response has neither `data` nor `errors`');
+    else if (
+      'errors' in r &&
+      (!Array.isArray(r.errors) || r.errors.length === 0 || r.errors.some((e) => typeof e?.message !== 'string'))
+    )
+      out.errors.push('response `errors` must be a non-empty list of errors with a `message`');
   }
 
   /** Validate many entries (e.g. `GET /_sandbox/requests`). */

@@ -18,6 +18,8 @@ export interface FaultRule {
   method?: string;
   /** Glob over the path without query, e.g. `/zones/*\/load_balancers/*`. `**` crosses slashes. */
   path?: string;
+  /** The request's operation within the path (GitHub GraphQL: `PreflightFacts`), when the service names one. */
+  operation?: string;
   /** Skip the first `after` matching requests (they are handled normally). */
   after?: number;
   /** Apply to this many requests after `after`, then stop matching (default: unlimited). */
@@ -42,6 +44,11 @@ export interface LoggedRequest {
   service: ServiceName;
   method: string;
   path: string;
+  /**
+   * The operation a request names inside one path, when its service has several behind it: GitHub's
+   * `POST /graphql` logs the GraphQL operation name (`PreflightFacts`; call site `POST /graphql PreflightFacts`).
+   */
+  operation?: string;
   query: Record<string, string | string[]>;
   /** Lower-cased names; credentials replaced by `[redacted]`. */
   headers: Record<string, string>;
@@ -99,11 +106,12 @@ export class Traffic {
     return ++this.seq;
   }
 
-  match(service: ServiceName, method: string, path: string): FaultRule | undefined {
+  match(service: ServiceName, method: string, path: string, operation?: string): FaultRule | undefined {
     for (const rule of this.faults) {
       if (rule.service !== service) continue;
       if (rule.method && rule.method.toUpperCase() !== method) continue;
       if (rule.path && !globMatch(rule.path, path)) continue;
+      if (rule.operation !== undefined && rule.operation !== operation) continue;
       rule.seen = (rule.seen ?? 0) + 1;
       const after = rule.after ?? 0;
       if (rule.seen <= after) continue;
@@ -196,6 +204,8 @@ export async function startService(opts: {
   handler: Handler;
   log?: boolean;
   port?: number;
+  /** Names the operation of a request whose path serves several (logged, and matched by fault rules). */
+  operationOf?: (r: Pick<LoggedRequest, 'method' | 'path' | 'body'>) => string | undefined;
 }): Promise<RunningService> {
   const { name, traffic, handler } = opts;
   const logThis = opts.log !== false;
@@ -219,13 +229,15 @@ export async function startService(opts: {
           headers: redactHeaders(req.headers),
           body: parseBody(raw, req.headers['content-type']),
         };
+        const operation = opts.operationOf?.(log);
+        if (operation !== undefined) log.operation = operation;
         if (logThis) traffic.requests.push(log);
         res.on('finish', () => {
           log.durationMs = Date.now() - started;
         });
         try {
           if (logThis && traffic.latencyMs > 0) await sleep(traffic.latencyMs);
-          const rule = name === 'sandbox' ? undefined : traffic.match(name, method, url.pathname);
+          const rule = name === 'sandbox' ? undefined : traffic.match(name, method, url.pathname, operation);
           if (rule) {
             log.fault = JSON.stringify({ ...rule, seen: undefined });
             if (rule.delayMs) await sleep(rule.delayMs);

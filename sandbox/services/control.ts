@@ -97,6 +97,8 @@ function checkRules(rules: unknown): FaultRule[] | string {
     for (const k of ['after', 'times', 'status', 'delayMs'] as const)
       if (rule[k] !== undefined && (typeof rule[k] !== 'number' || rule[k]! < 0))
         return `rules[${i}].${k} must be a number >= 0`;
+    for (const k of ['method', 'path', 'operation'] as const)
+      if (rule[k] !== undefined && typeof rule[k] !== 'string') return `rules[${i}].${k} must be a string`;
   }
   return (rules as FaultRule[]).map((r) => ({ ...r, seen: 0 }));
 }

@@ -28,6 +28,7 @@ import {
 import { type GithubState, branchSha, initGithubState, settle } from './github-state.ts';
 import { createDeployment, createDeploymentStatus, listDeploymentStatuses } from './github-deployments.ts';
 import { compare, cursorList, list, listComments, paginate, writeComment } from './github-lists.ts';
+import { GRAPHQL_POINTS_PER_HOUR, type GraphqlBudget, createGraphql, graphqlOperationName } from './github-graphql.ts';
 
 type Reply = SandboxResponse;
 type Route = [method: string, pattern: RegExp, fn: (req: SandboxRequest, m: Record<string, string>) => Reply];
@@ -328,11 +329,30 @@ export async function startGithub(world: World, scenario: Scenario): Promise<Run
     ],
   ];
 
+  // GraphQL's own points budget (1,000 an hour per repository for GITHUB_TOKEN), apart from REST's.
+  const budget: GraphqlBudget = {
+    limit: GRAPHQL_POINTS_PER_HOUR,
+    remaining: GRAPHQL_POINTS_PER_HOUR,
+    reset: st.rateLimitReset,
+  };
+  world.state.githubGraphql = budget;
+  const graphql = createGraphql({ st, ctx: () => ctx!, refs, resolveRef, budget });
+
   const service = await startService({
     name: 'github',
     traffic: world.traffic,
+    operationOf: (r) => (r.method === 'POST' && r.path === '/graphql' ? graphqlOperationName(r.body) : undefined),
     handler: async (req) => {
       settle(st);
+      if (req.path === '/graphql') {
+        const common = { 'x-github-media-type': 'github.v4; format=json', 'x-github-request-id': `SBX:${req.log.seq}` };
+        const denied = authError(req, 'https://docs.github.com/graphql');
+        if (denied) return { ...denied, headers: { ...common, ...denied.headers } };
+        if (req.method !== 'POST')
+          return { status: 404, headers: common, body: errorBody('Not Found', 'https://docs.github.com/graphql', 404) };
+        const out = await graphql.answer(req);
+        return { ...out, headers: { ...common, ...out.headers } };
+      }
       st.rateLimitRemaining = Math.max(0, st.rateLimitRemaining - 1);
       const common = {
         'x-github-api-version-selected': '2022-11-28',
@@ -360,14 +380,21 @@ export async function startGithub(world: World, scenario: Scenario): Promise<Run
     createdAt: '2024-01-15T10:00:00Z',
   };
 
-  function route(req: SandboxRequest): Reply {
+  /** The token check REST and GraphQL share: 401 without the scenario's token. */
+  function authError(req: SandboxRequest, doc = DOCS): Reply | undefined {
     const auth = String(req.headers.authorization ?? '');
     const m = /^(?:bearer|token)\s+(.+)$/i.exec(auth);
-    if (!m) return { status: 401, body: errorBody('Requires authentication', DOCS, 401) };
+    if (!m) return { status: 401, body: errorBody('Requires authentication', doc, 401) };
     if (m[1] !== st.token) {
       const echo = world.traffic.echoCredentials ? ` (received ${m[1]})` : '';
-      return { status: 401, body: errorBody(`Bad credentials${echo}`, DOCS, 401) };
+      return { status: 401, body: errorBody(`Bad credentials${echo}`, doc, 401) };
     }
+    return undefined;
+  }
+
+  function route(req: SandboxRequest): Reply {
+    const denied = authError(req);
+    if (denied) return denied;
     const repoMatch = /^\/repos\/([^/]+)\/([^/]+)(?:\/|$)/.exec(req.path);
     if (
       repoMatch &&

@@ -93,13 +93,16 @@ export function operationGlob(r: Pick<LoggedRequest, 'service' | 'path'>): strin
     .join('/');
 }
 
-/** `github GET /repos/{o}/{r}/deployments`; S3 operations are named by the SDK's `x-id` (PutObject…). */
-export function operationKey(r: Pick<LoggedRequest, 'service' | 'method' | 'path' | 'query'>): string {
+/**
+ * `github GET /repos/{o}/{r}/deployments`; S3 operations are named by the SDK's `x-id` (PutObject…);
+ * a GitHub GraphQL call by its operation: `github POST /graphql PreflightFacts`.
+ */
+export function operationKey(r: Pick<LoggedRequest, 'service' | 'method' | 'path' | 'query' | 'operation'>): string {
   if (r.service === 's3') {
     const xid = typeof r.query['x-id'] === 'string' ? r.query['x-id'] : r.method === 'HEAD' ? 'HeadObject' : r.method;
     return `s3 ${r.method} ${xid}`;
   }
-  return `${r.service} ${r.method} ${operationGlob(r)}`;
+  return `${r.service} ${r.method} ${operationGlob(r)}${r.operation !== undefined ? ` ${r.operation}` : ''}`;
 }
 
 /**
@@ -159,6 +162,8 @@ export interface CallSite {
   service: ServiceName;
   method: string;
   glob: string;
+  /** The operation inside the path (GitHub GraphQL's operation name), when the request named one. */
+  operation?: string;
   /** The step the clean run made these requests in (`runner` between steps). */
   step: string;
   /** Requests matching (service, method, glob) that the clean run made before this site. */
@@ -199,9 +204,24 @@ export function callSites(
     }
     const glob = operationGlob(r);
     const before = api.filter(
-      (x) => x.seq < r.seq && x.service === r.service && x.method === r.method && globMatch(glob, x.path),
+      (x) =>
+        x.seq < r.seq &&
+        x.service === r.service &&
+        x.method === r.method &&
+        globMatch(glob, x.path) &&
+        (r.operation === undefined || x.operation === r.operation),
     );
-    sites.set(key, { path, op, service: r.service, method: r.method, glob, step, after: before.length, count: 1 });
+    sites.set(key, {
+      path,
+      op,
+      service: r.service,
+      method: r.method,
+      glob,
+      ...(r.operation !== undefined ? { operation: r.operation } : {}),
+      step,
+      after: before.length,
+      count: 1,
+    });
   }
   return [...sites.values()];
 }
@@ -263,7 +283,13 @@ export function appliesTo(kind: FaultKind, service: ServiceName): boolean {
  * provider's timeout and the next is answered — a persistent hang would cost four timeouts per case.
  */
 export function faultRule(site: CallSite, kind: FaultKind, now = Date.now()): FaultRule {
-  const at: FaultRule = { service: site.service, method: site.method, path: site.glob, after: site.after };
+  const at: FaultRule = {
+    service: site.service,
+    method: site.method,
+    path: site.glob,
+    ...(site.operation !== undefined ? { operation: site.operation } : {}),
+    after: site.after,
+  };
   switch (kind) {
     case '500':
     case '502':

@@ -5,7 +5,7 @@
  * counts and what a repeated post step may do — so a checker that silently passes everything fails here.
  */
 import { describe, expect, it } from 'vitest';
-import type { LoggedRequest, ServiceName } from '../../../sandbox/core/service.ts';
+import { type LoggedRequest, type ServiceName, Traffic } from '../../../sandbox/core/service.ts';
 import type { ActionRun } from '../../e2e/harness.ts';
 import {
   checkRerun,
@@ -93,6 +93,36 @@ describe('call sites from a clean run', () => {
     expect(slice.map((c) => `${c.site.service} @${c.site.step}`).sort()).toEqual(
       [...new Set(sites.map((s) => `${s.service} @${s.step}`))].sort(),
     );
+  });
+});
+
+describe('GitHub GraphQL call sites', () => {
+  const gql = (op: string, time: string) => req('github', 'POST', '/graphql', time, { operation: op });
+  const log = [
+    gql('PreflightFacts', '2026-12-03T10:00:00.100Z'),
+    gql('CommitChecks', '2026-12-03T10:00:00.200Z'),
+    gql('CommitChecks', '2026-12-03T10:00:00.300Z'),
+    gql('EnvironmentDeployments', '2026-12-03T10:00:02.100Z'),
+    gql('EnvironmentDeployments', '2026-12-03T10:00:04.100Z'),
+  ];
+  const sites = callSites(log, STEPS);
+
+  it('are one per operation name and step, counted within their operation', () => {
+    expect(sites.map((s) => [s.op, s.step, s.after, s.count])).toEqual([
+      ['github POST /graphql PreflightFacts', 'preflight', 0, 1],
+      ['github POST /graphql CommitChecks', 'preflight', 0, 2],
+      ['github POST /graphql EnvironmentDeployments', 'deploy', 0, 1],
+      ['github POST /graphql EnvironmentDeployments', 'cleanup', 1, 1],
+    ]);
+  });
+
+  it('fault only their own operation', () => {
+    const traffic = new Traffic();
+    traffic.faults = [faultRule(sites[3]!, '500')];
+    expect(traffic.faults[0]).toMatchObject({ path: '/graphql', operation: 'EnvironmentDeployments', after: 1 });
+    expect(traffic.match('github', 'POST', '/graphql', 'CommitChecks')).toBeUndefined();
+    expect(traffic.match('github', 'POST', '/graphql', 'EnvironmentDeployments')).toBeUndefined(); // after: 1
+    expect(traffic.match('github', 'POST', '/graphql', 'EnvironmentDeployments')).toMatchObject({ status: 500 });
   });
 });
 
