@@ -81,9 +81,9 @@ export async function loadRecords(
   const read = opts.sha
     ? deploymentsWithLatest(
         {
-          ...api,
-          listDeploymentsWithStatus: undefined,
+          // Methods of the adapter's prototype: named one by one (a spread would drop them).
           listDeployments: (q) => api.listDeployments({ ...q, sha: opts.sha }),
+          listDeploymentStatuses: (id) => api.listDeploymentStatuses(id),
         },
         environment,
         opts.limit ?? SCAN,

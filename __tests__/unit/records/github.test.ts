@@ -66,7 +66,9 @@ const create = (runId: string, environment = 'staging') =>
     logUrl: payload(runId).runUrl,
     staleAfterMs: HOUR,
   });
-const mutations = (from: number) => world.traffic.requests.filter((r) => r.seq > from && r.method !== 'GET');
+/** Requests that change something: GraphQL queries are POSTs but reads. */
+const mutations = (from: number) =>
+  world.traffic.requests.filter((r) => r.seq > from && r.method !== 'GET' && !r.path.endsWith('/graphql'));
 const lastSeq = () => world.traffic.requests.at(-1)?.seq ?? 0;
 
 beforeAll(async () => {
@@ -161,12 +163,10 @@ describe('the run record and the environment lock', () => {
 
   it('a record it cannot confirm is closed before the error goes up, not left holding the environment', async () => {
     // The check after the create (are we first?) cannot read the records: the run stops without the id.
-    world.traffic.faults.push({
-      service: 'github',
-      method: 'GET',
-      path: '/repos/*/*/deployments',
-      status: 429,
-    });
+    world.traffic.faults.push(
+      { service: 'github', method: 'POST', path: '/graphql', operation: 'EnvironmentDeployments', status: 429 },
+      { service: 'github', method: 'GET', path: '/repos/*/*/deployments', status: 429 },
+    );
     const err = await create('400', 'demo').catch((e: unknown) => e);
     world.traffic.faults = [];
     expect((err as Error).message).toContain('HTTP 429');
