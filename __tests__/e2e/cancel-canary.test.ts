@@ -30,7 +30,10 @@ let afterPost: SandboxState;
 const mutating = (from: number) =>
   sb.world.traffic.requests.filter(
     (r) =>
-      r.seq > from && ['github', 'vercel', 'cloudflare'].includes(r.service) && !['GET', 'HEAD'].includes(r.method),
+      r.seq > from &&
+      ['github', 'vercel', 'cloudflare'].includes(r.service) &&
+      !['GET', 'HEAD'].includes(r.method) &&
+      !r.path.endsWith('/graphql'), // GitHub GraphQL queries: POSTs but reads
   );
 
 beforeAll(async () => {
