@@ -42,7 +42,7 @@ async function get<T>(path: string): Promise<T> {
 function stable(state: SandboxState): Record<string, unknown> {
   const s = structuredClone(state) as Record<string, Record<string, unknown> | undefined>;
   const drop = (section: string, keys: string[]) => keys.forEach((k) => delete s[section]?.[k]);
-  for (const k of ['traffic', 'trafficStream', 'requestCount', 'startedAt']) delete s[k];
+  for (const k of ['traffic', 'trafficStream', 'requestCount', 'startedAt', 'githubGraphql']) delete s[k];
   drop('vercel', ['traffic']);
   drop('cloudflare', ['traffic']);
   drop('github', ['comments', 'nextId', 'rateLimitRemaining', 'rateLimitReset']);
