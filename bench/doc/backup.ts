@@ -2,7 +2,7 @@
 import type { BackupResult, UploadRun } from '../backup.ts';
 import { FLAT_SLOPE } from '../lib/figures.ts';
 import { blocks, bullets, code, table } from '../lib/md.ts';
-import { MB, MiB, fmtMB, fmtMs, fmtRate, fmtSize } from '../lib/stats.ts';
+import { GiB, MB, MiB, fmtMB, fmtMs, fmtRate, fmtSize } from '../lib/stats.ts';
 
 const TOOL: Record<UploadRun['tool'], string> = {
   action: 'the action (bundle)',
@@ -37,8 +37,10 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
           ? `The action’s parts are ${fmtSize(b.facts.schedule.first)} (${Math.ceil(b.headline / b.facts.schedule.first)} at ` +
             `${fmtSize(b.headline)}), the CLI’s 8 MiB (${Math.ceil(b.headline / (8 * MiB))}): every part is a request, a file and a ` +
             'piece of the final join for the server that sets the pace, so the action gives the bottleneck more work per byte. ' +
-            `Larger parts or more of them in flight would close the gap here at the cost of peak memory: each MiB more per part is ` +
-            `${b.facts.queueSize} MiB more in flight, against the 150 MB limit.`
+            (a.bytesPerSec < c.bytesPerSec
+              ? `Larger parts or more of them in flight would close the gap here at the cost of peak memory: each MiB more per part is ` +
+                `${b.facts.queueSize} MiB more in flight, against the 150 MB limit.`
+              : '')
           : ''),
     );
   }
@@ -71,7 +73,12 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
     out.push(
       `**Largest backup of unknown length**: ${fmtSize(f.reachBytes)}. Parts are ${fmtSize(f.schedule.first)} for the first ${f.schedule.step} ` +
         `(${fmtSize(f.schedule.first * f.schedule.step)}), then double every ${f.schedule.step} parts up to ${fmtSize(f.schedule.cap)}: the largest ` +
-        `step at which 10,000 parts still reach S3’s 5 TiB (src/providers/multipart.ts). Backups up to ${fmtSize(f.schedule.first * f.schedule.step)} ` +
+        `step at which 10,000 parts still reach S3’s 5 TiB (src/providers/multipart.ts${
+          f.schedule.cap > GiB
+            ? `; the cap is ${fmtSize(f.schedule.cap)} so that the first size lasts longer, and parts that large come only past 2 TiB, ` +
+              'beyond what a GitHub-hosted job streams in its 6 hours at 100 MiB/s'
+            : ''
+        }). Backups up to ${fmtSize(f.schedule.first * f.schedule.step)} ` +
         'use the first part size only, so their part buffers are those of a 1 GiB one; beyond, parts in flight shrink as parts grow (the ' +
         `bytes in flight and filling stay within ${f.queueSize} first-size parts, and at least one part), so the largest backups read ` +
         `one ${fmtSize(f.schedule.cap)} part, send it, then read the next.`,

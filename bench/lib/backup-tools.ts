@@ -96,8 +96,12 @@ export function uploadTiming(log: readonly LoggedRequest[], bucket: string, key:
     (r) => r.service === 's3' && (r.path === path || decodeURIComponent(r.path) === `/${bucket}/${key}`),
   );
   const end = (r: LoggedRequest) => Date.parse(r.time) + (r.durationMs ?? 0);
+  // A completion the server failed (s3rver answered 500 once on a 4 GiB join) and the uploader retried:
+  // the upload ends with the one that succeeded, and the retry's time is the uploader's.
+  const completions = mine.filter((r) => r.method === 'POST' && r.query.uploadId !== undefined);
   const complete =
-    mine.find((r) => r.method === 'POST' && r.query.uploadId !== undefined) ??
+    completions.find((r) => r.status === 200) ??
+    completions[0] ??
     mine.find((r) => r.method === 'PUT' && r.query.partNumber === undefined && !r.headers['x-amz-copy-source']);
   if (!complete) throw new Error(`no completed upload of s3://${bucket}/${key} in the sandbox's request log`);
   if (complete.status !== 200)

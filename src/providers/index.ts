@@ -91,11 +91,14 @@ export const POLICIES = {
   /** A notification must never hold up the run. */
   slack: { timeoutMs: 5_000, retries: 1, maxRetryAfterMs: 2_000 },
   /**
-   * The first parts are 5 MiB, S3's smallest (they grow with the stream, src/providers/multipart.ts),
-   * and 4 of them are in flight, the next filled only once it could be sent: the upload holds ~20 MiB
-   * (benchmark 3: 8 MiB parts with a fifth filling held 40 MiB and peaked ~25 MB higher at equal
-   * throughput). A minute per 5 MiB part allows ~90 KB/s (a larger part gets as long per byte); the
-   * SDK's standard mode makes 3 attempts, each part resent whole.
+   * The first parts are 5 MiB, S3's smallest (they grow with the stream, first past 4.68 GiB:
+   * src/providers/multipart.ts), and 4 of them are in flight, the next filled only once it could be
+   * sent: the upload holds ~20 MiB. Benchmark 3 at 1 GiB, against `aws s3 cp -` on a loopback S3 that
+   * sets the pace: 5 MiB × 4 peaked at 146–148 MB; 7 MiB × 3 (147 requests instead of 205) at
+   * 144–147 MB with no better throughput (0.80–1.17 of the CLI's against 0.90–1.37, runs at load 5–9);
+   * 6 MiB × 4 at 150 MB, 8 MiB × 3 at 156 MB. Four in flight stay: against a distant S3, parts in
+   * flight matter more than part size. A minute per 5 MiB part allows ~90 KB/s (a larger part gets as
+   * long per byte); the SDK's standard mode makes 3 attempts, each part resent whole.
    */
   s3: { requestTimeoutMs: 60_000, connectionTimeoutMs: 5_000, maxAttempts: 3, partSize: 5 * 1024 * 1024, queueSize: 4 },
 } as const;

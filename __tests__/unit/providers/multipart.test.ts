@@ -10,6 +10,51 @@ import {
   partsInFlight,
   scheduleReach,
 } from '../../../src/providers/multipart.ts';
+import { POLICIES } from '../../../src/providers/index.ts';
+
+/** Every part size of `s`, part 1 to 10,000. */
+const sizesOf = (s: ReturnType<typeof partSchedule>) =>
+  Array.from({ length: S3_LIMITS.maxParts }, (_, i) => partSize(s, i + 1));
+
+describe('the run’s schedule (POLICIES.s3)', () => {
+  const { partSize: first, queueSize } = POLICIES.s3;
+  const s = partSchedule(first);
+  const sizes = sizesOf(s);
+
+  it('stays at the first size past 4 GiB: a 4 GiB backup has the part buffers of a 1 GiB one', () => {
+    const firstGrowth = sizes.findIndex((n) => n > first);
+    expect(firstGrowth).toBe(s.step);
+    // Bytes sent before the first larger part.
+    expect(firstGrowth * first).toBeGreaterThan(4 * GiB);
+    expect(sizes.slice(0, Math.ceil((4 * GiB) / first)).every((n) => n === first)).toBe(true);
+  });
+
+  it('reaches S3’s 5 TiB within 10,000 parts, each within 5 MiB–5 GiB, never shrinking', () => {
+    expect(sizes.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(S3_LIMITS.maxObjectBytes);
+    expect(scheduleReach(s)).toBe(sizes.reduce((a, b) => a + b, 0));
+    // Every part but the last of an upload is a full part of the schedule: all ≥ 5 MiB.
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(S3_LIMITS.minPartBytes);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(S3_LIMITS.maxPartBytes);
+    for (let i = 1; i < sizes.length; i++) expect(sizes[i]!).toBeGreaterThanOrEqual(sizes[i - 1]!);
+  });
+
+  it('grows to the 2 GiB cap only past 2 TiB (beyond a GitHub-hosted job’s 6 hours at 100 MiB/s)', () => {
+    const capAt = sizes.indexOf(s.cap);
+    expect(s.cap).toBe(2 * GiB);
+    const before = sizes.slice(0, capAt).reduce((a, b) => a + b, 0);
+    expect(before).toBeGreaterThan(2 * TiB);
+    expect(before / (100 * MiB) / 3600).toBeGreaterThan(6);
+  });
+
+  it('keeps the bytes in flight within queueSize first-size parts at every size (one part at least)', () => {
+    for (const size of new Set(sizes)) {
+      const n = partsInFlight(s, queueSize, size);
+      expect(n).toBeGreaterThanOrEqual(1);
+      if (size <= queueSize * first) expect(n * size).toBeLessThanOrEqual(queueSize * first);
+      else expect(n).toBe(1);
+    }
+  });
+});
 
 describe('the part-size schedule', () => {
   it('from 8 MiB: reaches 5 TiB within 10,000 parts, every part within 5 MiB–5 GiB', () => {
@@ -18,7 +63,7 @@ describe('the part-size schedule', () => {
     const sizes = Array.from({ length: S3_LIMITS.maxParts }, (_, i) => partSize(s, i + 1));
     expect(Math.min(...sizes)).toBe(8 * MiB);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(S3_LIMITS.maxPartBytes);
-    expect(Math.max(...sizes)).toBe(GiB);
+    expect(Math.max(...sizes)).toBe(2 * GiB);
     // Parts never shrink: the buffers of a size are only dropped once the parts outgrew them.
     for (let i = 1; i < sizes.length; i++) expect(sizes[i]!).toBeGreaterThanOrEqual(sizes[i - 1]!);
   });
