@@ -44,11 +44,21 @@ const S3_LIMITS = {
     maxObjectBytes: 5 * TiB,
 };
 /**
- * The largest part the schedule grows to unless the first part is larger: a part is held in memory
- * while it is filled and sent, so this bounds the upload's memory on the largest backups (one part
- * in flight and one being filled: 2 GiB), while still reaching 5 TiB within 10,000 parts.
+ * The largest part the schedule grows to unless the first part is larger. A part is held in memory
+ * while it is filled and sent, so this bounds the upload's memory on the largest backups: parts in
+ * flight shrink as parts grow (`partsInFlight`), and at this size one part is read, then sent (2 GiB).
+ *
+ * Why 2 GiB and not 1: the higher the cap, the longer 10,000 parts can stay at the first size and
+ * still reach 5 TiB, and a backup that never leaves the first size has the memory of a small one.
+ * From 5 MiB parts, a 1 GiB cap makes parts double at 3.53 GiB (722 parts); a 2 GiB cap at 4.68 GiB
+ * (959 parts), so a 4 GiB backup stays in first-size buffers. The 2 GiB parts only come past 2 TiB
+ * (2.34 TiB from 5 MiB parts, 2.07–3.50 TiB from 6–8 MiB). A 2 TiB backup streamed through a runner
+ * at ~100 MiB/s takes 5.8 hours: a GitHub-hosted job is stopped at 6 hours ("Job execution time",
+ * https://docs.github.com/en/actions/reference/usage-limits-billing-and-administration#usage-limits),
+ * so only a self-hosted runner (5 days), sized for such a database, ever holds a 2 GiB part. A cap of
+ * 4–5 GiB (S3's part limit) would keep first-size parts only ~0.2 GiB longer and hold 4–5 GiB.
  */
-const DEFAULT_PART_CAP = GiB;
+const DEFAULT_PART_CAP = 2 * GiB;
 /** The size of part `partNumber` (1-based) under `s`. */
 function partSize(s, partNumber) {
     const doublings = Math.floor((partNumber - 1) / s.step);
