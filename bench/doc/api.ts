@@ -41,20 +41,21 @@ const READS_THAT_STAY = [
     'Enterprise), and a result counts as new after two changes or two monitor intervals, so the wait lasts up to two ' +
     'minutes, read every 2 s: up to about 60 more calls per deploy — still about 190 deploys an hour per token at ' +
     '1,200 requests per 5 minutes, so GitHub binds first.',
-  '**GitHub: what the sandbox does not show.** The lock (before the build), the race check (right after the record is ' +
-    'created) and the closing of the record each list the environment’s newest deployments and read the latest status of ' +
-    'each record that could matter, one call per record, four at a time: the lock and the race check skip this run’s own ' +
-    'records and, for the race, records newer than ours; closing reads every earlier deployment’s status to set the ' +
-    '`success` ones inactive. The sandbox’s environment holds one earlier deployment; an environment with a long history ' +
-    'of this action adds up to 19 status reads to each check and 29 to the closing (5 and 8 round trips). The REST floor of ' +
-    'a blue-green deploy is 23 calls: pre-flight’s ten gates are ten resources with no combined REST endpoint (repository, ' +
-    'branch, rules, the commit’s PRs, the PR’s reviews, check runs, statuses, code-scanning and Dependabot alerts, the ' +
-    'environment), the go/no-go comment three (find, post, update with the smoke report), the record nine (the lock’s list, ' +
-    'the create, in progress, the race check’s list, the switch, the final status, the closing’s list, the earlier record’s ' +
-    'status and its inactive one), and the compare of what shipped. Going below 15 would mean GitHub’s GraphQL API for the gates and the records (one query each; its own budget ' +
-    'of points) — not done: GraphQL has no published schema in this repository’s specs for the sandbox to follow. Writes go one at a time with no fixed pause (GitHub’s best ' +
-    'practices ask for a second between writes only for “a large number” of them; its secondary limit is 80 ' +
-    'content-generating requests a minute); the smoke step updates the go/no-go comment from what pre-flight wrote.',
+  '**GitHub: two budgets, and what the sandbox does not show.** Pre-flight’s gates that depend on each other are one ' +
+    'GraphQL query (`PreflightFacts`: the branch’s protection and rulesets, the environment, the commit’s PRs with their ' +
+    'reviews, its check runs and statuses); a poll of pending checks is one more (`CommitChecks`). The lock (before the ' +
+    'build), the race check (right after the record is created) and the closing of the record each read the environment’s ' +
+    'newest deployments with their latest status in one query (`EnvironmentDeployments`): over REST that was a list and ' +
+    'one status read per record, so an environment with a long history of this action added up to 19 reads to each check ' +
+    'and 29 to the closing; now it adds none. What stays REST: the code-scanning and Dependabot alerts (code scanning has ' +
+    'no GraphQL field), the go/no-go comment (find, post, update with the smoke report), the record’s writes (the create, ' +
+    'in progress, the switch, the final status, the earlier record’s inactive one) and the compare of what shipped. ' +
+    'GraphQL has its own budget (1,000 points an hour per repository for `GITHUB_TOKEN`; each of these queries costs 1 ' +
+    'point), so the table counts both and divides each by its own. A part of an answer that failed, did not fit in a page, ' +
+    'or would fail a gate on its own (a branch it shows unprotected) is read over REST as before: GraphQL saves calls, it ' +
+    'never decides a gate alone, and an outage of it costs the REST calls it replaced. Writes go one at a time with no ' +
+    'fixed pause (GitHub’s best practices ask for a second between writes only for “a large number” of them; its ' +
+    'secondary limit is 80 content-generating requests a minute); GraphQL queries are reads and do not wait behind them.',
   '**Vercel and Datadog publish no per-token figure to divide by**: Vercel’s limits are per endpoint (429 with ' +
     '`Retry-After`); Datadog’s are per endpoint in `X-RateLimit-*` headers, the only published one the deploy touches being ' +
     'event submission, 250,000 events a minute per organisation (a deploy sends one event and one DORA record).',

@@ -24,8 +24,9 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
  */
 const OVER_CAUSES: Record<string, string> = {
   preflight:
-    'the go/no-go comment is written before the step ends (found beside the gates, then one write: a round trip the bound ' +
-    'leaves to the background), and the answers of the look-ups sent at once are handled on one thread',
+    'the answers of the look-ups sent at once are handled on one thread (the GitHub GraphQL answer mapped, the pools and ' +
+    'monitors judged); a deploy that goes on does not wait for the go/no-go comment (it is written in the background, ' +
+    'in order with the smoke report, and the run waits for both before it ends)',
   prepare:
     'the AWS SDK is evaluated on the backup’s first call (loaded during pre-flight instead, it slowed pre-flight as much: ' +
     'tried and reverted), ' +
@@ -33,15 +34,18 @@ const OVER_CAUSES: Record<string, string> = {
   deploy:
     '`@vercel/client` hashes the files, and Vercel answers its first create with the files it lacks, uploaded before a second ' +
     'create (a round trip more than the bound’s)',
-  smoke: 'the smoke report is written to the PR comment before the step ends (one round trip)',
+  smoke:
+    'the checks’ requests and their report are prepared on one thread; a smoke step that passes does not wait for its PR ' +
+    'report (written in the background, after the go/no-go one)',
   traffic:
     'the read that arms the restore (load balancer and pools, then the slot aliases: two round trips the bound leaves out, as ' +
     'nothing older may arm it); pool health read 250 ms, 250 ms, 500 ms … apart while the sandbox’s monitor probes every ' +
-    '200 ms; the routing check’s batch of requests; and the record’s in-progress status once traffic moved, awaited so the ' +
-    'record’s statuses land in order',
+    '200 ms; and the routing check’s batch of requests. The record’s in-progress status once traffic moved is not waited ' +
+    'for: the run’s GitHub writes go in order, and its closing waits for them before another client writes the final status',
   cleanup:
-    'the compare that says what shipped comes first (the success status says it), then GitHub’s writes one at a time: the ' +
-    'success, then the earlier record’s inactive status',
+    'GitHub’s writes one at a time: the success, then the earlier record’s inactive status (the earlier records are read ' +
+    'in one GraphQL query while the success is written; the compare that says what shipped was started while production ' +
+    'was watched)',
   exit: 'the last step’s Slack edit and the final one go one after the other (one queue, so edits land in order), then the process ends',
 };
 const OVER_MS = 50;
