@@ -103,7 +103,7 @@ describe('GitHub GraphQL miniature', () => {
     expect(p.reviews.nodes).toEqual(
       reviews.data.map((x) => ({
         databaseId: x.id,
-        author: { login: x.user!.login },
+        author: { __typename: x.user!.type === 'Bot' ? 'Bot' : 'User', login: x.user!.login.replace(/\[bot\]$/, '') },
         state: x.state,
         submittedAt: x.submitted_at,
         commit: { oid: x.commit_id },
@@ -123,6 +123,8 @@ describe('GitHub GraphQL miniature', () => {
         startedAt: c.started_at,
         completedAt: c.completed_at,
         detailsUrl: c.details_url,
+        // GraphQL's `url` is REST's `html_url` (GitHub's page of the run).
+        url: c.html_url,
       })),
     );
     expect(contexts.filter((c: Any) => c.__typename === 'StatusContext')).toEqual(
@@ -231,7 +233,10 @@ describe('GitHub GraphQL miniature', () => {
         description: x.description,
         createdAt: x.created_at,
         // GraphQL names a bot without REST's `[bot]` suffix.
-        creator: { login: x.creator!.login.replace(/\[bot\]$/, '') },
+        creator: {
+          __typename: x.creator!.type === 'Bot' ? 'Bot' : 'User',
+          login: x.creator!.login.replace(/\[bot\]$/, ''),
+        },
         latestStatus: latest
           ? {
               state: latest.state.toUpperCase(),

@@ -36,7 +36,8 @@ const BOUNDARIES: Point[] = [
 const WAITS: Point[] = [
   {
     name: 'waiting for pending checks',
-    trigger: { request: req('github', 'GET', /\/check-runs$/), nth: 2 },
+    // The first poll after pre-flight's query: one GraphQL `CommitChecks` read of the checks.
+    trigger: { request: (r) => r.service === 'github' && r.operation === 'CommitChecks', nth: 1 },
     scenario: {
       github: {
         checkRuns: [
