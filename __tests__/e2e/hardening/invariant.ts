@@ -216,6 +216,12 @@ export interface InvariantResult {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/** A GitHub GraphQL query: a POST, but a read (a mutation would count as a write). */
+function isGraphqlQuery(r: LoggedRequest): boolean {
+  const query = (r.body as { query?: unknown } | undefined)?.query;
+  return r.path.endsWith('/graphql') && typeof query === 'string' && !/^\s*mutation\b/.test(query);
+}
+
 /**
  * The post step as the runner runs it after `main`, then once more: the repeat must change nothing.
  * Returns both runs and the API requests each made.
@@ -244,7 +250,8 @@ export async function postTwice(
  * retry a person re-running the job would make — but nothing the first one did not.
  */
 export function repeatedPostActions(ev: RunEvidence): LoggedRequest[] {
-  const mutating = (r: LoggedRequest) => MUTATING.has(r.method) && r.service !== 'sandbox' && !r.fault;
+  const mutating = (r: LoggedRequest) =>
+    MUTATING.has(r.method) && r.service !== 'sandbox' && !r.fault && !isGraphqlQuery(r);
   const muts = (ev.lastPostRequests ?? []).filter(mutating);
   const first = ev.posts[0];
   const unfinished = first !== undefined && first.code !== 0 && /^::error::/m.test(first.stdout);
