@@ -8,6 +8,38 @@
  * is read again over REST, never judged from its first page.
  */
 
+/** A commit's check runs and statuses (one connection, `statusCheckRollup`), shared by two queries. */
+const CHECKS_FRAGMENT = /* GraphQL */ `
+  fragment Checks on Commit {
+    statusCheckRollup {
+      contexts(first: 100) {
+        nodes {
+          __typename
+          ... on CheckRun {
+            databaseId
+            name
+            status
+            conclusion
+            startedAt
+            completedAt
+            detailsUrl
+            url
+          }
+          ... on StatusContext {
+            context
+            state
+            description
+            targetUrl
+          }
+        }
+        pageInfo {
+          hasNextPage
+        }
+      }
+    }
+  }
+`;
+
 /** Pre-flight's gates in one read: the branch's protection, the environment, the commit's PRs with their reviews, its checks. */
 export const PREFLIGHT_QUERY = /* GraphQL */ `
   query PreflightFacts(
@@ -95,34 +127,7 @@ export const PREFLIGHT_QUERY = /* GraphQL */ `
       }
     }
   }
-  fragment Checks on Commit {
-    statusCheckRollup {
-      contexts(first: 100) {
-        nodes {
-          __typename
-          ... on CheckRun {
-            databaseId
-            name
-            status
-            conclusion
-            startedAt
-            completedAt
-            detailsUrl
-            url
-          }
-          ... on StatusContext {
-            context
-            state
-            description
-            targetUrl
-          }
-        }
-        pageInfo {
-          hasNextPage
-        }
-      }
-    }
-  }
+  ${CHECKS_FRAGMENT}
 `;
 
 /** The commit's checks alone: each poll of pre-flight's CI wait after the first read. */
@@ -136,34 +141,7 @@ export const CHECKS_QUERY = /* GraphQL */ `
       }
     }
   }
-  fragment Checks on Commit {
-    statusCheckRollup {
-      contexts(first: 100) {
-        nodes {
-          __typename
-          ... on CheckRun {
-            databaseId
-            name
-            status
-            conclusion
-            startedAt
-            completedAt
-            detailsUrl
-            url
-          }
-          ... on StatusContext {
-            context
-            state
-            description
-            targetUrl
-          }
-        }
-        pageInfo {
-          hasNextPage
-        }
-      }
-    }
-  }
+  ${CHECKS_FRAGMENT}
 `;
 
 /**
