@@ -146,8 +146,7 @@ export function mapChecks(
         name: c.name,
         status: c.status.toLowerCase(),
         conclusion: c.conclusion ? c.conclusion.toLowerCase() : null,
-        // REST's `html_url` (GitHub's page of the run) is GraphQL's `url`; Actions' both name the job's run.
-        ...(c.url || c.detailsUrl ? { htmlUrl: (c.url ?? c.detailsUrl) as string } : {}),
+        ...(runLink(c.url, c.detailsUrl) ? { htmlUrl: runLink(c.url, c.detailsUrl) } : {}),
         ...(c.startedAt ? { startedAt: c.startedAt } : {}),
         ...(c.completedAt ? { completedAt: c.completedAt } : {}),
       });
@@ -163,6 +162,17 @@ export function mapChecks(
     }
   }
   return { runs, combined: { state: combinedState(statuses), statuses } };
+}
+
+/**
+ * The check run's link, as REST's `html_url` serves pre-flight: the one naming an Actions run
+ * (`…/actions/runs/<run id>/job/<job id>`) when either does — how this job's own check is told apart
+ * when its display name is not `GITHUB_JOB` — else GraphQL's `url` (GitHub's page of the run), else
+ * `detailsUrl`. Which of GraphQL's two carries the Actions form is not documented, so both are looked at.
+ */
+function runLink(url: string | null, detailsUrl: string | null): string | undefined {
+  const actions = [url, detailsUrl].find((u) => u?.includes('/actions/runs/'));
+  return actions ?? url ?? detailsUrl ?? undefined;
 }
 
 /** REST's combined state: failure if any failed or errored, pending if any pending or none, else success. */

@@ -178,6 +178,37 @@ describe('GitHub GraphQL answers → the adapter’s REST shapes', () => {
     expect(c?.combined.state).toBe('failure');
     expect(c?.combined.statuses.map((s) => s.state)).toEqual(['pending', 'error']);
     expect(c?.runs).toEqual([{ id: 9, name: 'lint', status: 'in_progress', conclusion: null }]);
+    // An Actions job's link (how this job's own check run is told apart) wins, whichever field has it.
+    const actions = 'https://github.com/acme/shop/actions/runs/77/job/5';
+    const run = (url: string | null, detailsUrl: string | null) =>
+      mapChecks(
+        {
+          statusCheckRollup: {
+            contexts: {
+              nodes: [
+                {
+                  __typename: 'CheckRun',
+                  databaseId: 5,
+                  name: 'Deploy (production)',
+                  status: 'IN_PROGRESS',
+                  conclusion: null,
+                  startedAt: null,
+                  completedAt: null,
+                  detailsUrl,
+                  url,
+                },
+              ],
+              pageInfo: { hasNextPage: false },
+            },
+          },
+        },
+        false,
+      )?.runs[0]?.htmlUrl;
+    expect(run('https://github.com/acme/shop/runs/5', actions)).toBe(actions);
+    expect(run(actions, 'https://ci.example/5')).toBe(actions);
+    expect(run('https://github.com/acme/shop/runs/5', 'https://ci.example/5')).toBe(
+      'https://github.com/acme/shop/runs/5',
+    );
     expect(mapChecks({ statusCheckRollup: null }, true)).toBeUndefined();
     expect(
       mapChecks({ statusCheckRollup: { contexts: { nodes: [], pageInfo: { hasNextPage: true } } } }, false),
