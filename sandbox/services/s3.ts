@@ -4,6 +4,7 @@
  * age). In front of it, a small proxy built on `startService`, so S3 calls are logged and can be
  * faulted like every other service (`service: s3` in fault rules). `AWS_ENDPOINT_URL_S3` is the proxy.
  */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -108,6 +109,19 @@ export async function startS3(world: World, sc: S3Scenario): Promise<RunningS3> 
       // Keep binary uploads out of the log: their size is what matters.
       if (req.raw.length > 0 && !String(req.headers['content-type'] ?? '').includes('xml'))
         req.log.body = { bytes: req.raw.length };
+      // S3 checks a signed payload against the bytes it received; s3rver checks only the header's form.
+      const signed = req.headers['x-amz-content-sha256'];
+      if (typeof signed === 'string' && /^[0-9a-f]{64}$/.test(signed)) {
+        if (createHash('sha256').update(req.raw).digest('hex') !== signed) {
+          req.log.status = 400;
+          res.writeHead(400, { 'content-type': 'application/xml' });
+          res.end(
+            '<?xml version="1.0" encoding="UTF-8"?><Error><Code>XAmzContentSHA256Mismatch</Code>' +
+              "<Message>The provided 'x-amz-content-sha256' header does not match what was computed.</Message></Error>",
+          );
+          return 'handled';
+        }
+      }
       const out = await forward(backend, req.method, req.url.pathname + req.url.search, req.headers, req.raw);
       const headers: Record<string, string | string[]> = {};
       for (const [k, v] of Object.entries(out.headers)) if (!HOP.has(k) && v !== undefined) headers[k] = v;

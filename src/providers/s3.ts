@@ -37,6 +37,7 @@ import {
   partsInFlight,
   S3_LIMITS,
 } from './multipart.js';
+import { PartSender, partTargetOf } from './s3-parts.js';
 import { oneLine, redact } from '../text.js';
 
 export interface BackupStoreOptions {
@@ -63,6 +64,8 @@ export interface BackupStoreOptions {
    * larger ones get a `<key>.sha256` object beside them (a single copy is limited to 5 GiB).
    */
   copyLimitBytes?: number;
+  /** Only for tests: send every part through the SDK's UploadPartCommand (the fallback path). */
+  sdkParts?: boolean;
   signal?: AbortSignal;
   secrets?: string[];
 }
@@ -110,17 +113,19 @@ const CLEANUP_DEADLINE_MS = 5_000;
 export class BackupStore {
   readonly client: S3Client;
   private readonly o: BackupStoreOptions;
+  private readonly handler: NodeHttpHandler;
 
   constructor(o: BackupStoreOptions) {
     this.o = o;
+    this.handler = new NodeHttpHandler({
+      requestTimeout: o.requestTimeoutMs,
+      connectionTimeout: o.connectionTimeoutMs,
+      throwOnRequestTimeout: true,
+    });
     const config: S3ClientConfig = {
       region: o.region,
       maxAttempts: o.maxAttempts ?? 3,
-      requestHandler: new NodeHttpHandler({
-        requestTimeout: o.requestTimeoutMs,
-        connectionTimeout: o.connectionTimeoutMs,
-        throwOnRequestTimeout: true,
-      }),
+      requestHandler: this.handler,
     };
     if (o.credentials) config.credentials = o.credentials;
     if (o.endpoint) {
@@ -285,19 +290,40 @@ export class BackupStore {
     // As lib-storage does: where the SDK adds checksums to every request (S3 itself, not a third-party
     // endpoint), the upload is created with CRC32 and each part's checksum goes into the completion.
     const checksums = (await this.client.config.requestChecksumCalculation()) === 'WHEN_SUPPORTED';
+    // The parts skip the SDK's per-request pipeline (src/providers/s3-parts.ts): they go where the
+    // signed CreateMultipartUpload went, unless that was not plain SigV4 for S3.
+    let parts: PartSender | undefined;
     const startUpload = async () => {
-      const res = await this.client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: bucket,
-          Key: key,
-          ContentType: input.contentType,
-          Metadata: input.metadata,
-          ...(checksums && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
-        }),
-        { abortSignal },
+      const create = new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ContentType: input.contentType,
+        Metadata: input.metadata,
+        ...(checksums && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
+      });
+      let target: ReturnType<typeof partTargetOf>;
+      create.middlewareStack.add(
+        (next) => async (args) => {
+          const out = await next(args);
+          target = partTargetOf(args.request as Parameters<typeof partTargetOf>[0]);
+          return out;
+        },
+        { step: 'deserialize', name: 'partTarget' },
       );
+      const res = await this.client.send(create, { abortSignal });
       if (!res.UploadId) throw new Error('CreateMultipartUpload answered without an UploadId');
       uploadId = res.UploadId;
+      const config = this.client.config;
+      if (target && !this.o.sdkParts) {
+        parts = new PartSender({
+          target,
+          credentials: config.credentials,
+          sha256: config.sha256,
+          handler: this.handler,
+          clockOffset: () => config.systemClockOffset ?? 0,
+          maxAttempts: this.o.maxAttempts ?? 3,
+        });
+      }
     };
 
     /**
@@ -325,20 +351,31 @@ export class BackupStore {
       const n = partNumber;
       const body = buf;
       const length = filled;
-      const p = this.client
-        .send(
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: n,
-            Body: length === body.length ? body : body.subarray(0, length),
-            ContentLength: length,
-            ...(checksums && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
-          }),
-          // The policy's timeout is for a first-size part; a larger part gets as long per byte.
-          { abortSignal, requestTimeout: Math.round(this.o.requestTimeoutMs * Math.max(1, length / schedule.first)) },
-        )
+      const partBody = length === body.length ? body : body.subarray(0, length);
+      // The policy's timeout is for a first-size part; a larger part gets as long per byte.
+      const requestTimeout = Math.round(this.o.requestTimeoutMs * Math.max(1, length / schedule.first));
+      const sent = parts
+        ? parts.send({
+            uploadId: uploadId!,
+            partNumber: n,
+            body: partBody,
+            crc32: checksums,
+            abortSignal,
+            requestTimeout,
+          })
+        : this.client.send(
+            new UploadPartCommand({
+              Bucket: bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: n,
+              Body: partBody,
+              ContentLength: length,
+              ...(checksums && { ChecksumAlgorithm: ChecksumAlgorithm.CRC32 }),
+            }),
+            { abortSignal, requestTimeout },
+          );
+      const p = sent
         .then((res) => {
           if (!res.ETag) throw new Error(`UploadPart ${n} answered without an ETag`);
           done.push({

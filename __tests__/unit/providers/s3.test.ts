@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { PartSource } from '../../../src/providers/multipart.ts';
 import { BackupStore, type BackupStoreOptions } from '../../../src/providers/s3.ts';
 import { rejection } from './helpers.ts';
@@ -19,8 +20,64 @@ const S3rver = createRequire(import.meta.url)('s3rver') as new (o: Record<string
 
 const BUCKET = 'b';
 let server: S3rverInstance;
+let proxy: http.Server;
 let endpoint: string;
 let dir: string;
+
+/** What the proxy saw of each part: UploadPart requests, whoever sent them (the SDK or the store's own path). */
+let partLog: { name: string; input: Record<string, unknown> }[] | undefined;
+/** Part numbers the proxy answers with `refusal` instead of passing them on. */
+const refused = new Map<number, { status: number; code: string; times: number }>();
+
+/**
+ * In front of s3rver: records UploadPart requests, refuses chosen parts, and checks a signed payload
+ * as S3 does (x-amz-content-sha256 against the bytes received: 400 XAmzContentSHA256Mismatch), which
+ * s3rver does not.
+ */
+function startProxy(backend: number): Promise<number> {
+  proxy = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const url = new URL(req.url ?? '/', 'http://x');
+      const part = Number(url.searchParams.get('partNumber'));
+      const answer = (status: number, code: string) => {
+        res.writeHead(status, { 'content-type': 'application/xml' });
+        res.end(
+          `<?xml version="1.0" encoding="UTF-8"?><Error><Code>${code}</Code><Message>${code} (test)</Message></Error>`,
+        );
+      };
+      if (req.method === 'PUT' && part) {
+        partLog?.push({ name: 'UploadPartCommand', input: { PartNumber: part, ContentLength: body.length } });
+        const r = refused.get(part);
+        if (r && r.times > 0) {
+          r.times--;
+          return answer(r.status, r.code);
+        }
+      }
+      const signed = req.headers['x-amz-content-sha256'];
+      if (typeof signed === 'string' && /^[0-9a-f]{64}$/.test(signed)) {
+        if (createHash('sha256').update(body).digest('hex') !== signed) return answer(400, 'XAmzContentSHA256Mismatch');
+      }
+      const headers = { ...req.headers, 'content-length': String(body.length) };
+      delete headers['transfer-encoding'];
+      delete headers.expect;
+      const out = http.request(
+        { host: '127.0.0.1', port: backend, method: req.method, path: req.url, headers },
+        (back) => {
+          res.writeHead(back.statusCode ?? 502, back.headers);
+          back.pipe(res);
+        },
+      );
+      out.on('error', () => res.destroy());
+      out.end(body);
+    });
+  });
+  return new Promise((resolve) =>
+    proxy.listen(0, '127.0.0.1', () => resolve((proxy.address() as { port: number }).port)),
+  );
+}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pd-s3-'));
@@ -31,10 +88,17 @@ beforeAll(async () => {
     directory: dir,
     configureBuckets: [{ name: BUCKET }],
   });
-  endpoint = `http://127.0.0.1:${(await server.run()).port}`;
+  const backend = (await server.run()).port;
+  endpoint = `http://127.0.0.1:${await startProxy(backend)}`;
+});
+
+beforeEach(() => {
+  partLog = undefined;
+  refused.clear();
 });
 
 afterAll(async () => {
+  await new Promise((r) => proxy.close(r));
   await server.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -117,25 +181,13 @@ async function keys(s: BackupStore, prefix: string): Promise<string[]> {
   return (res.Contents ?? []).map((o) => o.Key!).sort();
 }
 
-/** S3 answers part `partNumber` of every upload with HTTP 500 InternalError (and sends nothing). */
-function refusePart(s: ReturnType<typeof store>, partNumber: number): void {
-  s.client.middlewareStack.add(
-    (next, context) => (args) => {
-      if (
-        context.commandName === 'UploadPartCommand' &&
-        (args.input as { PartNumber?: number }).PartNumber === partNumber
-      ) {
-        return Promise.reject(
-          Object.assign(new Error('We encountered an internal error.'), {
-            name: 'InternalError',
-            $metadata: { httpStatusCode: 500 },
-          }),
-        );
-      }
-      return next(args);
-    },
-    { step: 'initialize' },
-  );
+/** S3 answers part `partNumber` of every upload with HTTP 500 InternalError (as often as it is sent). */
+function refusePart(
+  _s: BackupStore,
+  partNumber: number,
+  o: { status?: number; code?: string; times?: number } = {},
+): void {
+  refused.set(partNumber, { status: o.status ?? 500, code: o.code ?? 'InternalError', times: o.times ?? Infinity });
 }
 
 describe('BackupStore against a real s3rver', () => {
@@ -176,12 +228,18 @@ describe('BackupStore against a real s3rver', () => {
     expect(await keys(s, 'failed/')).toEqual([]);
   });
 
-  /** Records the input of every command the store sends (name → inputs). */
+  /**
+   * Records the input of every command the store sends through the SDK (name → inputs), and every
+   * part request the proxy saw (as `UploadPartCommand`: the parts do not go through the SDK).
+   */
   function recordCommands(s: BackupStore): { name: string; input: Record<string, unknown> }[] {
     const sent: { name: string; input: Record<string, unknown> }[] = [];
+    partLog = sent;
     s.client.middlewareStack.add(
       (next, context) => (args) => {
-        sent.push({ name: String(context.commandName), input: args.input as Record<string, unknown> });
+        if (context.commandName !== 'UploadPartCommand') {
+          sent.push({ name: String(context.commandName), input: args.input as Record<string, unknown> });
+        }
         return next(args);
       },
       { step: 'initialize' },
@@ -244,6 +302,49 @@ describe('BackupStore against a real s3rver', () => {
     expect(sent.map((c) => c.name)).toContain('AbortMultipartUploadCommand');
     expect(sent.map((c) => c.name)).not.toContain('CompleteMultipartUploadCommand');
     expect(await keys(s, 'refused/')).toEqual([]);
+  });
+
+  it('retries a part S3 throttles or fails once, as the SDK would; never one it refuses for good', async () => {
+    const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2, maxAttempts: 3 });
+    const sent = recordCommands(s);
+    refusePart(s, 2, { status: 503, code: 'SlowDown', times: 1 });
+    refusePart(s, 3, { status: 500, code: 'InternalError', times: 2 });
+    const size = 16 * 1024 * 1024;
+    const { stream, sha256 } = source(size);
+    expect(await s.streamUpload({ bucket: BUCKET, key: 'retried/a.dump', body: stream })).toMatchObject({
+      size,
+      sha256,
+    });
+    const parts = sent.filter((c) => c.name === 'UploadPartCommand').map((c) => c.input.PartNumber);
+    expect(parts.filter((n) => n === 2)).toHaveLength(2);
+    expect(parts.filter((n) => n === 3)).toHaveLength(3);
+    expect(await s.verify({ bucket: BUCKET, key: 'retried/a.dump', size, sha256 })).toMatchObject({ ok: true });
+
+    // Access denied is an answer, not a blip: one attempt, the upload aborted, S3's code in the error.
+    const denied = store({ partSize: 5 * 1024 * 1024, queueSize: 2, maxAttempts: 3 });
+    const sentDenied = recordCommands(denied);
+    refusePart(denied, 1, { status: 403, code: 'AccessDenied' });
+    const err = await rejection(
+      denied.streamUpload({ bucket: BUCKET, key: 'denied/a.dump', body: source(12 * 1024 * 1024).stream }),
+    );
+    expect(err.message).toMatch(/^S3 streamUpload failed: HTTP 403 AccessDenied/);
+    expect(sentDenied.filter((c) => c.name === 'UploadPartCommand' && c.input.PartNumber === 1)).toHaveLength(1);
+    expect(sentDenied.map((c) => c.name)).toContain('AbortMultipartUploadCommand');
+    expect(await keys(denied, 'denied/')).toEqual([]);
+  });
+
+  it('the SDK path for parts (where no plain SigV4 target was seen) uploads the same bytes', async () => {
+    const s = store({ partSize: 5 * 1024 * 1024, queueSize: 2, sdkParts: true });
+    const size = 11 * 1024 * 1024 + 1;
+    const { stream, sha256 } = source(size);
+    const sent = recordCommands(s);
+    expect(await s.streamUpload({ bucket: BUCKET, key: 'sdk/a.dump', body: stream })).toMatchObject({ size, sha256 });
+    expect(sent.filter((c) => c.name === 'UploadPartCommand').map((c) => c.input.ContentLength)).toEqual([
+      5 * 1024 * 1024,
+      5 * 1024 * 1024,
+      1024 * 1024 + 1,
+    ]);
+    expect(await s.verify({ bucket: BUCKET, key: 'sdk/a.dump', size, sha256 })).toMatchObject({ ok: true });
   });
 
   it('reads a PartSource straight into the part buffers: short reads, a last part cut mid-buffer', async () => {
