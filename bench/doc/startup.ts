@@ -7,8 +7,8 @@ import { MB, fmtBytes, fmtMB, fmtMs } from '../lib/stats.ts';
 const ONLY_WHEN: Record<string, string> = {
   '@vercel/client': 'staging green (deploy step)',
   '@aws-sdk/client-s3': 'the backup (prepare step, with `backup-command` or `backup-max-age`)',
-  '@aws-sdk/lib-storage': 'the backup upload',
   '@smithy/node-http-handler': 'the backup',
+  '@smithy/signature-v4': 'the backup’s parts',
   '@slack/web-api': 'Slack notifications (with `slack-token`)',
 };
 

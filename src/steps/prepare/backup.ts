@@ -7,7 +7,7 @@
  * checks that a recent enough backup exists.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, constants as fsConstants, open as fsOpen, read as fsRead } from 'node:fs';
+import { closeSync, constants as fsConstants, open as fsOpen } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import type { BackupInFlight, BackupRecord, CheckResult, Logger } from '../../pi
 import type { BackupStore } from '../../providers/index.js';
 import type { PartSource } from '../../providers/multipart.js';
 import { oneLine, redact } from '../../text.js';
+import { fifoReader } from './fifo-reader.js';
 import type { Lookup } from '../checks.js';
 
 export const BACKUP_CHECK = 'Database backup';
@@ -218,10 +219,11 @@ export function spawnBackup(command: string, o: { signal?: AbortSignal; secrets?
  * directory is removed right away: the descriptors keep the FIFO, and nothing else can open it.
  * The child inherits the write end, which the parent closes once spawned, so the read end sees EOF
  * when the command and every process it started (`pg_dump | gzip`) have closed their stdout
- * (pipe(7)). Reads run in libuv's threadpool (blocking there is fine) one at a time; the read end is
- * closed only when no read is pending (a descriptor closed under a pending read could be reused).
+ * (pipe(7)). The read end is read through libuv's pipe handle (fifo-reader.ts), which owns it and
+ * closes it once.
  *
- * `source.read` resolves 0 at EOF only once the command exited 0; a non-zero exit, a spawn failure or
+ * `source.read` fills the whole range it is given unless the output ends first (or `close` is called):
+ * one call per part buffer, however short the pipe's reads. It resolves 0 at EOF only once the command exited 0; a non-zero exit, a spawn failure or
  * a stop (the run's `signal`, `source.close`) makes it reject with a BackupCommandError / an Error,
  * even after output was read. `source.close` stops the command if it still runs.
  */
@@ -261,14 +263,8 @@ export async function spawnBackupFifo(
     // The child has its copy (spawn returns after exec): the parent's must go, or EOF never comes.
     closeSync(writeFd);
   }
-  let pending = false;
   let closed = false;
-  let fdClosed = false;
-  const closeFd = () => {
-    if (fdClosed || pending) return;
-    fdClosed = true;
-    closeSync(readFd);
-  };
+  const reader = fifoReader(readFd);
   const failed = (): Error | undefined => {
     if (exit && (exit.code !== 0 || exit.signal)) return new BackupCommandError(exit);
     if (cmd.wasStopped() || closed) return new Error('backup-command was stopped');
@@ -278,16 +274,8 @@ export async function spawnBackupFifo(
     async read(buf, offset, length) {
       const before = failed();
       if (before) throw before;
-      pending = true;
-      let n: number;
-      try {
-        n = await new Promise<number>((resolve, reject) => {
-          fsRead(readFd, buf, offset, length, null, (err, bytes) => (err ? reject(err) : resolve(bytes)));
-        });
-      } finally {
-        pending = false;
-        if (closed) closeFd();
-      }
+      // The whole range in one call (fifo-reader.ts): fewer, shorter-lived objects per part.
+      const n = await reader.read(buf, offset, length);
       const after = failed();
       if (after) throw after;
       if (n > 0) return n;
@@ -297,12 +285,13 @@ export async function spawnBackupFifo(
       return 0;
     },
     close() {
+      if (closed) return;
       closed = true;
       cmd.stop();
-      // bash may have exited while a process it started still holds the FIFO open with a read pending
-      // (which would keep this process alive until that one writes or exits): stop the whole group.
-      if (pending) cmd.kill();
-      closeFd();
+      // bash may have exited while a process it started still holds the FIFO open and writes nothing:
+      // stop the whole group, so nothing is left running.
+      if (reader.pending()) cmd.kill();
+      reader.destroy(new Error('backup-command was stopped'));
     },
   };
   const { child: _child, kill: _kill, ...started } = cmd;
