@@ -58,7 +58,7 @@ function findings(b: BackupResult, emptyRss?: number): string[] {
       `**Peak RSS ${fmtMB(a.peakRss)}** at ${fmtSize(b.headline)}: ${fmtMB(base)} was held before the first byte (the bundle, evaluated ` +
         `whole at start, and the earlier steps${emptyRss ? `; an empty Node process holds ${fmtMB(emptyRss)}` : ''}) and the upload added ` +
         `${fmtMB(a.peakRss - base)}. ${parts ? `The adapter alone, in a process of its own — ${parts}. ` : ''}` +
-        'On Linux and macOS the action reads the command’s output from a FIFO into preallocated part buffers (no chunk per read ' +
+        'On Linux the action reads the command’s output from a FIFO into preallocated part buffers (no chunk per read ' +
         'to be collected; elsewhere a stream, as the adapter-alone row does), with `queueSize` ' +
         'parts in flight and no buffer filling while all are, so its part buffers are `partSize × queueSize` whatever the length; ' +
         'what it adds beyond them is the AWS SDK, loaded on the first S3 call, and the garbage of each part’s request. That garbage ' +

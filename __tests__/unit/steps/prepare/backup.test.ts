@@ -265,7 +265,7 @@ describe('spawnBackup', () => {
   });
 });
 
-describe.skipIf(process.platform !== 'linux' && process.platform !== 'darwin')('spawnBackupFifo', () => {
+describe.skipIf(process.platform !== 'linux')('spawnBackupFifo', () => {
   let tmp: string;
   beforeAll(async () => {
     tmp = await mkdtemp(path.join(os.tmpdir(), 'pd-fifo-test-'));
