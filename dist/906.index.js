@@ -156,6 +156,8 @@ function isPartSource(body) {
 var external_node_zlib_ = __webpack_require__(38522);
 // EXTERNAL MODULE: ./node_modules/@smithy/signature-v4/dist-cjs/index.js
 var signature_v4_dist_cjs = __webpack_require__(75118);
+// EXTERNAL MODULE: ./lib/text.js
+var lib_text = __webpack_require__(68804);
 ;// CONCATENATED MODULE: ./lib/providers/s3-parts.js
 /**
  * UploadPart without the SDK's per-request pipeline: the backup's parts are signed with the SDK's own
@@ -180,6 +182,7 @@ var signature_v4_dist_cjs = __webpack_require__(75118);
  * request S3 found signed with a skewed clock once the clock offset is corrected from its `Date`.
  * Re-sending a part is safe: a part number sent again replaces itself (S3 UploadPart docs).
  */
+
 
 
 
@@ -253,21 +256,6 @@ function retryable(e) {
 /** The SDK's standard backoff: full jitter on base × 2^attempt, capped at 20 s. */
 function standardBackoff(attempt, isThrottled) {
     return Math.floor(Math.random() * Math.min(20_000, (isThrottled ? 500 : 100) * 2 ** attempt));
-}
-function sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal.aborted)
-            return reject(signal.reason);
-        const onAbort = () => {
-            clearTimeout(timer);
-            reject(signal.reason);
-        };
-        const timer = setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        signal.addEventListener('abort', onAbort, { once: true });
-    });
 }
 /** Reads a response body to its end (so the socket goes back to the pool), keeping at most `max` bytes. */
 async function drain(body, max) {
@@ -377,13 +365,11 @@ class PartSender {
                 err.$retryable ??= { throttling: throttled(err) };
             if (!again || attempt >= this.o.maxAttempts)
                 throw err;
-            await sleep((this.o.backoffMs ?? standardBackoff)(attempt, throttled(err)), p.abortSignal);
+            await (0,lib_text/* sleep */.yy)((this.o.backoffMs ?? standardBackoff)(attempt, throttled(err)), p.abortSignal);
         }
     }
 }
 
-// EXTERNAL MODULE: ./lib/text.js
-var lib_text = __webpack_require__(68804);
 ;// CONCATENATED MODULE: ./lib/providers/s3.js
 /**
  * The backup store (`BackupStore` in providers/index.ts) over S3 or any S3-compatible store (R2, MinIO,

@@ -4,6 +4,7 @@
  * removes it here, through the backup store.
  */
 import type { BackupStore } from '../providers/index.js';
+import { sleep } from '../text.js';
 import type { BackupInFlight } from './types.js';
 
 /**
@@ -15,21 +16,6 @@ export const LATE_WRITE_MS = 10_000;
 
 /** How often the post step looks at the key while a late write may still land. */
 const WATCH_EVERY_MS = 500;
-
-function wait(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * The post step's part of "complete and verified, or absent": nothing may stay under the key of an
@@ -58,7 +44,7 @@ export async function removeAbandonedBackup(
     }
     const left = until - now();
     if (left <= 0) break;
-    await wait(Math.min(left, opts.everyMs ?? WATCH_EVERY_MS), opts.signal);
+    await sleep(Math.min(left, opts.everyMs ?? WATCH_EVERY_MS), opts.signal);
   }
   return {
     deleted,

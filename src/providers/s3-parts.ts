@@ -25,6 +25,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { sleep } from '../text.js';
 import type {
   AwsCredentialIdentityProvider,
   ChecksumConstructor,
@@ -139,21 +140,6 @@ function retryable(e: PartError): boolean {
 /** The SDK's standard backoff: full jitter on base × 2^attempt, capped at 20 s. */
 function standardBackoff(attempt: number, isThrottled: boolean): number {
   return Math.floor(Math.random() * Math.min(20_000, (isThrottled ? 500 : 100) * 2 ** attempt));
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason as Error);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason as Error);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /** Reads a response body to its end (so the socket goes back to the pool), keeping at most `max` bytes. */
