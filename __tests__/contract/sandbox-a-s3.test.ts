@@ -50,6 +50,21 @@ describe('S3 through the sandbox proxy', () => {
     expect(age).toBeLessThan(scenario.s3.objects[0]!.ageSeconds + 60);
   });
 
+  it('refuses a signed payload whose bytes differ from its x-amz-content-sha256, as S3 does (s3rver alone does not)', async () => {
+    const claimed = crypto.createHash('sha256').update('other bytes').digest('hex');
+    const res = await fetch(`${s3.service.url}/${bucket}/production-deploy/test/tampered.dump`, {
+      method: 'PUT',
+      headers: { 'x-amz-content-sha256': claimed, 'content-type': 'application/octet-stream' },
+      body: 'these bytes',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('<Code>XAmzContentSHA256Mismatch</Code>');
+    const head = await client
+      .send(new HeadObjectCommand({ Bucket: bucket, Key: 'production-deploy/test/tampered.dump' }))
+      .catch((e: { $metadata?: { httpStatusCode?: number } }) => e.$metadata?.httpStatusCode);
+    expect(head).toBe(404);
+  });
+
   it('streams a multipart upload with lib-storage and reads it back byte for byte', async () => {
     const size = 6 * 1024 * 1024 + 123; // two parts at the 5 MiB minimum
     const data = crypto.randomBytes(size);
