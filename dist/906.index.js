@@ -257,17 +257,30 @@ function retryable(e) {
 function standardBackoff(attempt, isThrottled) {
     return Math.floor(Math.random() * Math.min(20_000, (isThrottled ? 500 : 100) * 2 ** attempt));
 }
-/** Reads a response body to its end (so the socket goes back to the pool), keeping at most `max` bytes. */
-async function drain(body, max) {
+/**
+ * Reads a response body to its end (so the socket goes back to the pool), keeping at most `max`
+ * bytes. The handler's request timeout ends with the response's headers, so the body has its own:
+ * a body that stalls for `timeoutMs` fails as a TimeoutError (retried like any other timeout).
+ */
+async function drain(body, max, timeoutMs) {
     if (!body || typeof body[Symbol.asyncIterator] !== 'function')
         return '';
+    const stream = body;
+    const timer = setTimeout(() => {
+        stream.destroy(Object.assign(new Error(`the response body did not end within ${timeoutMs} ms`), { name: 'TimeoutError' }));
+    }, timeoutMs);
     const kept = [];
     let size = 0;
-    for await (const chunk of body) {
-        const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-        if (size < max)
-            kept.push(b.subarray(0, max - size));
-        size += b.length;
+    try {
+        for await (const chunk of stream) {
+            const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+            if (size < max)
+                kept.push(b.subarray(0, max - size));
+            size += b.length;
+        }
+    }
+    finally {
+        clearTimeout(timer);
     }
     return Buffer.concat(kept).toString('utf8');
 }
@@ -337,14 +350,12 @@ class PartSender {
                     abortSignal: p.abortSignal,
                     requestTimeout: p.requestTimeout,
                 });
-                const text = await drain(response.body, ERROR_BODY_MAX);
+                const text = await drain(response.body, ERROR_BODY_MAX, p.requestTimeout);
                 const status = response.statusCode;
                 if (status >= 200 && status < 300) {
-                    const etag = header(response.headers, 'etag');
-                    if (!etag)
-                        throw new Error(`UploadPart ${p.partNumber} answered without an ETag`);
+                    // As the SDK's output: the caller refuses a part answered without an ETag.
                     const crc = header(response.headers, 'x-amz-checksum-crc32');
-                    return { ETag: etag, ...(crc && { ChecksumCRC32: crc }) };
+                    return { ETag: header(response.headers, 'etag'), ...(crc && { ChecksumCRC32: crc }) };
                 }
                 err = responseError(status, text);
                 const date = Date.parse(header(response.headers, 'date') ?? '');

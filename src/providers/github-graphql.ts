@@ -141,12 +141,13 @@ export function mapChecks(
   for (const c of rollup.contexts.nodes) {
     if (c.__typename === 'CheckRun') {
       if (c.databaseId === null) return undefined;
+      const link = runLink(c.url, c.detailsUrl);
       runs.push({
         id: c.databaseId,
         name: c.name,
         status: c.status.toLowerCase(),
         conclusion: c.conclusion ? c.conclusion.toLowerCase() : null,
-        ...(runLink(c.url, c.detailsUrl) ? { htmlUrl: runLink(c.url, c.detailsUrl) } : {}),
+        ...(link ? { htmlUrl: link } : {}),
         ...(c.startedAt ? { startedAt: c.startedAt } : {}),
         ...(c.completedAt ? { completedAt: c.completedAt } : {}),
       });

@@ -1,6 +1,6 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import type { HttpRequest, HttpResponse, SourceData } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
 import { PartSender, partTargetOf, type PartTarget } from '../../../src/providers/s3-parts.ts';
@@ -115,6 +115,36 @@ const send = (s: PartSender, o: { crc32?: boolean; signal?: AbortSignal } = {}) 
     requestTimeout: 1000,
   });
 
+/** The `x-amz-checksum-crc32` the SDK itself sends for an UploadPart of `data` (caught before it leaves). */
+async function sdkCrc32(data: Buffer): Promise<string | undefined> {
+  const client = new S3Client({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'AKID', secretAccessKey: 'SECRET' },
+    requestChecksumCalculation: 'WHEN_SUPPORTED',
+  });
+  let sent: string | undefined;
+  client.middlewareStack.add(
+    () => async (args) => {
+      sent = (args.request as HttpRequest).headers['x-amz-checksum-crc32'];
+      throw new Error('caught before sending');
+    },
+    { step: 'deserialize' },
+  );
+  await client
+    .send(
+      new UploadPartCommand({
+        Bucket: 'b',
+        Key: 'k',
+        UploadId: 'U',
+        PartNumber: 1,
+        Body: data,
+        ChecksumAlgorithm: 'CRC32',
+      }),
+    )
+    .catch(() => undefined);
+  return sent;
+}
+
 describe('PartSender', () => {
   it('signs a PUT of the part with its payload hash (and CRC32 when the upload asked for it)', async () => {
     const h = scripted([() => ({ status: 200, headers: { etag: '"e7"', 'x-amz-checksum-crc32': 'AAAA' } })]);
@@ -127,9 +157,8 @@ describe('PartSender', () => {
       query: { partNumber: '7', uploadId: 'U1' },
     });
     expect(req.headers['x-amz-content-sha256']).toBe(createHash('sha256').update(body).digest('hex'));
-    const c = Buffer.alloc(4);
-    c.writeUInt32BE(crc32(body) >>> 0);
-    expect(req.headers['x-amz-checksum-crc32']).toBe(c.toString('base64'));
+    // The same header the SDK's own flexible-checksums middleware puts on this part.
+    expect(req.headers['x-amz-checksum-crc32']).toBe(await sdkCrc32(body));
     expect(req.headers.host).toBe('s3.example');
     expect(req.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKID\/\d{8}\/us-east-1\/s3\/aws4_request, SignedHeaders=[^,]*x-amz-content-sha256/,
@@ -166,6 +195,39 @@ describe('PartSender', () => {
     const err = await rejection(send(sender(h.handler)));
     expect(err.name).toBe('TimeoutError');
     expect(h.seen).toHaveLength(3);
+  });
+
+  it('a response body that stalls after its headers times out and is sent again', async () => {
+    const stalled = new Readable({ read() {} }); // headers came, the body never ends
+    const seen: HttpRequest[] = [];
+    const handler = {
+      async handle(req: HttpRequest) {
+        seen.push(req);
+        const body = seen.length === 1 ? stalled : Readable.from([Buffer.from('')]);
+        const headers: Record<string, string> = seen.length === 1 ? {} : { etag: '"late"' };
+        return { response: { statusCode: 200, headers, body } as unknown as HttpResponse };
+      },
+    };
+    const s = new PartSender({
+      target: TARGET,
+      credentials: async () => ({ accessKeyId: 'AKID', secretAccessKey: 'SECRET' }),
+      sha256: Sha256,
+      handler,
+      clockOffset: () => 0,
+      maxAttempts: 3,
+      backoffMs: () => 1,
+    });
+    const res = await s.send({
+      uploadId: 'U1',
+      partNumber: 1,
+      body,
+      crc32: false,
+      abortSignal: new AbortController().signal,
+      requestTimeout: 50,
+    });
+    expect(res).toEqual({ ETag: '"late"' });
+    expect(seen).toHaveLength(2);
+    expect(stalled.destroyed).toBe(true);
   });
 
   it('stops at once when the run is cancelled, between attempts too', async () => {

@@ -222,10 +222,10 @@ export function spawnBackup(command: string, o: { signal?: AbortSignal; secrets?
  * (pipe(7)). The read end is read through libuv's pipe handle (fifo-reader.ts), which owns it and
  * closes it once.
  *
- * `source.read` fills the whole range it is given unless the output ends first (or `close` is called):
- * one call per part buffer, however short the pipe's reads. It resolves 0 at EOF only once the command exited 0; a non-zero exit, a spawn failure or
- * a stop (the run's `signal`, `source.close`) makes it reject with a BackupCommandError / an Error,
- * even after output was read. `source.close` stops the command if it still runs.
+ * `source.read` fills the whole range it is given unless the output ends first (or `close` is
+ * called): one call per part buffer, however short the pipe's reads. It resolves 0 at EOF only once
+ * the command exited 0; a non-zero exit, a spawn failure or a stop (the run's `signal`,
+ * `source.close`) makes it reject with a BackupCommandError / an Error, even after output was read. `source.close` stops the command if it still runs.
  */
 export async function spawnBackupFifo(
   command: string,

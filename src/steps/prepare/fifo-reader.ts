@@ -35,7 +35,6 @@ export function fifoReader(fd: number): FifoReader {
   let settle: { resolve: (n: number) => void; reject: (e: Error) => void } | undefined;
   let ended = false;
   let failure: Error | undefined;
-  let paused = false;
 
   const finish = (err?: Error) => {
     const s = settle;
@@ -67,9 +66,7 @@ export function fifoReader(fd: number): FifoReader {
           scratch.copy(carry, carried, from, n);
           carried += n - from;
         }
-        if (want) return true;
-        paused = true;
-        return false;
+        return want !== undefined;
       },
     },
   });
@@ -98,10 +95,8 @@ export function fifoReader(fd: number): FifoReader {
       return new Promise<number>((resolve, reject) => {
         settle = { resolve, reject };
         want = { buf, at, end: offset + length, start: offset };
-        if (paused) {
-          paused = false;
-          socket.resume();
-        }
+        // Reading stops whenever no range waits (the callback's `false`); a no-op while it runs.
+        socket.resume();
       });
     },
     pending: () => settle !== undefined,
